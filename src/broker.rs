@@ -1,0 +1,223 @@
+//! The tool's side of RabbitMQ: one connection per minrepro process, a channel per trial.
+//! The probe queue is declared exactly as Dramatiq's RabbitmqBroker declares it, or the
+//! worker's own declaration would be refused (406) and its consumer would retry forever.
+
+use std::time::Duration;
+
+use lapin::options::{
+    BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+
+use crate::error::Error;
+use crate::redact::redact_url;
+
+/// The broker used when neither `--broker` nor `MINREPRO_BROKER` names one.
+pub const DEFAULT_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// How long connecting may take before the broker counts as unreachable; well under the
+/// 5 seconds in which a run against a dead broker must have ended.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Dramatiq keeps dead-lettered messages for a week (DEAD_MESSAGE_TTL).
+const DEAD_MESSAGE_TTL_MS: i32 = 604_800_000;
+
+pub struct Broker {
+    connection: Connection,
+    url: String,
+}
+
+/// Where a broker lives, to tell whether a worker's broker is this one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    pub host: String,
+    pub port: u16,
+    pub vhost: String,
+}
+
+impl Broker {
+    pub async fn connect(url: &str) -> Result<Broker, Error> {
+        let unreachable = |why: String| {
+            Error::infra(format!(
+                "cannot reach the broker at {}: {why}\n  = help: start RabbitMQ (`rabbitmq-server -detached`) or point --broker / MINREPRO_BROKER at a running one",
+                redact_url(url)
+            ))
+        };
+        let connection =
+            tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(url, ConnectionProperties::default()))
+                .await
+                .map_err(|_| unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))?
+                .map_err(|err| unreachable(err.to_string()))?;
+        Ok(Broker {
+            connection,
+            url: url.to_string(),
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The host, port and vhost of this broker's URL.
+    pub fn address(&self) -> Option<Address> {
+        let uri: lapin::uri::AMQPUri = self.url.parse().ok()?;
+        Some(Address {
+            host: uri.authority.host,
+            port: uri.authority.port,
+            vhost: uri.vhost,
+        })
+    }
+
+    async fn channel(&self) -> Result<Channel, Error> {
+        self.connection
+            .create_channel()
+            .await
+            .map_err(|err| self.lost(err))
+    }
+
+    fn lost(&self, err: lapin::Error) -> Error {
+        Error::infra(format!(
+            "the broker at {} failed: {err}\n  = help: check that RabbitMQ is running and healthy (`rabbitmqctl status`)",
+            redact_url(&self.url)
+        ))
+    }
+
+    /// Declares `queue` (and its `.DQ` and `.XQ`) as Dramatiq does and publishes `body` to
+    /// it, persistent and confirmed, so the probe waits there for the worker's consumer.
+    pub async fn publish_probe(&self, queue: &str, body: &[u8]) -> Result<(), Error> {
+        let channel = self.channel().await?;
+        let lost = |err| self.lost(err);
+        let durable = QueueDeclareOptions {
+            durable: true,
+            ..QueueDeclareOptions::default()
+        };
+        let mut dead_letter = FieldTable::default();
+        dead_letter.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString("".into()),
+        );
+        dead_letter.insert(
+            "x-dead-letter-routing-key".into(),
+            AMQPValue::LongString(format!("{queue}.XQ").into()),
+        );
+        let mut dead_store = FieldTable::default();
+        dead_store.insert(
+            "x-message-ttl".into(),
+            AMQPValue::LongInt(DEAD_MESSAGE_TTL_MS),
+        );
+        channel
+            .queue_declare(queue.into(), durable, dead_letter.clone())
+            .await
+            .map_err(lost)?;
+        channel
+            .queue_declare(format!("{queue}.DQ").into(), durable, dead_letter)
+            .await
+            .map_err(lost)?;
+        channel
+            .queue_declare(format!("{queue}.XQ").into(), durable, dead_store)
+            .await
+            .map_err(lost)?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(lost)?;
+        let confirmation = channel
+            .basic_publish(
+                "".into(),
+                queue.into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
+                body,
+                BasicProperties::default().with_delivery_mode(2),
+            )
+            .await
+            .map_err(lost)?
+            .await
+            .map_err(lost)?;
+        if !confirmation.is_ack() {
+            return Err(Error::infra(format!(
+                "the broker at {} did not accept the probe message for {queue}",
+                redact_url(&self.url)
+            )));
+        }
+        let _ = channel.close(200, "probe published".into()).await;
+        Ok(())
+    }
+
+    /// How many consumers `queue` has; `None` if it does not exist. A missing queue closes
+    /// the channel (404), so each call uses a channel of its own.
+    pub async fn consumer_count(&self, queue: &str) -> Result<Option<u32>, Error> {
+        let channel = self.channel().await?;
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let result = channel
+            .queue_declare(queue.into(), passive, FieldTable::default())
+            .await;
+        match result {
+            Ok(declared) => {
+                let _ = channel.close(200, "checked".into()).await;
+                Ok(Some(declared.consumer_count()))
+            }
+            Err(err) if is_soft_error(&err) => Ok(None),
+            Err(err) => Err(self.lost(err)),
+        }
+    }
+
+    /// Deletes the probe queue of a trial and its `.DQ` and `.XQ`, whatever they hold.
+    pub async fn delete_probe_queues(&self, queue: &str) -> Result<(), Error> {
+        let channel = self.channel().await?;
+        for name in dramatiq_queue_family(queue) {
+            channel
+                .queue_delete(name.into(), QueueDeleteOptions::default())
+                .await
+                .map_err(|err| self.lost(err))?;
+        }
+        let _ = channel.close(200, "trial done".into()).await;
+        Ok(())
+    }
+
+    /// Deletes the application queues a worker declared (with their `.DQ` and `.XQ`), but
+    /// only those that are empty and have no consumer: never a message nor another
+    /// worker's queue is lost.
+    pub async fn delete_idle_queues(&self, queues: &[String]) -> Result<(), Error> {
+        for queue in queues {
+            for name in dramatiq_queue_family(queue) {
+                // A queue in use or holding messages answers 406 and closes the channel.
+                let channel = self.channel().await?;
+                let idle = QueueDeleteOptions {
+                    if_unused: true,
+                    if_empty: true,
+                    ..QueueDeleteOptions::default()
+                };
+                match channel.queue_delete(name.into(), idle).await {
+                    Ok(_) => {
+                        let _ = channel.close(200, "trial done".into()).await;
+                    }
+                    Err(err) if is_soft_error(&err) => {}
+                    Err(err) => return Err(self.lost(err)),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A queue and the delay and dead-letter queues Dramatiq pairs with it.
+fn dramatiq_queue_family(queue: &str) -> [String; 3] {
+    [
+        queue.to_string(),
+        format!("{queue}.DQ"),
+        format!("{queue}.XQ"),
+    ]
+}
+
+/// A channel-level refusal (404 NOT_FOUND, 406 PRECONDITION_FAILED), as opposed to a
+/// broken connection.
+fn is_soft_error(err: &lapin::Error) -> bool {
+    matches!(err.kind(), lapin::ErrorKind::ProtocolError(amqp) if matches!(amqp.kind().get_id(), 404 | 406))
+}

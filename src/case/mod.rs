@@ -1,0 +1,196 @@
+//! The case file (SPEC §2): one full worker configuration, split into elements that the
+//! reducer may strip one by one, plus what "still fails" means for it.
+
+mod diagnostic;
+pub mod options;
+mod parse;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+pub use diagnostic::SourceFile;
+use crate::trial::{Failure, Outcome};
+pub use options::{InputMode, LaunchOption, LaunchOptions, Launcher, OutputMode};
+pub use parse::load;
+
+/// The file a case folder holds.
+pub const CASE_FILE: &str = "case.toml";
+/// The working configuration that may sit beside a case file.
+pub const GOOD_FILE: &str = "good.toml";
+
+/// One reducible part of a configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Element {
+    Env { key: String, value: String },
+    Import { module: String },
+    Option(LaunchOption),
+}
+
+impl Element {
+    /// `env:KEY`, `import:MODULE` or `option:NAME`.
+    pub fn name(&self) -> String {
+        match self {
+            Element::Env { key, .. } => format!("env:{key}"),
+            Element::Import { module } => format!("import:{module}"),
+            Element::Option(option) => format!("option:{}", option.name()),
+        }
+    }
+
+    /// The element's value as a case file would write it (an import has none).
+    pub fn value_text(&self) -> Option<String> {
+        match self {
+            Element::Env { value, .. } => Some(value.clone()),
+            Element::Import { .. } => None,
+            Element::Option(option) => Some(option.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Element {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.value_text() {
+            Some(value) => write!(f, "{} = {value}", self.name()),
+            None => f.write_str(&self.name()),
+        }
+    }
+}
+
+/// What counts as "still fails" (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Expect {
+    /// The same kind as the full configuration's own failure (and signature, for a crash).
+    Same,
+    Pending,
+    Crash,
+    AnyFailure,
+}
+
+impl Expect {
+    /// Whether `outcome` counts as the failure, given the full configuration's own
+    /// failure (`reference`; `None` when it is not known yet, as in a single `run`).
+    pub fn accepts(self, outcome: &Outcome, reference: Option<&Failure>) -> bool {
+        let Some(failure) = outcome.failure() else {
+            return false;
+        };
+        match self {
+            Expect::AnyFailure => true,
+            Expect::Pending => failure == Failure::Pending,
+            Expect::Crash => matches!(failure, Failure::Crash { .. }),
+            Expect::Same => reference.is_none_or(|reference| *reference == failure),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    /// Derived from how fast passing configurations are processed, with a floor.
+    Auto,
+    Fixed(Duration),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runs {
+    Fixed(u32),
+    /// Measure the reproduction rate first, for flaky cases.
+    Auto,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OracleSpec {
+    pub expect: Expect,
+    pub timeout: Timeout,
+    pub runs: Runs,
+}
+
+/// Optional ground truth, used by tests and by `nightly`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expected {
+    pub minimal: Option<Vec<String>>,
+    pub isolated: Option<Vec<String>>,
+}
+
+/// A loaded, validated case file.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub name: String,
+    pub description: Option<String>,
+    pub template: String,
+    /// The case file itself.
+    pub path: PathBuf,
+    /// `${CASE_DIR}`: the absolute folder of the case file.
+    pub dir: PathBuf,
+    /// Env vars (in file order), then imports (in order), then options (in file order).
+    pub elements: Vec<Element>,
+    /// Indices into `elements` that are never stripped.
+    pub keep: Vec<usize>,
+    pub oracle: OracleSpec,
+    pub expected: Expected,
+}
+
+/// A concrete configuration: what one trial runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Config {
+    pub template: String,
+    pub env: IndexMap<String, String>,
+    pub imports: Vec<String>,
+    pub options: LaunchOptions,
+}
+
+impl Case {
+    /// The configuration made of the elements for which `include` holds.
+    pub fn config_with(&self, include: impl Fn(usize) -> bool) -> Config {
+        let mut config = Config {
+            template: self.template.clone(),
+            env: IndexMap::new(),
+            imports: Vec::new(),
+            options: LaunchOptions::default(),
+        };
+        for (index, element) in self.elements.iter().enumerate() {
+            if !include(index) {
+                continue;
+            }
+            match element {
+                Element::Env { key, value } => {
+                    config.env.insert(key.clone(), value.clone());
+                }
+                Element::Import { module } => config.imports.push(module.clone()),
+                Element::Option(option) => config.options.apply(option),
+            }
+        }
+        config
+    }
+
+    /// Every element.
+    pub fn full_config(&self) -> Config {
+        self.config_with(|_| true)
+    }
+
+    /// Only the `keep` elements.
+    pub fn empty_config(&self) -> Config {
+        self.config_with(|index| self.keep.contains(&index))
+    }
+
+    pub fn element_index(&self, name: &str) -> Option<usize> {
+        self.elements.iter().position(|e| e.name() == name)
+    }
+
+    /// `good.toml` beside the case file, if there is one.
+    pub fn good_path(&self) -> Option<PathBuf> {
+        let good = self.dir.join(GOOD_FILE);
+        (good.is_file() && good != self.path).then_some(good)
+    }
+}
+
+/// A case argument is a case file, or a folder holding `case.toml`.
+pub fn resolve_case_path(arg: &Path) -> PathBuf {
+    if arg.is_dir() {
+        arg.join(CASE_FILE)
+    } else {
+        arg.to_path_buf()
+    }
+}

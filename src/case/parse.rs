@@ -1,0 +1,469 @@
+//! Reading a case file: TOML with positions, `${CASE_DIR}`, and every check of SPEC §2.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::options::{LaunchOption, describe};
+use super::{Case, Element, Expect, Expected, OracleSpec, Runs, SourceFile, Timeout};
+use crate::error::Error;
+use crate::template;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    name: Option<Spanned<String>>,
+    description: Option<String>,
+    template: Option<Spanned<String>>,
+    #[serde(default)]
+    imports: Vec<Spanned<String>>,
+    #[serde(default)]
+    env: IndexMap<Spanned<String>, Spanned<toml::Value>>,
+    #[serde(default)]
+    options: IndexMap<Spanned<String>, Spanned<toml::Value>>,
+    #[serde(default)]
+    oracle: RawOracle,
+    #[serde(default)]
+    reduce: RawReduce,
+    #[serde(default)]
+    expected: RawExpected,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawOracle {
+    expect: Option<Spanned<String>>,
+    timeout: Option<Spanned<toml::Value>>,
+    runs: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawReduce {
+    #[serde(default)]
+    keep: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawExpected {
+    minimal: Option<Vec<Spanned<String>>>,
+    isolated: Option<Vec<Spanned<String>>>,
+}
+
+/// Loads and validates the case file at `path` (a file, or a folder holding case.toml).
+pub fn load(path: &Path) -> Result<Case, Error> {
+    let path = super::resolve_case_path(path);
+    let path = std::path::absolute(&path).unwrap_or(path);
+    let source = SourceFile::read(&path)?;
+    let raw: RawCase = toml::from_str(&source.text).map_err(|err| {
+        source.error(
+            err.span(),
+            err.message().trim_end(),
+            Some("see the case file format in the README (SPEC §2)"),
+        )
+    })?;
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| ".".into());
+    Checker {
+        source: &source,
+        dir: &dir,
+    }
+    .case(raw, &path)
+}
+
+struct Checker<'a> {
+    source: &'a SourceFile,
+    dir: &'a Path,
+}
+
+impl Checker<'_> {
+    fn fail(&self, span: Range<usize>, title: impl AsRef<str>, help: &str) -> Error {
+        self.source.error(Some(span), title.as_ref(), Some(help))
+    }
+
+    /// `${CASE_DIR}` is the only substitution; any other `$` is taken literally.
+    fn expand(&self, text: &str) -> String {
+        text.replace("${CASE_DIR}", &self.dir.display().to_string())
+    }
+
+    fn case(&self, raw: RawCase, path: &Path) -> Result<Case, Error> {
+        let name = match raw.name {
+            Some(name) => {
+                let text = name.get_ref();
+                if text.is_empty()
+                    || !text
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                {
+                    return Err(self.fail(
+                        name.span(),
+                        format!("case name `{text}` is not usable as a folder name"),
+                        "use letters, digits, '.', '_' and '-' only",
+                    ));
+                }
+                text.clone()
+            }
+            None => self
+                .dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "case".into()),
+        };
+        let template = match raw.template {
+            Some(t) => {
+                if !template::exists(t.get_ref()) {
+                    return Err(self.fail(
+                        t.span(),
+                        format!("template `{}` does not exist", t.get_ref()),
+                        &format!("available templates: {}", template::names().join(", ")),
+                    ));
+                }
+                t.into_inner()
+            }
+            None => template::DEFAULT.to_string(),
+        };
+
+        let mut elements = Vec::new();
+        let mut spans = Vec::new();
+        for (key, value) in raw.env {
+            let env_value = self.env_value(&key, &value)?;
+            spans.push(key.span());
+            elements.push(Element::Env {
+                key: key.into_inner(),
+                value: env_value,
+            });
+        }
+        let mut seen_imports = HashSet::new();
+        for module in raw.imports {
+            self.check_module(&module)?;
+            if !seen_imports.insert(module.get_ref().clone()) {
+                return Err(self.fail(
+                    module.span(),
+                    format!("`{}` is imported twice", module.get_ref()),
+                    "list each module once, in the order the worker imports them",
+                ));
+            }
+            spans.push(module.span());
+            elements.push(Element::Import {
+                module: module.into_inner(),
+            });
+        }
+        for (option_name, value) in raw.options {
+            let option =
+                LaunchOption::parse(option_name.get_ref(), value.get_ref(), self.dir, |s| {
+                    self.expand(s)
+                })
+                .map_err(|err| {
+                    let span = if err.message.starts_with("unknown option") {
+                        option_name.span()
+                    } else {
+                        value.span()
+                    };
+                    self.fail(
+                        span,
+                        format!("option `{}`: {}", option_name.get_ref(), err.message),
+                        &err.help,
+                    )
+                })?;
+            spans.push(option_name.span());
+            elements.push(Element::Option(option));
+        }
+        let names: Vec<String> = elements.iter().map(Element::name).collect();
+
+        let mut keep = Vec::new();
+        for entry in &raw.reduce.keep {
+            let index = self.element(&names, entry, "keep")?;
+            if !keep.contains(&index) {
+                keep.push(index);
+            }
+        }
+        let minimal = match &raw.expected.minimal {
+            Some(list) => Some(
+                list.iter()
+                    .map(|entry| self.element(&names, entry, "expected.minimal").map(|_| entry.get_ref().clone()))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            None => None,
+        };
+        // `isolated` names elements of the difference with good.toml, which may exist only
+        // on the good side; only their form is checked here.
+        let isolated = match &raw.expected.isolated {
+            Some(list) => Some(
+                list.iter()
+                    .map(|entry| self.element_form(entry, "expected.isolated").map(|_| entry.get_ref().clone()))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            None => None,
+        };
+        debug_assert_eq!(spans.len(), elements.len());
+
+        Ok(Case {
+            name,
+            description: raw.description,
+            template,
+            path: path.to_path_buf(),
+            dir: self.dir.to_path_buf(),
+            elements,
+            keep,
+            oracle: self.oracle(raw.oracle)?,
+            expected: Expected { minimal, isolated },
+        })
+    }
+
+    fn env_value(&self, key: &Spanned<String>, value: &Spanned<toml::Value>) -> Result<String, Error> {
+        let name = key.get_ref();
+        if name.is_empty() || name.contains('=') || name.contains('\0') {
+            return Err(self.fail(
+                key.span(),
+                format!("`{name}` is not a valid environment variable name"),
+                "a name must be non-empty and hold no '=' and no NUL",
+            ));
+        }
+        let text = match value.get_ref() {
+            toml::Value::String(s) => self.expand(s),
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Float(x) => x.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => {
+                return Err(self.fail(
+                    value.span(),
+                    format!("env `{name}`: expected a string, found {}", describe(other)),
+                    "environment values are strings; quote the value",
+                ));
+            }
+        };
+        if text.contains('\0') {
+            return Err(self.fail(
+                value.span(),
+                format!("env `{name}`: the value holds a NUL character"),
+                "the operating system cannot pass NUL in an environment value",
+            ));
+        }
+        Ok(text)
+    }
+
+    fn check_module(&self, module: &Spanned<String>) -> Result<(), Error> {
+        let valid = !module.get_ref().is_empty()
+            && module.get_ref().split('.').all(|part| {
+                part.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                    && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+            });
+        if valid {
+            Ok(())
+        } else {
+            Err(self.fail(
+                module.span(),
+                format!("`{}` is not a Python module name", module.get_ref()),
+                "write dotted module names, as in `import app.settings`",
+            ))
+        }
+    }
+
+    fn element_form(&self, entry: &Spanned<String>, field: &str) -> Result<(), Error> {
+        let text = entry.get_ref();
+        let ok = ["env:", "import:", "option:"]
+            .iter()
+            .any(|prefix| text.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty()));
+        if ok {
+            Ok(())
+        } else {
+            Err(self.fail(
+                entry.span(),
+                format!("{field}: `{text}` is not an element name"),
+                "element names look like env:KEY, import:MODULE or option:NAME",
+            ))
+        }
+    }
+
+    fn element(&self, names: &[String], entry: &Spanned<String>, field: &str) -> Result<usize, Error> {
+        self.element_form(entry, field)?;
+        names.iter().position(|n| n == entry.get_ref()).ok_or_else(|| {
+            let kind = entry.get_ref().split(':').next().unwrap_or_default();
+            let same_kind: Vec<&str> = names
+                .iter()
+                .filter(|n| n.starts_with(&format!("{kind}:")))
+                .map(String::as_str)
+                .collect();
+            let help = if same_kind.is_empty() {
+                format!("the case has no {kind} elements")
+            } else {
+                format!("the case's {kind} elements are: {}", same_kind.join(", "))
+            };
+            self.fail(
+                entry.span(),
+                format!("{field}: `{}` names no element of this case", entry.get_ref()),
+                &help,
+            )
+        })
+    }
+
+    fn oracle(&self, raw: RawOracle) -> Result<OracleSpec, Error> {
+        let expect = match raw.expect {
+            None => Expect::Same,
+            Some(e) => match e.get_ref().as_str() {
+                "pending" => Expect::Pending,
+                "crash" => Expect::Crash,
+                "any-failure" => Expect::AnyFailure,
+                other => {
+                    return Err(self.fail(
+                        e.span(),
+                        format!("oracle.expect: `{other}` is not a kind of failure"),
+                        "use \"pending\", \"crash\" or \"any-failure\"; leave it out to mean the full configuration's own failure",
+                    ));
+                }
+            },
+        };
+        let timeout = match raw.timeout {
+            None => Timeout::Auto,
+            Some(t) => match t.get_ref() {
+                toml::Value::String(s) if s == "auto" => Timeout::Auto,
+                toml::Value::String(s) => match humantime::parse_duration(s) {
+                    Ok(d) if d >= Duration::from_millis(100) => Timeout::Fixed(d),
+                    _ => {
+                        return Err(self.fail(
+                            t.span(),
+                            format!("oracle.timeout: `{s}` is not a usable duration"),
+                            "write \"auto\" or a duration of at least 100ms, such as \"4s\" or \"1500ms\"",
+                        ));
+                    }
+                },
+                other => {
+                    return Err(self.fail(
+                        t.span(),
+                        format!("oracle.timeout: expected a string, found {}", describe(other)),
+                        "write \"auto\" or a duration such as \"4s\"",
+                    ));
+                }
+            },
+        };
+        let runs = match raw.runs {
+            None => Runs::Fixed(1),
+            Some(r) => match r.get_ref() {
+                toml::Value::String(s) if s == "auto" => Runs::Auto,
+                toml::Value::Integer(n) if (1..=1000).contains(n) => Runs::Fixed(*n as u32),
+                other => {
+                    return Err(self.fail(
+                        r.span(),
+                        format!("oracle.runs: {} is not a number of runs", describe(other)),
+                        "write a whole number from 1 to 1000, or \"auto\" for flaky cases",
+                    ));
+                }
+            },
+        };
+        Ok(OracleSpec {
+            expect,
+            timeout,
+            runs,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::{LaunchOptions, OutputMode};
+
+    fn write_case(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("case.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    fn load_err(text: &str) -> String {
+        let (_dir, path) = write_case(text);
+        match load(&path) {
+            Err(Error::Input(message)) => message,
+            other => panic!("expected an input error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn elements_keep_file_order_and_case_dir_expands() {
+        let (dir, path) = write_case(
+            r#"
+imports = ["app.settings", "app.tasks"]
+[env]
+ZED = "1"
+PYTHONPATH = "${CASE_DIR}/pkg"
+PORT = 8080
+[options]
+stderr = "pipe"
+log_level = "debug"
+[reduce]
+keep = ["env:PYTHONPATH"]
+[expected]
+minimal = ["option:stderr", "option:log_level"]
+"#,
+        );
+        let case = load(dir.path()).unwrap();
+        assert_eq!(case.path, path);
+        let names: Vec<String> = case.elements.iter().map(Element::name).collect();
+        assert_eq!(
+            names,
+            [
+                "env:ZED",
+                "env:PYTHONPATH",
+                "env:PORT",
+                "import:app.settings",
+                "import:app.tasks",
+                "option:stderr",
+                "option:log_level"
+            ]
+        );
+        let full = case.full_config();
+        assert_eq!(full.env["PYTHONPATH"], format!("{}/pkg", dir.path().display()));
+        assert_eq!(full.env["PORT"], "8080");
+        assert_eq!(full.options.stderr, OutputMode::Pipe);
+        let empty = case.empty_config();
+        assert_eq!(empty.env.keys().collect::<Vec<_>>(), ["PYTHONPATH"]);
+        assert!(empty.imports.is_empty());
+        assert_eq!(empty.options, LaunchOptions::default());
+        assert_eq!(case.name, dir.path().file_name().unwrap().to_string_lossy());
+        assert_eq!(case.oracle.expect, Expect::Same);
+        assert_eq!(case.oracle.timeout, Timeout::Auto);
+    }
+
+    #[test]
+    fn unknown_key_points_at_it() {
+        let message = load_err("name = \"a\"\ntemplat = \"dramatiq\"\n");
+        assert!(message.contains("templat"), "{message}");
+        assert!(message.contains(":2:1"), "{message}");
+    }
+
+    #[test]
+    fn keep_must_name_an_element() {
+        let message = load_err("[env]\nA = \"1\"\n[reduce]\nkeep = [\"env:B\"]\n");
+        assert!(message.contains("env:B"), "{message}");
+        assert!(message.contains("env:A"), "{message}");
+        assert!(message.contains(":4:"), "{message}");
+    }
+
+    #[test]
+    fn bad_oracle_values_are_refused() {
+        assert!(load_err("[oracle]\nexpect = \"hang\"\n").contains("hang"));
+        assert!(load_err("[oracle]\ntimeout = \"soon\"\n").contains("soon"));
+        assert!(load_err("[oracle]\nruns = 0\n").contains("runs"));
+    }
+
+    #[test]
+    fn duplicate_imports_and_bad_module_names_are_refused() {
+        assert!(load_err("imports = [\"a\", \"a\"]\n").contains("imported twice"));
+        assert!(load_err("imports = [\"a-b\"]\n").contains("not a Python module name"));
+    }
+
+    #[test]
+    fn missing_template_lists_the_available_ones() {
+        let message = load_err("template = \"celery\"\n");
+        assert!(message.contains("celery"), "{message}");
+        assert!(message.contains("dramatiq"), "{message}");
+    }
+}

@@ -1,0 +1,57 @@
+//! The command line (SPEC §4): clap definitions only.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::broker;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "minrepro",
+    version,
+    about = "Finds the smallest worker configuration that still shows a failure, by running real Dramatiq workers against RabbitMQ",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// One trial of the full (or the empty) configuration of a case
+    Run(RunArgs),
+}
+
+/// What every command that runs workers needs.
+#[derive(Args, Debug, Clone)]
+pub struct TrialArgs {
+    /// The RabbitMQ the workers and the probe use
+    #[arg(long, env = "MINREPRO_BROKER", hide_env_values = true, default_value = broker::DEFAULT_URL)]
+    pub broker: String,
+    /// The Python that runs the workers (default: a virtual environment minrepro provisions)
+    #[arg(long, env = "MINREPRO_PYTHON", value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Override the case's timeout, e.g. 4s or 1500ms
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub timeout: Option<Duration>,
+    /// Keep each trial's scratch folder (worker, report, stack dump, output) and print where
+    #[arg(long)]
+    pub keep_scratch: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// A case file, or a folder holding case.toml
+    pub case: PathBuf,
+    /// Run the empty configuration (only the `keep` elements) instead of the full one
+    #[arg(long)]
+    pub empty: bool,
+    /// Print the outcome as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub trial: TrialArgs,
+}

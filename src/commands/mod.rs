@@ -1,0 +1,56 @@
+//! One function per subcommand, and what the commands that run workers share.
+
+mod run;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::Broker;
+use crate::cli::{Command, TrialArgs};
+use crate::error::Error;
+use crate::python;
+use crate::trial::TrialRunner;
+
+pub async fn dispatch(command: Command) -> Result<i32, Error> {
+    match command {
+        Command::Run(args) => run::run(args).await,
+    }
+}
+
+/// Gets what trials need: the interpreter (provisioned on first use), the broker, and a
+/// cancellation token that Ctrl-C and SIGTERM trip so that every trial cleans up.
+pub async fn trial_runner(args: &TrialArgs, template: &str) -> Result<TrialRunner, Error> {
+    let python = {
+        let explicit = args.python.clone();
+        let template = template.to_string();
+        tokio::task::spawn_blocking(move || python::interpreter(explicit.as_deref(), &template))
+            .await
+            .map_err(|err| Error::infra(format!("interpreter set-up failed: {err}")))??
+    };
+    let broker = Broker::connect(&args.broker).await?;
+    Ok(TrialRunner {
+        broker,
+        python,
+        keep_scratch: args.keep_scratch,
+        cancel: cancel_on_signals(),
+    })
+}
+
+fn cancel_on_signals() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let trip = cancel.clone();
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut interrupt), Ok(mut terminate)) =
+            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+        else {
+            return;
+        };
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        eprintln!("\nminrepro: interrupted, stopping the workers…");
+        trip.cancel();
+    });
+    cancel
+}

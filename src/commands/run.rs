@@ -1,0 +1,94 @@
+//! `minrepro run CASE [--empty]`: one trial of the full (or the empty) configuration.
+
+use serde_json::{Value, json};
+
+use crate::case::{self, Timeout};
+use crate::cli::RunArgs;
+use crate::error::Error;
+use crate::latency::LatencyHistory;
+use crate::redact::Redactor;
+use crate::report::{self, terminal};
+use crate::trial::{Outcome, seconds};
+
+/// Exit 0 when the configuration shows the case's failure, 1 when it does not.
+pub async fn run(args: RunArgs) -> Result<i32, Error> {
+    let case = case::load(&args.case)?;
+    let (label, config) = if args.empty {
+        ("empty", case.empty_config())
+    } else {
+        ("full", case.full_config())
+    };
+    let redactor = Redactor::for_env(
+        case.full_config()
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    let failed = |err: Error| {
+        if args.json && !matches!(err, Error::Interrupted) {
+            let outcome = Outcome::Error {
+                message: redactor.redact(&err.to_string()),
+            };
+            println!("{}", serde_json::to_string_pretty(&outcome).unwrap_or_default());
+        }
+        err
+    };
+    let runner = crate::commands::trial_runner(&args.trial, &case.template)
+        .await
+        .map_err(failed)?;
+    let mut history = LatencyHistory::load(&case.template, &runner.python);
+    let timeout = match (args.trial.timeout, case.oracle.timeout) {
+        (Some(timeout), _) | (None, Timeout::Fixed(timeout)) => timeout,
+        (None, Timeout::Auto) => history.timeout(),
+    };
+    let element_count = if args.empty { case.keep.len() } else { case.elements.len() };
+    eprintln!(
+        "minrepro: one trial of the {label} configuration of `{}` ({element_count} elements, timeout {:.1}s)",
+        case.name,
+        timeout.as_secs_f64()
+    );
+    let record = runner
+        .run(&case.name, &config, timeout)
+        .await
+        .map_err(failed)?;
+    if let Outcome::Processed { latency } = record.outcome {
+        history.record(latency);
+    }
+    let reproduces = case.oracle.expect.accepts(&record.outcome, None);
+    let record = report::redacted(&record, &redactor);
+    if args.json {
+        let mut object = serde_json::to_value(&record.outcome).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut object {
+            map.insert("case".into(), json!(case.name));
+            map.insert("configuration".into(), json!(label));
+            map.insert("reproduces".into(), json!(reproduces));
+            map.insert(
+                "trial".into(),
+                json!({
+                    "id": record.id,
+                    "queue": record.queue,
+                    "wall_s": record.wall_s,
+                    "timeout_s": seconds(timeout),
+                    "stages": record.stages,
+                    "versions": record.versions,
+                    "stdout_tail": record.stdout_tail,
+                    "stderr_tail": record.stderr_tail,
+                    "scratch": record.scratch,
+                }),
+            );
+        }
+        println!("{}", serde_json::to_string_pretty(&object).unwrap_or_default());
+    } else {
+        eprint!("\n{}", terminal::trial(&record));
+        eprintln!(
+            "\n  {}",
+            if reproduces {
+                "the failure shows in this configuration"
+            } else {
+                "no failure of the expected kind in this configuration"
+            }
+        );
+    }
+    Ok(if reproduces { 0 } else { 1 })
+}

@@ -1,0 +1,92 @@
+//! `timeout = "auto"`: how long a worker may take before it counts as pending, derived from
+//! how fast passing configurations were processed here, with a safe floor. Latencies are
+//! remembered per template and interpreter, so that a one-off `run` benefits too.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::python;
+
+/// Never less: a Python start-up on a loaded machine can take this long.
+pub const FLOOR: Duration = Duration::from_secs(3);
+/// Never more, however slow the history.
+const CEILING: Duration = Duration::from_secs(60);
+/// Before any passing trial was seen.
+pub const WITHOUT_HISTORY: Duration = Duration::from_secs(10);
+/// A slow pass is this many times the usual one before it is called a hang.
+const FACTOR: f64 = 4.0;
+const KEPT: usize = 50;
+
+/// The timeout for latencies seen so far (seconds).
+pub fn auto_timeout(latencies: &[f64]) -> Duration {
+    if latencies.is_empty() {
+        return WITHOUT_HISTORY;
+    }
+    let mut sorted = latencies.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let p90 = sorted[((sorted.len() - 1) as f64 * 0.9).round() as usize];
+    Duration::from_secs_f64(p90 * FACTOR).clamp(FLOOR, CEILING)
+}
+
+/// Latencies of passing trials, kept on disk.
+pub struct LatencyHistory {
+    path: PathBuf,
+    samples: Vec<f64>,
+}
+
+impl LatencyHistory {
+    pub fn load(template: &str, interpreter: &Path) -> LatencyHistory {
+        let key = format!("{:x}", Sha256::digest(interpreter.as_os_str().as_encoded_bytes()));
+        let path = python::cache_root()
+            .join("latency")
+            .join(format!("{template}-{}.json", &key[..12]));
+        let samples = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        LatencyHistory { path, samples }
+    }
+
+    pub fn samples(&self) -> &[f64] {
+        &self.samples
+    }
+
+    pub fn timeout(&self) -> Duration {
+        auto_timeout(&self.samples)
+    }
+
+    /// Remembers a passing trial's latency. Losing one to a concurrent writer is harmless,
+    /// so the file is replaced atomically without a lock.
+    pub fn record(&mut self, latency: Duration) {
+        self.samples.push(latency.as_secs_f64());
+        if self.samples.len() > KEPT {
+            self.samples.drain(..self.samples.len() - KEPT);
+        }
+        let Some(dir) = self.path.parent() else {
+            return;
+        };
+        if std::fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        if let Ok(file) = tempfile::NamedTempFile::new_in(dir) {
+            if serde_json::to_writer(&file, &self.samples).is_ok() {
+                let _ = file.persist(&self.path);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timeout_follows_slow_passes_between_floor_and_ceiling() {
+        assert_eq!(auto_timeout(&[]), WITHOUT_HISTORY);
+        assert_eq!(auto_timeout(&[0.5, 0.6, 0.7]), FLOOR);
+        assert_eq!(auto_timeout(&[2.0; 10]), Duration::from_secs(8));
+        assert_eq!(auto_timeout(&[100.0]), CEILING);
+    }
+}

@@ -1,0 +1,43 @@
+//! minrepro: runs real Dramatiq workers against RabbitMQ to find the smallest configuration
+//! that still shows a failure. This file parses the command line, runs one function per
+//! subcommand and maps errors to exit statuses (SPEC §4).
+
+mod broker;
+mod case;
+mod cli;
+mod commands;
+mod error;
+mod latency;
+mod python;
+mod redact;
+mod report;
+mod template;
+mod trial;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            std::process::exit(error::EXIT_INFRA);
+        }
+    };
+    let code = match runtime.block_on(commands::dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(err) => {
+            if !matches!(err, error::Error::Interrupted) {
+                eprintln!("{err}");
+            }
+            err.exit_code()
+        }
+    };
+    // Trials clean up before their command returns; nothing of theirs is left to wait for.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    std::process::exit(code);
+}

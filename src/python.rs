@@ -1,0 +1,130 @@
+//! The interpreter the workers run on: the one the user names (`--python`,
+//! `MINREPRO_PYTHON`), or a virtual environment minrepro provisions once per template from
+//! the template's pinned requirements and then reuses.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use nix::fcntl::{Flock, FlockArg};
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+use crate::template;
+
+/// Marks a virtual environment whose packages were installed completely.
+const READY_MARKER: &str = "minrepro-ready";
+
+/// Where minrepro keeps what outlives a run: interpreters, verdict caches.
+pub fn cache_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("MINREPRO_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("minrepro");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".cache").join("minrepro"),
+        None => std::env::temp_dir().join("minrepro-cache"),
+    }
+}
+
+/// Finds the interpreter: `explicit` if given (a path or a name on PATH), else the managed
+/// environment of `template`, created on first use.
+pub fn interpreter(explicit: Option<&Path>, template: &str) -> Result<PathBuf, Error> {
+    match explicit {
+        Some(python) => which::which(python).map_err(|_| {
+            Error::infra(format!(
+                "the interpreter `{}` (from --python or MINREPRO_PYTHON) was not found or is not executable\n  = help: give the path of a Python that has dramatiq and pika installed, or leave it out to let minrepro provision one",
+                python.display()
+            ))
+        }),
+        None => managed_environment(template),
+    }
+}
+
+fn managed_environment(template: &str) -> Result<PathBuf, Error> {
+    let requirements = template::requirements(template)?;
+    let digest = format!("{:x}", Sha256::digest(requirements.as_bytes()));
+    let root = cache_root().join("python");
+    let venv = root.join(format!("{template}-{}", &digest[..12]));
+    let python = venv.join("bin").join("python");
+    if venv.join(READY_MARKER).is_file() {
+        return Ok(python);
+    }
+    std::fs::create_dir_all(&root).map_err(|err| {
+        Error::infra(format!("cannot create {}: {err}\n  = help: set MINREPRO_CACHE_DIR to a writable folder", root.display()))
+    })?;
+    // Several minrepro processes (parallel tests, CI jobs) may arrive here at once: the
+    // first builds the environment, the others wait for it on the lock.
+    let lock_path = root.join(format!("{template}-{}.lock", &digest[..12]));
+    let lock_file = File::create(&lock_path)
+        .map_err(|err| Error::infra(format!("cannot create {}: {err}", lock_path.display())))?;
+    let _lock = Flock::lock(lock_file, FlockArg::LockExclusive)
+        .map_err(|(_, err)| Error::infra(format!("cannot lock {}: {err}", lock_path.display())))?;
+    if venv.join(READY_MARKER).is_file() {
+        return Ok(python);
+    }
+
+    let pins: Vec<&str> = requirements
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    eprintln!(
+        "minrepro: first use of the `{template}` template: creating a Python environment with {} in {} (once; later runs reuse it)",
+        pins.join(", "),
+        venv.display()
+    );
+    if venv.exists() {
+        // Left half-built by an interrupted run.
+        std::fs::remove_dir_all(&venv)
+            .map_err(|err| Error::infra(format!("cannot remove {}: {err}", venv.display())))?;
+    }
+    let base = base_python()?;
+    run_setup_step(
+        Command::new(&base).arg("-m").arg("venv").arg(&venv),
+        "create a virtual environment",
+        "install Python 3 with its venv module (Debian: apt install python3-venv), or set MINREPRO_BASE_PYTHON",
+    )?;
+    let requirements_path = venv.join("requirements.txt");
+    std::fs::write(&requirements_path, requirements)
+        .map_err(|err| Error::infra(format!("cannot write {}: {err}", requirements_path.display())))?;
+    run_setup_step(
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-q", "-r"])
+            .arg(&requirements_path),
+        "install the worker's packages",
+        "check that PyPI (or your PIP_INDEX_URL) is reachable, or give an interpreter that has them with --python",
+    )?;
+    std::fs::write(venv.join(READY_MARKER), pins.join("\n"))
+        .map_err(|err| Error::infra(format!("cannot write in {}: {err}", venv.display())))?;
+    eprintln!("minrepro: Python environment ready");
+    Ok(python)
+}
+
+fn base_python() -> Result<PathBuf, Error> {
+    let name = std::env::var_os("MINREPRO_BASE_PYTHON").unwrap_or_else(|| "python3".into());
+    which::which(&name).map_err(|_| {
+        Error::infra(format!(
+            "no `{}` on PATH to create the workers' Python environment\n  = help: install Python 3, set MINREPRO_BASE_PYTHON, or give an interpreter with --python",
+            Path::new(&name).display()
+        ))
+    })
+}
+
+fn run_setup_step(command: &mut Command, what: &str, help: &str) -> Result<(), Error> {
+    let output = command
+        .output()
+        .map_err(|err| Error::infra(format!("cannot {what}: {err}\n  = help: {help}")))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
+    Err(Error::infra(format!(
+        "cannot {what} ({}):\n{}\n  = help: {help}",
+        output.status,
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    )))
+}

@@ -1,0 +1,134 @@
+//! Secrets never reach a log, a terminal or an attachment: values of keys that look secret
+//! and passwords inside URLs are replaced by placeholders in everything minrepro writes.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// What a secret value is replaced with.
+pub const PLACEHOLDER: &str = "<redacted>";
+
+/// Words that make an env var's name look secret, matched against the name's parts
+/// (`DJANGO_SECRET_KEY` → `SECRET`, `KEY`), so that `KEYBOARD_LAYOUT` is not one.
+const SECRET_WORDS: &[&str] = &[
+    "KEY",
+    "APIKEY",
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "PASS",
+    "PWD",
+    "CREDENTIAL",
+    "CREDENTIALS",
+    "DSN",
+    "AUTH",
+    "PRIVATE",
+    "SIGNATURE",
+    "COOKIE",
+    "SALT",
+];
+
+static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    // scheme://user:password@host — the password is what lies between ':' and '@'.
+    Regex::new(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)(?P<password>[^@\s/]+)@").unwrap()
+});
+
+/// Whether an env var with this name holds a secret.
+pub fn is_secret_key(key: &str) -> bool {
+    key.to_ascii_uppercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| SECRET_WORDS.contains(&word))
+}
+
+/// The URL (or any text) with the passwords of its URLs replaced.
+pub fn redact_url(text: &str) -> String {
+    URL_PASSWORD
+        .replace_all(text, format!("${{head}}{PLACEHOLDER}@"))
+        .into_owned()
+}
+
+/// The passwords inside URLs in `text`.
+pub fn url_passwords(text: &str) -> Vec<String> {
+    URL_PASSWORD
+        .captures_iter(text)
+        .map(|c| c["password"].to_string())
+        .collect()
+}
+
+/// Replaces every known secret value in any text it is given.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    /// Longest first, so that a secret containing another is replaced whole.
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    /// A redactor for these env vars: the values of secret-looking keys, and the
+    /// passwords inside any value's URLs.
+    pub fn for_env<'a>(env: impl IntoIterator<Item = (&'a str, &'a str)>) -> Redactor {
+        let mut secrets = Vec::new();
+        for (key, value) in env {
+            if is_secret_key(key) && !value.trim().is_empty() {
+                secrets.push(value.to_string());
+            }
+            secrets.extend(url_passwords(value));
+        }
+        Redactor::with_secrets(secrets)
+    }
+
+    pub fn with_secrets(mut secrets: Vec<String>) -> Redactor {
+        // Too short a "secret" (a flag such as "1") would mangle unrelated text; such values
+        // are still hidden where they appear as values, by whoever formats them.
+        secrets.retain(|s| s.chars().count() >= 4);
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        Redactor { secrets }
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = redact_url(text);
+        for secret in &self.secrets {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), PLACEHOLDER);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_keys_are_recognised_by_their_words() {
+        for key in ["API_KEY", "DJANGO_SECRET_KEY", "GITHUB_TOKEN", "DB_PASSWORD", "SENTRY_DSN", "aws_secret_access_key"] {
+            assert!(is_secret_key(key), "{key}");
+        }
+        for key in ["KEYBOARD", "PATH", "PYTHONPATH", "PASSENGER_COUNT", "LOG_LEVEL"] {
+            assert!(!is_secret_key(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn url_passwords_are_replaced() {
+        assert_eq!(
+            redact_url("postgres://app:s3cr3t@db:5432/app and amqp://guest:guest@127.0.0.1:5672/%2f"),
+            "postgres://app:<redacted>@db:5432/app and amqp://guest:<redacted>@127.0.0.1:5672/%2f"
+        );
+        assert_eq!(redact_url("http://host:8080/path"), "http://host:8080/path");
+    }
+
+    #[test]
+    fn known_secret_values_disappear_from_any_text() {
+        let redactor = Redactor::for_env([
+            ("API_KEY", "sk-live-123456"),
+            ("DATABASE_URL", "postgres://u:hunter22@db/x"),
+            ("DEBUG", "1"),
+        ]);
+        let text = "failed with key sk-live-123456 while connecting as hunter22";
+        let out = redactor.redact(text);
+        assert!(!out.contains("sk-live-123456") && !out.contains("hunter22"), "{out}");
+    }
+}

@@ -1,0 +1,337 @@
+//! One trial (SPEC §3): one configuration, run once for real. A scratch folder gets the
+//! generated worker; the probe goes to a queue unique to the trial; the worker is watched
+//! until it processes the probe, exits, or stays stuck past the timeout; then its whole
+//! process group is stopped and every queue the trial made is deleted.
+
+mod outcome;
+mod process;
+mod worker_log;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::Broker;
+use crate::case::Config;
+use crate::error::Error;
+use crate::template;
+pub use outcome::{Failure, Outcome, normalize_signature, seconds};
+use process::WorkerProcess;
+pub use worker_log::{StageTime, Versions};
+use worker_log::{WorkerLog, round_ms, unix_now};
+
+/// How often the worker's report file and exit status are looked at.
+const POLL: Duration = Duration::from_millis(10);
+/// How often the broker is asked whether the worker consumes the probe queue yet.
+const CONSUMER_POLL: Duration = Duration::from_millis(100);
+/// How long the stack dump may take to be written.
+const DUMP_WAIT: Duration = Duration::from_secs(1);
+
+/// What one trial did, for the terminal, the JSON output and the trial log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrialRecord {
+    pub id: String,
+    /// The probe queue (deleted when the trial ended).
+    pub queue: String,
+    pub outcome: Outcome,
+    pub stages: Vec<StageTime>,
+    /// The whole trial, from preparing the probe to the last queue deleted.
+    pub wall_s: f64,
+    pub timeout_s: f64,
+    pub versions: Versions,
+    pub stdout_tail: String,
+    pub stderr_tail: String,
+    /// The scratch folder, when it was kept.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scratch: Option<PathBuf>,
+}
+
+/// What every trial of one command shares.
+pub struct TrialRunner {
+    pub broker: Broker,
+    pub python: PathBuf,
+    pub keep_scratch: bool,
+    pub cancel: CancellationToken,
+}
+
+/// Where the watch loop ended.
+enum Ending {
+    Processed(f64),
+    Exited(std::process::ExitStatus),
+    Stuck,
+}
+
+impl TrialRunner {
+    /// Runs `config` once. `Err` is for what is not the configuration's doing: the broker,
+    /// the interpreter, or Ctrl-C (`Error::Interrupted`); the trial is cleaned up either way.
+    pub async fn run(
+        &self,
+        case_name: &str,
+        config: &Config,
+        timeout: Duration,
+    ) -> Result<TrialRecord, Error> {
+        let started = Instant::now();
+        let id = new_trial_id();
+        let queue = format!("minrepro.probe.{id}");
+        let scratch = tempfile::Builder::new()
+            .prefix("minrepro-trial-")
+            .tempdir()
+            .map_err(|err| Error::infra(format!("cannot create a scratch folder: {err}")))?;
+        write_worker_files(scratch.path(), case_name, config, self.broker.url(), &queue, &id)?;
+
+        self.broker
+            .publish_probe(&queue, &probe_message(&queue, &id))
+            .await?;
+        let spawned_at = unix_now();
+        let mut worker = match WorkerProcess::spawn(&self.python, config, scratch.path()) {
+            Ok(worker) => worker,
+            Err(err) => {
+                let _ = self.broker.delete_probe_queues(&queue).await;
+                return Err(err);
+            }
+        };
+        let mut log = WorkerLog::new(scratch.path().join("report.jsonl"));
+        let watched = self
+            .watch(&mut worker, &mut log, &queue, &id, timeout)
+            .await;
+
+        let mut stack_dump = String::new();
+        if let Ok((Ending::Stuck, _)) = &watched {
+            stack_dump = dump_stacks(&log, scratch.path()).await;
+        }
+        let stopped = worker.stop().await;
+        let (stdout_tail, stderr_tail) = worker.outputs().await;
+        let cleaned = self.delete_queues(&queue, &log).await;
+
+        let (ending, consumers) = watched?;
+        let exit_status = stopped?;
+        cleaned?;
+        log.poll();
+        if let Some((module, executable)) = log.missing_module() {
+            return Err(Error::infra(format!(
+                "the interpreter {executable} has no `{module}` module\n  = help: install the template's requirements into it (pip install -r templates/{}/requirements.txt), or leave out --python to let minrepro provision one",
+                config.template
+            )));
+        }
+
+        let outcome = match ending {
+            Ending::Processed(at) => Outcome::Processed {
+                latency: Duration::from_secs_f64((at - spawned_at).max(0.0)),
+            },
+            Ending::Stuck => Outcome::Pending {
+                stage: log.last_stage(),
+                timeout,
+                consumers,
+                stack_dump,
+            },
+            Ending::Exited(status) => crash(&log, status, &stderr_tail, &stdout_tail),
+        };
+        let _ = exit_status;
+        let kept = self.keep_scratch.then(|| scratch.keep());
+        Ok(TrialRecord {
+            id,
+            queue,
+            outcome,
+            stages: log.timeline(spawned_at),
+            wall_s: round_ms(started.elapsed().as_secs_f64()),
+            timeout_s: seconds(timeout),
+            versions: log.versions(),
+            stdout_tail,
+            stderr_tail,
+            scratch: kept,
+        })
+    }
+
+    /// Watches the worker until it processes the probe, exits, or stays stuck. A worker
+    /// that is still making progress when the timeout comes gets a second look: it is
+    /// called stuck only after a quiet spell, at most at twice the timeout.
+    async fn watch(
+        &self,
+        worker: &mut WorkerProcess,
+        log: &mut WorkerLog,
+        queue: &str,
+        token: &str,
+        timeout: Duration,
+    ) -> Result<(Ending, Option<u32>), Error> {
+        let started = Instant::now();
+        let quiet = (timeout / 5).max(Duration::from_secs(1));
+        let last_chance = started + timeout * 2;
+        let mut deadline = started + timeout;
+        let mut consumers = None;
+        let mut next_consumer_poll = started;
+        let mut ticker = tokio::time::interval(POLL);
+        loop {
+            tokio::select! {
+                _ = self.cancel.cancelled() => return Err(Error::Interrupted),
+                _ = ticker.tick() => {}
+            }
+            log.poll();
+            if let Some(at) = log.processed_at(token) {
+                return Ok((Ending::Processed(at), consumers));
+            }
+            if let Some(status) = worker.try_wait()? {
+                // It may have processed the probe just before exiting.
+                log.poll();
+                return Ok(match log.processed_at(token) {
+                    Some(at) => (Ending::Processed(at), consumers),
+                    None => (Ending::Exited(status), consumers),
+                });
+            }
+            let now = Instant::now();
+            if consumers.unwrap_or(0) == 0 && now >= next_consumer_poll {
+                next_consumer_poll = now + CONSUMER_POLL;
+                consumers = self.broker.consumer_count(queue).await?;
+                if consumers.unwrap_or(0) > 0 {
+                    log.observe("broker:consuming", worker.pid());
+                }
+            }
+            if now >= deadline {
+                let progressing = log
+                    .last_progress()
+                    .is_some_and(|at| now.duration_since(at) < quiet);
+                if progressing && now < last_chance {
+                    deadline = (now + quiet).min(last_chance);
+                    continue;
+                }
+                consumers = self.broker.consumer_count(queue).await?;
+                return Ok((Ending::Stuck, consumers));
+            }
+        }
+    }
+
+    /// Deletes the probe's queues, and the application queues the worker declared on this
+    /// same broker if they are empty and unused.
+    async fn delete_queues(&self, queue: &str, log: &WorkerLog) -> Result<(), Error> {
+        self.broker.delete_probe_queues(queue).await?;
+        let Some(worker_broker) = log.broker() else {
+            return Ok(());
+        };
+        let ours = self.broker.address().is_some_and(|ours| {
+            worker_broker.host.as_deref() == Some(ours.host.as_str())
+                && worker_broker.port == Some(ours.port)
+                && worker_broker.vhost.as_deref() == Some(ours.vhost.as_str())
+        });
+        if !ours {
+            return Ok(());
+        }
+        let app_queues: Vec<String> = log
+            .declared_queues()
+            .into_iter()
+            .filter(|q| q != queue)
+            .collect();
+        self.broker.delete_idle_queues(&app_queues).await
+    }
+}
+
+/// The crash outcome: the exception the worker reported, else the end of a traceback on
+/// stderr (or stdout), else just the exit status.
+fn crash(log: &WorkerLog, status: std::process::ExitStatus, stderr: &str, stdout: &str) -> Outcome {
+    use std::os::unix::process::ExitStatusExt;
+    let signal = status.signal().map(|number| {
+        nix::sys::signal::Signal::try_from(number)
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|_| format!("signal {number}"))
+    });
+    let described = log
+        .exception()
+        .or_else(|| outcome::exception_from_stderr(stderr))
+        .or_else(|| outcome::exception_from_stderr(stdout));
+    let signature = match (described, status.code(), &signal) {
+        (Some(exception), _, _) => normalize_signature(&exception),
+        (None, _, Some(signal)) => format!("killed by {signal}"),
+        (None, Some(code), None) => format!("exit status {code}"),
+        (None, None, None) => "exited".to_string(),
+    };
+    Outcome::Crash {
+        stage: log.last_stage(),
+        exit_code: status.code(),
+        signal,
+        signature,
+    }
+}
+
+/// Asks every worker process to dump its threads' stacks (a signal the generated worker
+/// registered with faulthandler) and waits until the dump is written.
+async fn dump_stacks(log: &WorkerLog, scratch: &Path) -> String {
+    let targets = log.dump_targets();
+    if targets.is_empty() {
+        return String::new();
+    }
+    for (pid, signal) in &targets {
+        process::send_raw_signal(*pid, *signal);
+    }
+    let path = scratch.join("stacks.txt");
+    let started = Instant::now();
+    let mut last_len = 0;
+    let mut stable_since = Instant::now();
+    while started.elapsed() < DUMP_WAIT {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if len != last_len {
+            last_len = len;
+            stable_since = Instant::now();
+        } else if len > 0 && stable_since.elapsed() >= Duration::from_millis(60) {
+            break;
+        }
+    }
+    std::fs::read_to_string(&path).unwrap_or_default()
+}
+
+/// The generated worker, and the probe's plumbing it reads at start (never through env).
+fn write_worker_files(
+    scratch: &Path,
+    case_name: &str,
+    config: &Config,
+    broker_url: &str,
+    queue: &str,
+    token: &str,
+) -> Result<(), Error> {
+    let worker = template::render_worker(case_name, config)?;
+    let probe = serde_json::json!({
+        "broker_url": broker_url,
+        "queue": queue,
+        "actor": format!("minrepro_probe_{token}"),
+        "token": token,
+    });
+    let write = |name: &str, text: &str| {
+        std::fs::write(scratch.join(name), text)
+            .map_err(|err| Error::infra(format!("cannot write {}: {err}", scratch.join(name).display())))
+    };
+    write(template::WORKER_FILE, &worker)?;
+    write("probe.json", &probe.to_string())
+}
+
+/// A Dramatiq message for the probe actor: exactly the keys Dramatiq decodes.
+fn probe_message(queue: &str, token: &str) -> Vec<u8> {
+    let timestamp_ms = (unix_now() * 1000.0) as u64;
+    serde_json::json!({
+        "queue_name": queue,
+        "actor_name": format!("minrepro_probe_{token}"),
+        "args": [token],
+        "kwargs": {},
+        "options": {},
+        "message_id": format!("minrepro-{token}"),
+        "message_timestamp": timestamp_ms,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Unique across processes and time: it names the trial's queue.
+fn new_trial_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let seed = format!(
+        "{}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    );
+    format!("{:x}", Sha256::digest(seed.as_bytes()))[..12].to_string()
+}

@@ -1,0 +1,302 @@
+//! How one trial ended (SPEC §3), and the normalized signature that tells one crash from
+//! another across trials.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+/// Exactly one of the four outcomes of SPEC §3.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "OutcomeJson", try_from = "OutcomeJson")]
+pub enum Outcome {
+    /// The probe message was processed.
+    Processed { latency: Duration },
+    /// The worker stayed alive but did not process the probe within the timeout.
+    Pending {
+        /// The last start-up stage it reached.
+        stage: Option<String>,
+        timeout: Duration,
+        /// Consumers on the probe queue when it was stopped (`None`: not known).
+        consumers: Option<u32>,
+        /// Every Python thread's stack, taken just before it was stopped.
+        stack_dump: String,
+    },
+    /// The worker exited before processing.
+    Crash {
+        stage: Option<String>,
+        exit_code: Option<i32>,
+        signal: Option<String>,
+        /// The exception type and message, paths and addresses removed.
+        signature: String,
+    },
+    /// The trial itself could not be run.
+    Error { message: String },
+}
+
+/// The failure a configuration shows, compared across trials: its kind, and for a crash
+/// its signature.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Failure {
+    Pending,
+    Crash { signature: String },
+}
+
+impl Outcome {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Processed { .. } => "processed",
+            Outcome::Pending { .. } => "pending",
+            Outcome::Crash { .. } => "crash",
+            Outcome::Error { .. } => "error",
+        }
+    }
+
+    pub fn stage(&self) -> Option<&str> {
+        match self {
+            Outcome::Processed { .. } => Some("probe:processed"),
+            Outcome::Pending { stage, .. } | Outcome::Crash { stage, .. } => stage.as_deref(),
+            Outcome::Error { .. } => None,
+        }
+    }
+
+    /// The failure this outcome shows, if it is one.
+    pub fn failure(&self) -> Option<Failure> {
+        match self {
+            Outcome::Pending { .. } => Some(Failure::Pending),
+            Outcome::Crash { signature, .. } => Some(Failure::Crash {
+                signature: signature.clone(),
+            }),
+            Outcome::Processed { .. } | Outcome::Error { .. } => None,
+        }
+    }
+
+    /// One line for people: "pending at worker:started (no consumer on the probe queue)".
+    pub fn summary(&self) -> String {
+        match self {
+            Outcome::Processed { latency } => {
+                format!("processed in {:.2}s", latency.as_secs_f64())
+            }
+            Outcome::Pending {
+                stage,
+                timeout,
+                consumers,
+                ..
+            } => {
+                let consumer_note = match consumers {
+                    Some(0) => ", no consumer on the probe queue",
+                    Some(_) => ", consuming the probe queue",
+                    None => "",
+                };
+                format!(
+                    "pending: not processed within {:.1}s, last stage {}{consumer_note}",
+                    timeout.as_secs_f64(),
+                    stage.as_deref().unwrap_or("(none: Python never started)")
+                )
+            }
+            Outcome::Crash {
+                stage,
+                exit_code,
+                signal,
+                signature,
+            } => {
+                let status = match (exit_code, signal) {
+                    (_, Some(signal)) => format!("killed by {signal}"),
+                    (Some(code), None) => format!("exit status {code}"),
+                    (None, None) => "exited".to_string(),
+                };
+                format!(
+                    "crash ({status}) at {}: {signature}",
+                    stage.as_deref().unwrap_or("start-up")
+                )
+            }
+            Outcome::Error { message } => format!("error: {message}"),
+        }
+    }
+}
+
+/// The outcome object of SPEC §3 and §5: `kind`, `stage` and `latency_s` always, the rest
+/// as the kind has them.
+#[derive(Serialize, Deserialize)]
+struct OutcomeJson {
+    kind: String,
+    stage: Option<String>,
+    latency_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    timeout_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    consumers: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    stack_dump: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    exit_code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    signal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    signature: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    message: Option<String>,
+}
+
+impl From<Outcome> for OutcomeJson {
+    fn from(outcome: Outcome) -> Self {
+        let mut json = OutcomeJson {
+            kind: outcome.kind().to_string(),
+            stage: outcome.stage().map(str::to_string),
+            latency_s: None,
+            timeout_s: None,
+            consumers: None,
+            stack_dump: None,
+            exit_code: None,
+            signal: None,
+            signature: None,
+            message: None,
+        };
+        match outcome {
+            Outcome::Processed { latency } => json.latency_s = Some(seconds(latency)),
+            Outcome::Pending {
+                timeout,
+                consumers,
+                stack_dump,
+                ..
+            } => {
+                json.timeout_s = Some(seconds(timeout));
+                json.consumers = consumers;
+                json.stack_dump = Some(stack_dump);
+            }
+            Outcome::Crash {
+                exit_code,
+                signal,
+                signature,
+                ..
+            } => {
+                json.exit_code = exit_code;
+                json.signal = signal;
+                json.signature = Some(signature);
+            }
+            Outcome::Error { message } => json.message = Some(message),
+        }
+        json
+    }
+}
+
+impl TryFrom<OutcomeJson> for Outcome {
+    type Error = String;
+
+    fn try_from(json: OutcomeJson) -> Result<Self, String> {
+        let duration = |s: Option<f64>| Duration::from_secs_f64(s.unwrap_or_default().max(0.0));
+        Ok(match json.kind.as_str() {
+            "processed" => Outcome::Processed {
+                latency: duration(json.latency_s),
+            },
+            "pending" => Outcome::Pending {
+                stage: json.stage,
+                timeout: duration(json.timeout_s),
+                consumers: json.consumers,
+                stack_dump: json.stack_dump.unwrap_or_default(),
+            },
+            "crash" => Outcome::Crash {
+                stage: json.stage,
+                exit_code: json.exit_code,
+                signal: json.signal,
+                signature: json.signature.unwrap_or_default(),
+            },
+            "error" => Outcome::Error {
+                message: json.message.unwrap_or_default(),
+            },
+            other => return Err(format!("unknown outcome kind `{other}`")),
+        })
+    }
+}
+
+pub fn seconds(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+static ABSOLUTE_PATH: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(^|[\s'"(=:\[,])/[^\s'"),:\]]*"#).unwrap());
+static ADDRESS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"0x[0-9a-fA-F]+").unwrap());
+static PROBE_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"minrepro[._]probe[._][0-9a-f]+").unwrap());
+/// The last line of a Python traceback: `package.ErrorType: message` or a bare type.
+static EXCEPTION_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|Fault)|[A-Z]\w*Error)(?::\s.*)?$").unwrap()
+});
+
+/// Removes what differs between two runs of the same crash: paths, addresses, trial ids.
+pub fn normalize_signature(text: &str) -> String {
+    let text = text.trim();
+    let text = ABSOLUTE_PATH.replace_all(text, "$1<path>");
+    let text = ADDRESS.replace_all(&text, "0x?");
+    let text = PROBE_ID.replace_all(&text, "minrepro.probe.<id>");
+    let mut text = text.into_owned();
+    if text.chars().count() > 300 {
+        text = text.chars().take(300).collect::<String>() + "…";
+    }
+    text
+}
+
+/// The exception at the end of a Python traceback in `stderr`, if there is one.
+pub fn exception_from_stderr(stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let traceback = lines.iter().rposition(|l| l.starts_with("Traceback (most recent call last)"))?;
+    lines[traceback + 1..]
+        .iter()
+        .rev()
+        .find(|l| !l.starts_with(' ') && EXCEPTION_LINE.is_match(l.trim_end()))
+        .map(|l| l.trim_end().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_lose_paths_addresses_and_ids() {
+        assert_eq!(
+            normalize_signature("FileNotFoundError: [Errno 2] No such file or directory: '/tmp/minrepro-trial-x1/settings.ini'"),
+            "FileNotFoundError: [Errno 2] No such file or directory: '<path>'"
+        );
+        assert_eq!(
+            normalize_signature("RuntimeError: <object at 0x7f3a2b> in minrepro.probe.3fa9c1"),
+            "RuntimeError: <object at 0x?> in minrepro.probe.<id>"
+        );
+        assert_eq!(
+            normalize_signature("ValueError: invalid literal for int() with base 10: ''"),
+            "ValueError: invalid literal for int() with base 10: ''"
+        );
+    }
+
+    #[test]
+    fn the_exception_is_found_at_the_end_of_a_traceback() {
+        let stderr = "noise\nTraceback (most recent call last):\n  File \"/x.py\", line 1, in <module>\n    import app\nValueError: invalid literal for int() with base 10: ''\nshutting down\n";
+        assert_eq!(
+            exception_from_stderr(stderr).as_deref(),
+            Some("ValueError: invalid literal for int() with base 10: ''")
+        );
+        assert_eq!(exception_from_stderr("all good\n"), None);
+    }
+
+    #[test]
+    fn outcomes_serialize_with_kind_stage_and_latency() {
+        let pending = Outcome::Pending {
+            stage: Some("worker:started".into()),
+            timeout: Duration::from_secs(4),
+            consumers: Some(0),
+            stack_dump: "Thread 0x1".into(),
+        };
+        let json = serde_json::to_value(&pending).unwrap();
+        assert_eq!(json["kind"], "pending");
+        assert_eq!(json["stage"], "worker:started");
+        assert!(json["latency_s"].is_null());
+        let back: Outcome = serde_json::from_value(json).unwrap();
+        assert_eq!(back, pending);
+        let processed = serde_json::to_value(Outcome::Processed {
+            latency: Duration::from_millis(620),
+        })
+        .unwrap();
+        assert_eq!(processed["latency_s"], 0.62);
+    }
+}

@@ -1,0 +1,321 @@
+//! The worker process: spawned with exactly the configuration's environment and stdio, in
+//! a process group of its own, and stopped with everything it started.
+
+use std::collections::{HashMap, HashSet};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::task::JoinHandle;
+
+use crate::case::{Config, InputMode, Launcher, OutputMode};
+use crate::error::Error;
+use crate::template::{WORKER_FILE, WORKER_MODULE};
+
+/// How much of each output stream is kept for the crash signature and the trial log.
+const TAIL_BYTES: usize = 64 * 1024;
+/// How long a worker gets to exit on SIGTERM before the group gets SIGKILL.
+const TERM_GRACE: Duration = Duration::from_millis(200);
+/// How long killed processes may take to disappear before minrepro gives up waiting.
+const KILL_WAIT: Duration = Duration::from_secs(5);
+
+/// What became of one output stream of the worker.
+enum Capture {
+    /// A pipe nobody reads while the worker runs; read once the worker is gone.
+    Unread(Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+    /// A pipe read to the end as the worker writes; the task returns the tail.
+    Drained(JoinHandle<Vec<u8>>),
+    File(PathBuf),
+    Lost,
+}
+
+pub struct WorkerProcess {
+    child: Child,
+    pgid: Pid,
+    stdout: Capture,
+    stderr: Capture,
+    /// Held open, never written, for `stdin = "pipe"`.
+    _stdin: Option<ChildStdin>,
+    stopped: bool,
+}
+
+/// The command line that starts the worker from `scratch`.
+fn command_line(python: &Path, config: &Config, scratch: &Path) -> Command {
+    let options = &config.options;
+    let mut command = Command::new(python);
+    command.args(&options.python_flags);
+    match options.launcher {
+        Launcher::Script => {
+            command.arg(scratch.join(WORKER_FILE));
+        }
+        Launcher::Cli => {
+            command
+                .args(["-m", "dramatiq", WORKER_MODULE])
+                .arg("--processes")
+                .arg(options.processes.to_string())
+                .arg("--threads")
+                .arg(options.worker_threads.to_string())
+                .arg("--path")
+                .arg(scratch);
+        }
+    }
+    command
+}
+
+fn output_stdio(mode: OutputMode, file: &Path) -> Result<Stdio, Error> {
+    Ok(match mode {
+        OutputMode::Pipe | OutputMode::Drain => Stdio::piped(),
+        OutputMode::Null => Stdio::null(),
+        // Both streams go to minrepro's stderr, so that `--json` on stdout stays clean.
+        OutputMode::Inherit => Stdio::from(
+            std::io::stderr()
+                .as_fd()
+                .try_clone_to_owned()
+                .map_err(|err| Error::infra(format!("cannot share stderr with the worker: {err}")))?,
+        ),
+        OutputMode::File => Stdio::from(std::fs::File::create(file).map_err(|err| {
+            Error::infra(format!("cannot create {}: {err}", file.display()))
+        })?),
+    })
+}
+
+fn capture<R>(mode: OutputMode, pipe: Option<R>, file: PathBuf) -> Capture
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+{
+    match (mode, pipe) {
+        (OutputMode::Pipe, Some(pipe)) => Capture::Unread(Box::new(pipe)),
+        (OutputMode::Drain, Some(mut pipe)) => Capture::Drained(tokio::spawn(async move {
+            let mut tail = Vec::new();
+            let mut buffer = vec![0u8; 16 * 1024];
+            while let Ok(n) = pipe.read(&mut buffer).await {
+                if n == 0 {
+                    break;
+                }
+                tail.extend_from_slice(&buffer[..n]);
+                if tail.len() > 2 * TAIL_BYTES {
+                    tail.drain(..tail.len() - TAIL_BYTES);
+                }
+            }
+            keep_tail(tail)
+        })),
+        (OutputMode::File, _) => Capture::File(file),
+        _ => Capture::Lost,
+    }
+}
+
+fn keep_tail(mut bytes: Vec<u8>) -> Vec<u8> {
+    if bytes.len() > TAIL_BYTES {
+        bytes.drain(..bytes.len() - TAIL_BYTES);
+    }
+    bytes
+}
+
+impl WorkerProcess {
+    /// Starts the worker whose files are in `scratch`, with the configuration's environment
+    /// and nothing else.
+    pub fn spawn(python: &Path, config: &Config, scratch: &Path) -> Result<WorkerProcess, Error> {
+        let options = &config.options;
+        let mut command = command_line(python, config, scratch);
+        command
+            .env_clear()
+            .envs(&config.env)
+            .current_dir(options.cwd.as_deref().unwrap_or(scratch))
+            .process_group(0)
+            .stdin(match options.stdin {
+                InputMode::Pipe => Stdio::piped(),
+                InputMode::Null => Stdio::null(),
+                InputMode::Inherit => Stdio::inherit(),
+            })
+            .stdout(output_stdio(options.stdout, &scratch.join("stdout.log"))?)
+            .stderr(output_stdio(options.stderr, &scratch.join("stderr.log"))?);
+        let mut child = command.spawn().map_err(|err| {
+            if err.kind() == std::io::ErrorKind::NotFound && !python.exists() {
+                Error::infra(format!(
+                    "the interpreter {} does not exist\n  = help: give an existing Python with --python, or leave it out to let minrepro provision one",
+                    python.display()
+                ))
+            } else {
+                Error::infra(format!("cannot start the worker with {}: {err}", python.display()))
+            }
+        })?;
+        let pid = child.id().ok_or_else(|| Error::infra("the worker vanished at start"))?;
+        let stdout = capture(options.stdout, child.stdout.take(), scratch.join("stdout.log"));
+        let stderr = capture(options.stderr, child.stderr.take(), scratch.join("stderr.log"));
+        Ok(WorkerProcess {
+            _stdin: child.stdin.take(),
+            child,
+            pgid: Pid::from_raw(pid as i32),
+            stdout,
+            stderr,
+            stopped: false,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pgid.as_raw() as u32
+    }
+
+    /// The exit status, if the worker's main process has exited.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>, Error> {
+        self.child
+            .try_wait()
+            .map_err(|err| Error::infra(format!("cannot watch the worker: {err}")))
+    }
+
+    /// Stops the worker and every process it started: TERM to the group (and to any
+    /// descendant that left it), a short grace, then KILL, and waits until none is left.
+    pub async fn stop(&mut self) -> Result<Option<ExitStatus>, Error> {
+        let mut targets = self.members();
+        for pid in &targets {
+            let _ = kill(*pid, Signal::SIGTERM);
+        }
+        let _ = killpg(self.pgid, Signal::SIGTERM);
+        let status = self.wait_gone(TERM_GRACE, &mut targets).await;
+        if !targets.is_empty() {
+            for pid in &targets {
+                let _ = kill(*pid, Signal::SIGKILL);
+            }
+            let _ = killpg(self.pgid, Signal::SIGKILL);
+        }
+        let status = match status {
+            Some(status) => Some(status),
+            None => self.wait_gone(KILL_WAIT, &mut targets).await,
+        };
+        self.stopped = true;
+        if !targets.is_empty() {
+            return Err(Error::infra(format!(
+                "worker processes {targets:?} survived SIGKILL for {}s",
+                KILL_WAIT.as_secs()
+            )));
+        }
+        Ok(status)
+    }
+
+    /// Waits up to `limit` for the main process to exit and `targets` to disappear.
+    async fn wait_gone(&mut self, limit: Duration, targets: &mut HashSet<Pid>) -> Option<ExitStatus> {
+        let started = Instant::now();
+        let mut status = None;
+        loop {
+            if status.is_none() {
+                status = self.child.try_wait().ok().flatten();
+            }
+            let alive = self.members();
+            targets.retain(|pid| alive.contains(pid));
+            targets.extend(alive);
+            if status.is_some() && targets.is_empty() {
+                return status;
+            }
+            if started.elapsed() >= limit {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Live processes of the worker's group, and descendants that left it (setsid).
+    fn members(&self) -> HashSet<Pid> {
+        let table = live_processes();
+        let mut members: HashSet<Pid> = table
+            .iter()
+            .filter(|p| p.pgrp == self.pgid.as_raw())
+            .map(|p| Pid::from_raw(p.pid))
+            .collect();
+        let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+        for p in &table {
+            children.entry(p.ppid).or_default().push(p.pid);
+        }
+        let mut stack = vec![self.pgid.as_raw()];
+        while let Some(pid) = stack.pop() {
+            // The process table is a tree: each pid is reached once.
+            for &child in children.get(&pid).into_iter().flatten() {
+                members.insert(Pid::from_raw(child));
+                stack.push(child);
+            }
+        }
+        members
+    }
+
+    /// What the worker wrote to stdout and stderr (the tails), once it is stopped.
+    pub async fn outputs(&mut self) -> (String, String) {
+        let stdout = read_capture(std::mem::replace(&mut self.stdout, Capture::Lost)).await;
+        let stderr = read_capture(std::mem::replace(&mut self.stderr, Capture::Lost)).await;
+        (stdout, stderr)
+    }
+}
+
+impl Drop for WorkerProcess {
+    /// The last line of defence (an error or a panic between spawn and stop): nothing of
+    /// the worker may outlive the trial.
+    fn drop(&mut self) {
+        if !self.stopped {
+            for pid in self.members() {
+                let _ = kill(pid, Signal::SIGKILL);
+            }
+            let _ = killpg(self.pgid, Signal::SIGKILL);
+        }
+    }
+}
+
+async fn read_capture(capture: Capture) -> String {
+    let bytes = match capture {
+        Capture::Unread(mut pipe) => {
+            // Every writer is gone, so this reads what waited in the pipe, then EOF.
+            let mut bytes = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_secs(1), pipe.read_to_end(&mut bytes)).await;
+            keep_tail(bytes)
+        }
+        Capture::Drained(task) => tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default(),
+        Capture::File(path) => keep_tail(std::fs::read(path).unwrap_or_default()),
+        Capture::Lost => Vec::new(),
+    };
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// One line of the process table.
+struct ProcessInfo {
+    pid: i32,
+    ppid: i32,
+    pgrp: i32,
+}
+
+/// Every process that is not a zombie, read from /proc.
+fn live_processes() -> Vec<ProcessInfo> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let pid: i32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // The command name may hold spaces and parentheses: fields start after the last ')'.
+            let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+            let (state, ppid, pgrp) = (fields.first()?, fields.get(1)?, fields.get(2)?);
+            if *state == "Z" || *state == "X" {
+                return None;
+            }
+            Some(ProcessInfo {
+                pid,
+                ppid: ppid.parse().ok()?,
+                pgrp: pgrp.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// Sends `signal` (a raw number: real-time signals have no name in nix) to `pid`.
+pub fn send_raw_signal(pid: u32, signal: i32) {
+    // SAFETY: kill(2) with a plain pid and signal number has no memory effects.
+    unsafe {
+        libc::kill(pid as libc::pid_t, signal);
+    }
+}

@@ -1,0 +1,306 @@
+//! What the generated worker reports about itself in report.jsonl: the start-up stages it
+//! reached (each import with its duration, broker ready, worker started, probe processed)
+//! and facts that are not stages (versions, the exception it died of).
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One line of report.jsonl.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Event {
+    /// Seconds since the epoch, from the worker's clock.
+    pub t: f64,
+    pub pid: u32,
+    /// A start-up stage, with `event` "begin", "end" or "point"...
+    pub stage: Option<String>,
+    pub event: Option<String>,
+    /// ...or a fact that is not a stage.
+    pub info: Option<String>,
+    #[serde(flatten)]
+    pub fields: serde_json::Map<String, Value>,
+}
+
+impl Event {
+    fn field_str(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).and_then(Value::as_str)
+    }
+}
+
+/// A stage in a trial's timeline, as the JSON output and the trial log show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageTime {
+    pub stage: String,
+    /// Seconds from the worker's spawn.
+    pub at_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub duration_s: Option<f64>,
+    pub pid: u32,
+}
+
+/// Versions the worker saw.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Versions {
+    pub python: Option<String>,
+    pub dramatiq: Option<String>,
+    pub pika: Option<String>,
+}
+
+/// The broker the worker ended up with, as it reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerBroker {
+    pub class: String,
+    pub set_by_imports: bool,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub vhost: Option<String>,
+}
+
+/// Follows report.jsonl as the worker appends to it.
+pub struct WorkerLog {
+    path: PathBuf,
+    offset: u64,
+    partial: Vec<u8>,
+    events: Vec<Event>,
+    /// When the last stage arrived: a worker still making progress is not stuck.
+    last_progress: Option<Instant>,
+}
+
+impl WorkerLog {
+    pub fn new(path: PathBuf) -> WorkerLog {
+        WorkerLog {
+            path,
+            offset: 0,
+            partial: Vec::new(),
+            events: Vec::new(),
+            last_progress: None,
+        }
+    }
+
+    /// Reads what the worker appended since the last call.
+    pub fn poll(&mut self) {
+        let Ok(mut file) = std::fs::File::open(&self.path) else {
+            return;
+        };
+        if file.seek(SeekFrom::Start(self.offset)).is_err() {
+            return;
+        }
+        let mut bytes = Vec::new();
+        let Ok(read) = file.read_to_end(&mut bytes) else {
+            return;
+        };
+        self.offset += read as u64;
+        self.partial.extend_from_slice(&bytes);
+        while let Some(newline) = self.partial.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=newline).collect();
+            // A line that does not parse is not ours (the file is only written by the
+            // template); skipping it keeps one odd line from hiding the others.
+            if let Ok(event) = serde_json::from_slice::<Event>(&line) {
+                if event.stage.is_some() {
+                    self.last_progress = Some(Instant::now());
+                }
+                self.events.push(event);
+            }
+        }
+    }
+
+    /// Records a stage observed from outside the worker (on the broker).
+    pub fn observe(&mut self, stage: &str, pid: u32) {
+        self.last_progress = Some(Instant::now());
+        self.events.push(Event {
+            t: unix_now(),
+            pid,
+            stage: Some(stage.to_string()),
+            event: Some("point".into()),
+            info: None,
+            fields: Default::default(),
+        });
+    }
+
+    pub fn last_progress(&self) -> Option<Instant> {
+        self.last_progress
+    }
+
+    fn stages(&self) -> impl Iterator<Item = &Event> {
+        self.events.iter().filter(|e| e.stage.is_some())
+    }
+
+    fn infos<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Event> + 'a {
+        self.events
+            .iter()
+            .filter(move |e| e.info.as_deref() == Some(kind))
+    }
+
+    fn stage_events<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Event> + 'a {
+        self.stages().filter(move |e| e.stage.as_deref() == Some(name))
+    }
+
+    pub fn has_stage(&self, name: &str) -> bool {
+        self.stage_events(name).next().is_some()
+    }
+
+    /// The worker's clock time at which the probe with `token` was processed.
+    pub fn processed_at(&self, token: &str) -> Option<f64> {
+        self.stage_events("probe:processed")
+            .find(|e| e.field_str("token") == Some(token))
+            .map(|e| e.t)
+    }
+
+    /// The last stage the worker reached.
+    pub fn last_stage(&self) -> Option<String> {
+        self.stages().last().and_then(|e| e.stage.clone())
+    }
+
+    /// `Type: message` of the exception the worker died of, as it reported it.
+    pub fn exception(&self) -> Option<String> {
+        self.infos("exception").last().map(|e| {
+            let kind = e.field_str("type").unwrap_or("Exception");
+            match e.field_str("message") {
+                Some(message) if !message.is_empty() => format!("{kind}: {message}"),
+                _ => kind.to_string(),
+            }
+        })
+    }
+
+    /// The module (dramatiq or pika) the interpreter lacks, if that is why the worker died.
+    pub fn missing_module(&self) -> Option<(String, String)> {
+        self.infos("missing-module").last().map(|e| {
+            (
+                e.field_str("module").unwrap_or("dramatiq").to_string(),
+                e.field_str("executable").unwrap_or("python").to_string(),
+            )
+        })
+    }
+
+    /// Each worker process with the signal that makes it dump its threads' stacks.
+    pub fn dump_targets(&self) -> Vec<(u32, i32)> {
+        self.stage_events("python:started")
+            .filter_map(|e| Some((e.pid, e.fields.get("dump_signal")?.as_i64()? as i32)))
+            .collect()
+    }
+
+    /// The queues the worker's broker declared (the application's and the probe's).
+    pub fn declared_queues(&self) -> Vec<String> {
+        let mut queues: Vec<String> = self
+            .stage_events("worker:started")
+            .filter_map(|e| e.fields.get("queues")?.as_array().cloned())
+            .flatten()
+            .filter_map(|q| q.as_str().map(str::to_string))
+            .collect();
+        queues.sort();
+        queues.dedup();
+        queues
+    }
+
+    pub fn broker(&self) -> Option<WorkerBroker> {
+        self.stage_events("broker:ready").last().map(|e| WorkerBroker {
+            class: e.field_str("broker").unwrap_or_default().to_string(),
+            set_by_imports: e.field_str("set_by") == Some("imports"),
+            host: e.field_str("host").map(str::to_string),
+            port: e.fields.get("port").and_then(Value::as_u64).map(|p| p as u16),
+            vhost: e.field_str("vhost").map(str::to_string),
+        })
+    }
+
+    pub fn versions(&self) -> Versions {
+        let mut versions = Versions {
+            python: self
+                .stage_events("python:started")
+                .find_map(|e| e.field_str("python").map(str::to_string)),
+            ..Versions::default()
+        };
+        if let Some(e) = self.infos("versions").next() {
+            versions.dramatiq = e.field_str("dramatiq").map(str::to_string);
+            versions.pika = e.field_str("pika").map(str::to_string);
+        }
+        versions
+    }
+
+    /// The stages in order, relative to `origin` (the spawn, on the same clock as `t`):
+    /// a begin and its end become one entry with a duration.
+    pub fn timeline(&self, origin: f64) -> Vec<StageTime> {
+        let mut timeline: Vec<StageTime> = Vec::new();
+        for e in self.stages() {
+            let stage = e.stage.clone().unwrap_or_default();
+            if e.event.as_deref() == Some("end") {
+                if let Some(open) = timeline
+                    .iter_mut()
+                    .rev()
+                    .find(|s| s.stage == stage && s.pid == e.pid && s.duration_s.is_none())
+                {
+                    open.duration_s = Some(round_ms(e.t - origin - open.at_s));
+                    continue;
+                }
+            }
+            timeline.push(StageTime {
+                stage,
+                at_s: round_ms(e.t - origin),
+                duration_s: None,
+                pid: e.pid,
+            });
+        }
+        timeline
+    }
+}
+
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+pub fn round_ms(seconds: f64) -> f64 {
+    (seconds * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log_of(lines: &str) -> (tempfile::TempDir, WorkerLog) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.jsonl");
+        std::fs::write(&path, lines).unwrap();
+        let mut log = WorkerLog::new(path);
+        log.poll();
+        (dir, log)
+    }
+
+    #[test]
+    fn stages_timeline_and_facts() {
+        let (_dir, log) = log_of(concat!(
+            r#"{"t": 10.0, "pid": 7, "stage": "python:started", "event": "point", "dump_signal": 39, "python": "3.11.7"}"#, "\n",
+            r#"{"t": 10.1, "pid": 7, "stage": "import:app.engine", "event": "begin"}"#, "\n",
+            r#"{"t": 10.4, "pid": 7, "stage": "import:app.engine", "event": "end", "duration_s": 0.3}"#, "\n",
+            r#"{"t": 10.5, "pid": 7, "info": "exception", "type": "ValueError", "message": "bad"}"#, "\n",
+            r#"{"t": 10.6, "pid": 7, "stage": "probe:processed", "event": "point", "token": "abc"}"#, "\n",
+            r#"{"t": 10.7, "pid": 7, "stage": "half a li"#,
+        ));
+        assert_eq!(log.last_stage().as_deref(), Some("probe:processed"));
+        assert_eq!(log.processed_at("abc"), Some(10.6));
+        assert_eq!(log.processed_at("other"), None);
+        assert_eq!(log.exception().as_deref(), Some("ValueError: bad"));
+        assert_eq!(log.dump_targets(), [(7, 39)]);
+        assert_eq!(log.versions().python.as_deref(), Some("3.11.7"));
+        let timeline = log.timeline(10.0);
+        assert_eq!(timeline.len(), 3);
+        assert_eq!(timeline[1].stage, "import:app.engine");
+        assert_eq!(timeline[1].duration_s, Some(0.3));
+    }
+
+    #[test]
+    fn a_line_is_read_once_it_is_complete() {
+        let (dir, mut log) = log_of(r#"{"t": 1.0, "pid": 1, "stage": "import:a", "#);
+        assert_eq!(log.last_stage(), None);
+        let path = dir.path().join("report.jsonl");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("\"event\": \"begin\"}\n");
+        std::fs::write(&path, text).unwrap();
+        log.poll();
+        assert_eq!(log.last_stage().as_deref(), Some("import:a"));
+    }
+}
