@@ -44,11 +44,13 @@ impl Broker {
                 redact_url(url)
             ))
         };
-        let connection =
-            tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(url, ConnectionProperties::default()))
-                .await
-                .map_err(|_| unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))?
-                .map_err(|err| unreachable(err.to_string()))?;
+        let connection = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            Connection::connect(url, ConnectionProperties::default()),
+        )
+        .await
+        .map_err(|_| unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))?
+        .map_err(|err| unreachable(err.to_string()))?;
         Ok(Broker {
             connection,
             url: url.to_string(),

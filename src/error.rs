@@ -20,8 +20,6 @@ pub enum Error {
     Interrupted,
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
 impl Error {
     /// An input error from a plain message.
     pub fn input(message: impl AsRef<str>) -> Self {

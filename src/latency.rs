@@ -38,7 +38,10 @@ pub struct LatencyHistory {
 
 impl LatencyHistory {
     pub fn load(template: &str, interpreter: &Path) -> LatencyHistory {
-        let key = format!("{:x}", Sha256::digest(interpreter.as_os_str().as_encoded_bytes()));
+        let key = format!(
+            "{:x}",
+            Sha256::digest(interpreter.as_os_str().as_encoded_bytes())
+        );
         let path = python::cache_root()
             .join("latency")
             .join(format!("{template}-{}.json", &key[..12]));
@@ -47,10 +50,6 @@ impl LatencyHistory {
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default();
         LatencyHistory { path, samples }
-    }
-
-    pub fn samples(&self) -> &[f64] {
-        &self.samples
     }
 
     pub fn timeout(&self) -> Duration {
@@ -70,10 +69,10 @@ impl LatencyHistory {
         if std::fs::create_dir_all(dir).is_err() {
             return;
         }
-        if let Ok(file) = tempfile::NamedTempFile::new_in(dir) {
-            if serde_json::to_writer(&file, &self.samples).is_ok() {
-                let _ = file.persist(&self.path);
-            }
+        if let Ok(file) = tempfile::NamedTempFile::new_in(dir)
+            && serde_json::to_writer(&file, &self.samples).is_ok()
+        {
+            let _ = file.persist(&self.path);
         }
     }
 }

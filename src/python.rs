@@ -53,7 +53,10 @@ fn managed_environment(template: &str) -> Result<PathBuf, Error> {
         return Ok(python);
     }
     std::fs::create_dir_all(&root).map_err(|err| {
-        Error::infra(format!("cannot create {}: {err}\n  = help: set MINREPRO_CACHE_DIR to a writable folder", root.display()))
+        Error::infra(format!(
+            "cannot create {}: {err}\n  = help: set MINREPRO_CACHE_DIR to a writable folder",
+            root.display()
+        ))
     })?;
     // Several minrepro processes (parallel tests, CI jobs) may arrive here at once: the
     // first builds the environment, the others wait for it on the lock.
@@ -88,11 +91,23 @@ fn managed_environment(template: &str) -> Result<PathBuf, Error> {
         "install Python 3 with its venv module (Debian: apt install python3-venv), or set MINREPRO_BASE_PYTHON",
     )?;
     let requirements_path = venv.join("requirements.txt");
-    std::fs::write(&requirements_path, requirements)
-        .map_err(|err| Error::infra(format!("cannot write {}: {err}", requirements_path.display())))?;
+    std::fs::write(&requirements_path, requirements).map_err(|err| {
+        Error::infra(format!(
+            "cannot write {}: {err}",
+            requirements_path.display()
+        ))
+    })?;
     run_setup_step(
         Command::new(&python)
-            .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-q", "-r"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "-q",
+                "-r",
+            ])
             .arg(&requirements_path),
         "install the worker's packages",
         "check that PyPI (or your PIP_INDEX_URL) is reachable, or give an interpreter that has them with --python",

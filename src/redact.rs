@@ -103,10 +103,23 @@ mod tests {
 
     #[test]
     fn secret_keys_are_recognised_by_their_words() {
-        for key in ["API_KEY", "DJANGO_SECRET_KEY", "GITHUB_TOKEN", "DB_PASSWORD", "SENTRY_DSN", "aws_secret_access_key"] {
+        for key in [
+            "API_KEY",
+            "DJANGO_SECRET_KEY",
+            "GITHUB_TOKEN",
+            "DB_PASSWORD",
+            "SENTRY_DSN",
+            "aws_secret_access_key",
+        ] {
             assert!(is_secret_key(key), "{key}");
         }
-        for key in ["KEYBOARD", "PATH", "PYTHONPATH", "PASSENGER_COUNT", "LOG_LEVEL"] {
+        for key in [
+            "KEYBOARD",
+            "PATH",
+            "PYTHONPATH",
+            "PASSENGER_COUNT",
+            "LOG_LEVEL",
+        ] {
             assert!(!is_secret_key(key), "{key}");
         }
     }
@@ -114,7 +127,9 @@ mod tests {
     #[test]
     fn url_passwords_are_replaced() {
         assert_eq!(
-            redact_url("postgres://app:s3cr3t@db:5432/app and amqp://guest:guest@127.0.0.1:5672/%2f"),
+            redact_url(
+                "postgres://app:s3cr3t@db:5432/app and amqp://guest:guest@127.0.0.1:5672/%2f"
+            ),
             "postgres://app:<redacted>@db:5432/app and amqp://guest:<redacted>@127.0.0.1:5672/%2f"
         );
         assert_eq!(redact_url("http://host:8080/path"), "http://host:8080/path");
@@ -129,6 +144,9 @@ mod tests {
         ]);
         let text = "failed with key sk-live-123456 while connecting as hunter22";
         let out = redactor.redact(text);
-        assert!(!out.contains("sk-live-123456") && !out.contains("hunter22"), "{out}");
+        assert!(
+            !out.contains("sk-live-123456") && !out.contains("hunter22"),
+            "{out}"
+        );
     }
 }

@@ -74,7 +74,12 @@ pub fn render_worker(case_name: &str, config: &Config) -> Result<String, Error> 
         worker_threads: config.options.worker_threads,
     };
     env.render_str(source, Value::from(Serde(context)))
-        .map_err(|err| Error::infra(format!("cannot render template `{}`: {err:#}", config.template)))
+        .map_err(|err| {
+            Error::infra(format!(
+                "cannot render template `{}`: {err:#}",
+                config.template
+            ))
+        })
 }
 
 #[cfg(test)]

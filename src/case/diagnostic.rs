@@ -57,7 +57,10 @@ impl SourceFile {
     pub fn line_column(&self, offset: usize) -> (usize, usize) {
         let before = &self.text[..offset.min(self.text.len())];
         let line = before.matches('\n').count() + 1;
-        let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+        let column = before
+            .rfind('\n')
+            .map_or(before.len(), |nl| before.len() - nl - 1)
+            + 1;
         (line, column)
     }
 }
@@ -73,7 +76,11 @@ mod tests {
             text: "name = \"x\"\n[options]\nstdot = \"pipe\"\n".into(),
         };
         let at = file.text.find("stdot").unwrap();
-        let err = file.error(Some(at..at + 5), "unknown option `stdot`", Some("known: stdout"));
+        let err = file.error(
+            Some(at..at + 5),
+            "unknown option `stdot`",
+            Some("known: stdout"),
+        );
         let text = err.to_string();
         assert!(text.contains("corpus/x/case.toml:3:1"), "{text}");
         assert!(text.contains("unknown option `stdot`"), "{text}");

@@ -12,15 +12,13 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-pub use diagnostic::SourceFile;
 use crate::trial::{Failure, Outcome};
+pub use diagnostic::SourceFile;
 pub use options::{InputMode, LaunchOption, LaunchOptions, Launcher, OutputMode};
 pub use parse::load;
 
 /// The file a case folder holds.
 pub const CASE_FILE: &str = "case.toml";
-/// The working configuration that may sit beside a case file.
-pub const GOOD_FILE: &str = "good.toml";
 
 /// One reducible part of a configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,16 +171,6 @@ impl Case {
     /// Only the `keep` elements.
     pub fn empty_config(&self) -> Config {
         self.config_with(|index| self.keep.contains(&index))
-    }
-
-    pub fn element_index(&self, name: &str) -> Option<usize> {
-        self.elements.iter().position(|e| e.name() == name)
-    }
-
-    /// `good.toml` beside the case file, if there is one.
-    pub fn good_path(&self) -> Option<PathBuf> {
-        let good = self.dir.join(GOOD_FILE);
-        (good.is_file() && good != self.path).then_some(good)
     }
 }
 

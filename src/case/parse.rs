@@ -188,7 +188,10 @@ impl Checker<'_> {
         let minimal = match &raw.expected.minimal {
             Some(list) => Some(
                 list.iter()
-                    .map(|entry| self.element(&names, entry, "expected.minimal").map(|_| entry.get_ref().clone()))
+                    .map(|entry| {
+                        self.element(&names, entry, "expected.minimal")
+                            .map(|_| entry.get_ref().clone())
+                    })
                     .collect::<Result<Vec<_>, _>>()?,
             ),
             None => None,
@@ -198,7 +201,10 @@ impl Checker<'_> {
         let isolated = match &raw.expected.isolated {
             Some(list) => Some(
                 list.iter()
-                    .map(|entry| self.element_form(entry, "expected.isolated").map(|_| entry.get_ref().clone()))
+                    .map(|entry| {
+                        self.element_form(entry, "expected.isolated")
+                            .map(|_| entry.get_ref().clone())
+                    })
                     .collect::<Result<Vec<_>, _>>()?,
             ),
             None => None,
@@ -218,7 +224,11 @@ impl Checker<'_> {
         })
     }
 
-    fn env_value(&self, key: &Spanned<String>, value: &Spanned<toml::Value>) -> Result<String, Error> {
+    fn env_value(
+        &self,
+        key: &Spanned<String>,
+        value: &Spanned<toml::Value>,
+    ) -> Result<String, Error> {
         let name = key.get_ref();
         if name.is_empty() || name.contains('=') || name.contains('\0') {
             return Err(self.fail(
@@ -253,7 +263,9 @@ impl Checker<'_> {
     fn check_module(&self, module: &Spanned<String>) -> Result<(), Error> {
         let valid = !module.get_ref().is_empty()
             && module.get_ref().split('.').all(|part| {
-                part.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                part.chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphabetic() || c == '_')
                     && part.chars().all(|c| c.is_alphanumeric() || c == '_')
             });
         if valid {
@@ -269,9 +281,10 @@ impl Checker<'_> {
 
     fn element_form(&self, entry: &Spanned<String>, field: &str) -> Result<(), Error> {
         let text = entry.get_ref();
-        let ok = ["env:", "import:", "option:"]
-            .iter()
-            .any(|prefix| text.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty()));
+        let ok = ["env:", "import:", "option:"].iter().any(|prefix| {
+            text.strip_prefix(prefix)
+                .is_some_and(|rest| !rest.is_empty())
+        });
         if ok {
             Ok(())
         } else {
@@ -283,26 +296,37 @@ impl Checker<'_> {
         }
     }
 
-    fn element(&self, names: &[String], entry: &Spanned<String>, field: &str) -> Result<usize, Error> {
+    fn element(
+        &self,
+        names: &[String],
+        entry: &Spanned<String>,
+        field: &str,
+    ) -> Result<usize, Error> {
         self.element_form(entry, field)?;
-        names.iter().position(|n| n == entry.get_ref()).ok_or_else(|| {
-            let kind = entry.get_ref().split(':').next().unwrap_or_default();
-            let same_kind: Vec<&str> = names
-                .iter()
-                .filter(|n| n.starts_with(&format!("{kind}:")))
-                .map(String::as_str)
-                .collect();
-            let help = if same_kind.is_empty() {
-                format!("the case has no {kind} elements")
-            } else {
-                format!("the case's {kind} elements are: {}", same_kind.join(", "))
-            };
-            self.fail(
-                entry.span(),
-                format!("{field}: `{}` names no element of this case", entry.get_ref()),
-                &help,
-            )
-        })
+        names
+            .iter()
+            .position(|n| n == entry.get_ref())
+            .ok_or_else(|| {
+                let kind = entry.get_ref().split(':').next().unwrap_or_default();
+                let same_kind: Vec<&str> = names
+                    .iter()
+                    .filter(|n| n.starts_with(&format!("{kind}:")))
+                    .map(String::as_str)
+                    .collect();
+                let help = if same_kind.is_empty() {
+                    format!("the case has no {kind} elements")
+                } else {
+                    format!("the case's {kind} elements are: {}", same_kind.join(", "))
+                };
+                self.fail(
+                    entry.span(),
+                    format!(
+                        "{field}: `{}` names no element of this case",
+                        entry.get_ref()
+                    ),
+                    &help,
+                )
+            })
     }
 
     fn oracle(&self, raw: RawOracle) -> Result<OracleSpec, Error> {
@@ -338,7 +362,10 @@ impl Checker<'_> {
                 other => {
                     return Err(self.fail(
                         t.span(),
-                        format!("oracle.timeout: expected a string, found {}", describe(other)),
+                        format!(
+                            "oracle.timeout: expected a string, found {}",
+                            describe(other)
+                        ),
                         "write \"auto\" or a duration such as \"4s\"",
                     ));
                 }
@@ -420,7 +447,10 @@ minimal = ["option:stderr", "option:log_level"]
             ]
         );
         let full = case.full_config();
-        assert_eq!(full.env["PYTHONPATH"], format!("{}/pkg", dir.path().display()));
+        assert_eq!(
+            full.env["PYTHONPATH"],
+            format!("{}/pkg", dir.path().display())
+        );
         assert_eq!(full.env["PORT"], "8080");
         assert_eq!(full.options.stderr, OutputMode::Pipe);
         let empty = case.empty_config();

@@ -30,7 +30,10 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
             let outcome = Outcome::Error {
                 message: redactor.redact(&err.to_string()),
             };
-            println!("{}", serde_json::to_string_pretty(&outcome).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&outcome).unwrap_or_default()
+            );
         }
         err
     };
@@ -42,12 +45,19 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
         (Some(timeout), _) | (None, Timeout::Fixed(timeout)) => timeout,
         (None, Timeout::Auto) => history.timeout(),
     };
-    let element_count = if args.empty { case.keep.len() } else { case.elements.len() };
+    let element_count = if args.empty {
+        case.keep.len()
+    } else {
+        case.elements.len()
+    };
     eprintln!(
         "minrepro: one trial of the {label} configuration of `{}` ({element_count} elements, timeout {:.1}s)",
         case.name,
         timeout.as_secs_f64()
     );
+    if let Some(description) = &case.description {
+        eprintln!("  {}", description.trim().replace('\n', "\n  "));
+    }
     let record = runner
         .run(&case.name, &config, timeout)
         .await
@@ -75,10 +85,14 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
                     "stdout_tail": record.stdout_tail,
                     "stderr_tail": record.stderr_tail,
                     "scratch": record.scratch,
+                    "interpreter": runner.python,
                 }),
             );
         }
-        println!("{}", serde_json::to_string_pretty(&object).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&object).unwrap_or_default()
+        );
     } else {
         eprint!("\n{}", terminal::trial(&record));
         eprintln!(

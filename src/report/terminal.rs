@@ -4,33 +4,52 @@ use std::fmt::Write;
 
 use crate::trial::{Outcome, TrialRecord};
 
-/// At most this many lines of a stack dump on the terminal; `--json` has all of it.
+/// At most this many lines of stack dump on the terminal; `--json` has all of it.
 const DUMP_LINES: usize = 40;
 
 /// A trial's outcome, its stages and, for a hang, the stack dump.
 pub fn trial(record: &TrialRecord) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "  {:<10} {}", record.outcome.kind().to_uppercase(), record.outcome.summary());
+    let _ = writeln!(
+        out,
+        "  {:<10} {}",
+        record.outcome.kind().to_uppercase(),
+        record.outcome.summary()
+    );
     if !record.stages.is_empty() {
+        let several_processes = record.stages.iter().any(|s| s.pid != record.stages[0].pid);
         let _ = writeln!(out, "\n  stages (seconds from spawn)");
         for stage in &record.stages {
-            let duration = stage
-                .duration_s
-                .map(|d| format!("  took {d:.3}s"))
-                .unwrap_or_default();
-            let _ = writeln!(out, "    {:>7.3}  {}{duration}", stage.at_s, stage.stage);
+            let mut line = format!("    {:>7.3}  {}", stage.at_s, stage.stage);
+            if let Some(duration) = stage.duration_s {
+                let _ = write!(line, "  took {duration:.3}s");
+            }
+            if let Some(detail) = &stage.detail {
+                let _ = write!(line, "  {detail}");
+            }
+            if several_processes {
+                let _ = write!(line, "  [pid {}]", stage.pid);
+            }
+            let _ = writeln!(out, "{line}");
         }
     }
-    if let Outcome::Pending { stack_dump, .. } = &record.outcome {
-        if !stack_dump.trim().is_empty() {
-            let lines: Vec<&str> = stack_dump.lines().collect();
-            let _ = writeln!(out, "\n  stack dump of every Python thread, just before the worker was stopped");
-            for line in lines.iter().take(DUMP_LINES) {
-                let _ = writeln!(out, "    {line}");
-            }
-            if lines.len() > DUMP_LINES {
-                let _ = writeln!(out, "    … {} more lines (--json has all)", lines.len() - DUMP_LINES);
-            }
+    if let Outcome::Pending { stack_dump, .. } = &record.outcome
+        && !stack_dump.trim().is_empty()
+    {
+        let _ = writeln!(
+            out,
+            "\n  stack dump of every Python thread, just before the worker was stopped"
+        );
+        let lines = grouped_stacks(stack_dump);
+        for line in lines.iter().take(DUMP_LINES) {
+            let _ = writeln!(out, "    {line}");
+        }
+        if lines.len() > DUMP_LINES {
+            let _ = writeln!(
+                out,
+                "    … {} more lines (--json has the whole dump)",
+                lines.len() - DUMP_LINES
+            );
         }
     }
     if let Outcome::Crash { .. } = &record.outcome {
@@ -48,4 +67,54 @@ pub fn trial(record: &TrialRecord) -> String {
     }
     out.push('\n');
     out
+}
+
+/// A faulthandler dump with identical stacks shown once ("4 threads"): a pool of idle
+/// worker threads would otherwise bury the one thread that is stuck.
+fn grouped_stacks(dump: &str) -> Vec<String> {
+    let mut groups: Vec<(Vec<&str>, usize)> = Vec::new();
+    for block in dump.split("\n\n") {
+        let mut lines = block.lines().filter(|l| !l.trim().is_empty());
+        let Some(_header) = lines.next() else {
+            continue;
+        };
+        let frames: Vec<&str> = lines.collect();
+        match groups.iter_mut().find(|(f, _)| *f == frames) {
+            Some((_, count)) => *count += 1,
+            None => groups.push((frames, 1)),
+        }
+    }
+    // The rarest stacks first: the stuck thread is seldom one of a pool.
+    groups.sort_by_key(|(_, count)| *count);
+    let mut lines = Vec::new();
+    for (frames, count) in groups {
+        lines.push(if count == 1 {
+            "1 thread (most recent call first):".to_string()
+        } else {
+            format!("{count} threads with this same stack (most recent call first):")
+        });
+        lines.extend(frames.iter().map(|f| f.to_string()));
+        lines.push(String::new());
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_stacks_are_shown_once_with_their_count() {
+        let idle = "  File \"queue.py\", line 180 in get\n  File \"worker.py\", line 534 in run";
+        let dump = format!(
+            "Thread 0x1 (most recent call first):\n{idle}\n\nThread 0x2 (most recent call first):\n{idle}\n\nThread 0x3 (most recent call first):\n  File \"logging/__init__.py\", line 1113 in flush\n"
+        );
+        let lines = grouped_stacks(&dump);
+        assert_eq!(lines[0], "1 thread (most recent call first):");
+        assert!(lines[1].contains("flush"));
+        assert!(
+            lines.contains(&"2 threads with this same stack (most recent call first):".to_string())
+        );
+        assert_eq!(lines.iter().filter(|l| l.contains("queue.py")).count(), 1);
+    }
 }

@@ -81,7 +81,14 @@ impl TrialRunner {
             .prefix("minrepro-trial-")
             .tempdir()
             .map_err(|err| Error::infra(format!("cannot create a scratch folder: {err}")))?;
-        write_worker_files(scratch.path(), case_name, config, self.broker.url(), &queue, &id)?;
+        write_worker_files(
+            scratch.path(),
+            case_name,
+            config,
+            self.broker.url(),
+            &queue,
+            &id,
+        )?;
 
         self.broker
             .publish_probe(&queue, &probe_message(&queue, &id))
@@ -298,8 +305,12 @@ fn write_worker_files(
         "token": token,
     });
     let write = |name: &str, text: &str| {
-        std::fs::write(scratch.join(name), text)
-            .map_err(|err| Error::infra(format!("cannot write {}: {err}", scratch.join(name).display())))
+        std::fs::write(scratch.join(name), text).map_err(|err| {
+            Error::infra(format!(
+                "cannot write {}: {err}",
+                scratch.join(name).display()
+            ))
+        })
     };
     write(template::WORKER_FILE, &worker)?;
     write("probe.json", &probe.to_string())

@@ -73,11 +73,11 @@ impl Outcome {
         }
     }
 
-    /// One line for people: "pending at worker:started (no consumer on the probe queue)".
+    /// One line for people, after the kind: "not processed within 3.0s, last stage …".
     pub fn summary(&self) -> String {
         match self {
             Outcome::Processed { latency } => {
-                format!("processed in {:.2}s", latency.as_secs_f64())
+                format!("in {:.2}s", latency.as_secs_f64())
             }
             Outcome::Pending {
                 stage,
@@ -91,7 +91,7 @@ impl Outcome {
                     None => "",
                 };
                 format!(
-                    "pending: not processed within {:.1}s, last stage {}{consumer_note}",
+                    "not processed within {:.1}s, last stage {}{consumer_note}",
                     timeout.as_secs_f64(),
                     stage.as_deref().unwrap_or("(none: Python never started)")
                 )
@@ -108,11 +108,11 @@ impl Outcome {
                     (None, None) => "exited".to_string(),
                 };
                 format!(
-                    "crash ({status}) at {}: {signature}",
+                    "{status} at {}: {signature}",
                     stage.as_deref().unwrap_or("start-up")
                 )
             }
-            Outcome::Error { message } => format!("error: {message}"),
+            Outcome::Error { message } => message.clone(),
         }
     }
 }
@@ -241,7 +241,9 @@ pub fn normalize_signature(text: &str) -> String {
 /// The exception at the end of a Python traceback in `stderr`, if there is one.
 pub fn exception_from_stderr(stderr: &str) -> Option<String> {
     let lines: Vec<&str> = stderr.lines().collect();
-    let traceback = lines.iter().rposition(|l| l.starts_with("Traceback (most recent call last)"))?;
+    let traceback = lines
+        .iter()
+        .rposition(|l| l.starts_with("Traceback (most recent call last)"))?;
     lines[traceback + 1..]
         .iter()
         .rev()
@@ -256,7 +258,9 @@ mod tests {
     #[test]
     fn signatures_lose_paths_addresses_and_ids() {
         assert_eq!(
-            normalize_signature("FileNotFoundError: [Errno 2] No such file or directory: '/tmp/minrepro-trial-x1/settings.ini'"),
+            normalize_signature(
+                "FileNotFoundError: [Errno 2] No such file or directory: '/tmp/minrepro-trial-x1/settings.ini'"
+            ),
             "FileNotFoundError: [Errno 2] No such file or directory: '<path>'"
         );
         assert_eq!(

@@ -76,11 +76,14 @@ fn output_stdio(mode: OutputMode, file: &Path) -> Result<Stdio, Error> {
             std::io::stderr()
                 .as_fd()
                 .try_clone_to_owned()
-                .map_err(|err| Error::infra(format!("cannot share stderr with the worker: {err}")))?,
+                .map_err(|err| {
+                    Error::infra(format!("cannot share stderr with the worker: {err}"))
+                })?,
         ),
-        OutputMode::File => Stdio::from(std::fs::File::create(file).map_err(|err| {
-            Error::infra(format!("cannot create {}: {err}", file.display()))
-        })?),
+        OutputMode::File => Stdio::from(
+            std::fs::File::create(file)
+                .map_err(|err| Error::infra(format!("cannot create {}: {err}", file.display())))?,
+        ),
     })
 }
 
@@ -144,9 +147,19 @@ impl WorkerProcess {
                 Error::infra(format!("cannot start the worker with {}: {err}", python.display()))
             }
         })?;
-        let pid = child.id().ok_or_else(|| Error::infra("the worker vanished at start"))?;
-        let stdout = capture(options.stdout, child.stdout.take(), scratch.join("stdout.log"));
-        let stderr = capture(options.stderr, child.stderr.take(), scratch.join("stderr.log"));
+        let pid = child
+            .id()
+            .ok_or_else(|| Error::infra("the worker vanished at start"))?;
+        let stdout = capture(
+            options.stdout,
+            child.stdout.take(),
+            scratch.join("stdout.log"),
+        );
+        let stderr = capture(
+            options.stderr,
+            child.stderr.take(),
+            scratch.join("stderr.log"),
+        );
         Ok(WorkerProcess {
             _stdin: child.stdin.take(),
             child,
@@ -198,7 +211,11 @@ impl WorkerProcess {
     }
 
     /// Waits up to `limit` for the main process to exit and `targets` to disappear.
-    async fn wait_gone(&mut self, limit: Duration, targets: &mut HashSet<Pid>) -> Option<ExitStatus> {
+    async fn wait_gone(
+        &mut self,
+        limit: Duration,
+        targets: &mut HashSet<Pid>,
+    ) -> Option<ExitStatus> {
         let started = Instant::now();
         let mut status = None;
         loop {
@@ -267,7 +284,8 @@ async fn read_capture(capture: Capture) -> String {
         Capture::Unread(mut pipe) => {
             // Every writer is gone, so this reads what waited in the pipe, then EOF.
             let mut bytes = Vec::new();
-            let _ = tokio::time::timeout(Duration::from_secs(1), pipe.read_to_end(&mut bytes)).await;
+            let _ =
+                tokio::time::timeout(Duration::from_secs(1), pipe.read_to_end(&mut bytes)).await;
             keep_tail(bytes)
         }
         Capture::Drained(task) => tokio::time::timeout(Duration::from_secs(2), task)

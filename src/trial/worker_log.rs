@@ -39,6 +39,9 @@ pub struct StageTime {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub duration_s: Option<f64>,
     pub pid: u32,
+    /// What the stage found, where it says more than its name (the broker's class).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub detail: Option<String>,
 }
 
 /// Versions the worker saw.
@@ -135,11 +138,8 @@ impl WorkerLog {
     }
 
     fn stage_events<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Event> + 'a {
-        self.stages().filter(move |e| e.stage.as_deref() == Some(name))
-    }
-
-    pub fn has_stage(&self, name: &str) -> bool {
-        self.stage_events(name).next().is_some()
+        self.stages()
+            .filter(move |e| e.stage.as_deref() == Some(name))
     }
 
     /// The worker's clock time at which the probe with `token` was processed.
@@ -196,13 +196,19 @@ impl WorkerLog {
     }
 
     pub fn broker(&self) -> Option<WorkerBroker> {
-        self.stage_events("broker:ready").last().map(|e| WorkerBroker {
-            class: e.field_str("broker").unwrap_or_default().to_string(),
-            set_by_imports: e.field_str("set_by") == Some("imports"),
-            host: e.field_str("host").map(str::to_string),
-            port: e.fields.get("port").and_then(Value::as_u64).map(|p| p as u16),
-            vhost: e.field_str("vhost").map(str::to_string),
-        })
+        self.stage_events("broker:ready")
+            .last()
+            .map(|e| WorkerBroker {
+                class: e.field_str("broker").unwrap_or_default().to_string(),
+                set_by_imports: e.field_str("set_by") == Some("imports"),
+                host: e.field_str("host").map(str::to_string),
+                port: e
+                    .fields
+                    .get("port")
+                    .and_then(Value::as_u64)
+                    .map(|p| p as u16),
+                vhost: e.field_str("vhost").map(str::to_string),
+            })
     }
 
     pub fn versions(&self) -> Versions {
@@ -225,21 +231,30 @@ impl WorkerLog {
         let mut timeline: Vec<StageTime> = Vec::new();
         for e in self.stages() {
             let stage = e.stage.clone().unwrap_or_default();
-            if e.event.as_deref() == Some("end") {
-                if let Some(open) = timeline
+            if e.event.as_deref() == Some("end")
+                && let Some(open) = timeline
                     .iter_mut()
                     .rev()
                     .find(|s| s.stage == stage && s.pid == e.pid && s.duration_s.is_none())
-                {
-                    open.duration_s = Some(round_ms(e.t - origin - open.at_s));
-                    continue;
-                }
+            {
+                let measured = e.fields.get("duration_s").and_then(Value::as_f64);
+                open.duration_s = Some(round_ms(measured.unwrap_or(e.t - origin - open.at_s)));
+                continue;
             }
+            let detail = (stage == "broker:ready").then(|| {
+                let set_by = if e.field_str("set_by") == Some("imports") {
+                    "set during the imports"
+                } else {
+                    "minrepro's default, no import set one"
+                };
+                format!("{} ({set_by})", e.field_str("broker").unwrap_or("?"))
+            });
             timeline.push(StageTime {
                 stage,
                 at_s: round_ms(e.t - origin),
                 duration_s: None,
                 pid: e.pid,
+                detail,
             });
         }
         timeline
@@ -273,11 +288,16 @@ mod tests {
     #[test]
     fn stages_timeline_and_facts() {
         let (_dir, log) = log_of(concat!(
-            r#"{"t": 10.0, "pid": 7, "stage": "python:started", "event": "point", "dump_signal": 39, "python": "3.11.7"}"#, "\n",
-            r#"{"t": 10.1, "pid": 7, "stage": "import:app.engine", "event": "begin"}"#, "\n",
-            r#"{"t": 10.4, "pid": 7, "stage": "import:app.engine", "event": "end", "duration_s": 0.3}"#, "\n",
-            r#"{"t": 10.5, "pid": 7, "info": "exception", "type": "ValueError", "message": "bad"}"#, "\n",
-            r#"{"t": 10.6, "pid": 7, "stage": "probe:processed", "event": "point", "token": "abc"}"#, "\n",
+            r#"{"t": 10.0, "pid": 7, "stage": "python:started", "event": "point", "dump_signal": 39, "python": "3.11.7"}"#,
+            "\n",
+            r#"{"t": 10.1, "pid": 7, "stage": "import:app.engine", "event": "begin"}"#,
+            "\n",
+            r#"{"t": 10.4, "pid": 7, "stage": "import:app.engine", "event": "end", "duration_s": 0.3}"#,
+            "\n",
+            r#"{"t": 10.5, "pid": 7, "info": "exception", "type": "ValueError", "message": "bad"}"#,
+            "\n",
+            r#"{"t": 10.6, "pid": 7, "stage": "probe:processed", "event": "point", "token": "abc"}"#,
+            "\n",
             r#"{"t": 10.7, "pid": 7, "stage": "half a li"#,
         ));
         assert_eq!(log.last_stage().as_deref(), Some("probe:processed"));

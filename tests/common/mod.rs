@@ -1,0 +1,154 @@
+//! Helpers for the integration tests: they run the real binary against the real RabbitMQ
+//! with real Python workers.
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Output {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|err| {
+            panic!(
+                "stdout is not JSON ({err}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+pub fn repo(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+pub fn minrepro(args: &[&str]) -> Output {
+    minrepro_with_env(args, &[])
+}
+
+pub fn minrepro_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_minrepro"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("the minrepro binary runs");
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// A copy of a case folder in a temporary folder, with `edits` (text replacements) made to
+/// its case.toml; each edit must apply.
+pub fn copy_case(source: &str, edits: &[(&str, &str)]) -> tempfile::TempDir {
+    let source = repo(source);
+    let target = tempfile::tempdir().unwrap();
+    for entry in walkdir::WalkDir::new(&source) {
+        let entry = entry.unwrap();
+        let relative = entry.path().strip_prefix(&source).unwrap();
+        let destination = target.path().join(relative);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&destination).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &destination).unwrap();
+        }
+    }
+    let case_file = target.path().join("case.toml");
+    let mut text = std::fs::read_to_string(&case_file).unwrap();
+    for (from, to) in edits {
+        assert!(
+            text.contains(from),
+            "edit `{from}` does not apply to {}",
+            source.display()
+        );
+        text = text.replacen(from, to, 1);
+    }
+    std::fs::write(&case_file, text).unwrap();
+    target
+}
+
+/// A case folder holding only `case_toml`.
+pub fn write_case(case_toml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("case.toml"), case_toml).unwrap();
+    dir
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Whether a queue exists on the test broker (a passive declare on a channel of its own).
+pub fn queue_exists(name: &str) -> bool {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let connection = lapin::Connection::connect(
+            "amqp://guest:guest@127.0.0.1:5672/%2f",
+            lapin::ConnectionProperties::default(),
+        )
+        .await
+        .expect("the test broker is up");
+        let channel = connection.create_channel().await.unwrap();
+        let passive = lapin::options::QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let exists = channel
+            .queue_declare(name.into(), passive, Default::default())
+            .await
+            .is_ok();
+        let _ = connection.close(200, "checked".into()).await;
+        exists
+    })
+}
+
+/// Command lines of live processes that mention `marker`.
+pub fn processes_mentioning(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.chars().all(|c| c.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        {
+            continue;
+        }
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(marker) {
+            found.push(format!("{pid}: {cmdline}"));
+        }
+    }
+    found
+}
+
+/// A marker unique to one test run.
+pub fn unique_marker(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
