@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// One trial of the full (or the empty) configuration of a case
     Run(RunArgs),
+    /// The reducer against textbook ddmin on synthetic oracles (trial counts)
+    Bench(BenchArgs),
 }
 
 /// What every command that runs workers needs.
@@ -54,4 +56,17 @@ pub struct RunArgs {
     pub json: bool,
     #[command(flatten)]
     pub trial: TrialArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Print every scenario as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// Seeds per (kind, n, k)
+    #[arg(long, default_value_t = 20)]
+    pub seeds: u64,
+    /// Trials at once for the simulated parallel search
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
 }

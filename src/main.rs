@@ -9,6 +9,7 @@ mod commands;
 mod error;
 mod latency;
 mod python;
+mod reduce;
 mod redact;
 mod report;
 mod template;

@@ -1,5 +1,6 @@
 //! One function per subcommand, and what the commands that run workers share.
 
+mod bench;
 mod run;
 
 use tokio_util::sync::CancellationToken;
@@ -13,6 +14,7 @@ use crate::trial::TrialRunner;
 pub async fn dispatch(command: Command) -> Result<i32, Error> {
     match command {
         Command::Run(args) => run::run(args).await,
+        Command::Bench(args) => bench::bench(args),
     }
 }
 

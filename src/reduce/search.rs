@@ -1,0 +1,529 @@
+//! The search strategy. Elements are put in an order (groups together, see
+//! [`crate::case`]); a prefix is the first `i` of them. Round after round, a binary search
+//! finds the shortest prefix that still fails together with the culprits found so far: its
+//! last element is the next culprit, and the next round searches only before it. A round
+//! begins by asking whether the culprits alone already fail, which ends the search. This
+//! costs about log2 C(n, k) + 2k trials for k culprits among n elements, against 2.5–5×
+//! that for ddmin.
+//!
+//! With several trials in flight (`--jobs`), the interval is split in more places at once,
+//! and a trial that runs longer than passing ones do (overdue: most likely a hang) is
+//! presumed to fail while it goes on running in its slot. The search moves on, into the
+//! next round if need be; if the trial then passes after all, the search starts over from
+//! the verdicts it has (all cached). So a hang costs about one timeout per culprit instead
+//! of one per step. With a single slot nothing is presumed: there is no slot to confirm in.
+//!
+//! The result is always certified on real verdicts: it fails, and without any one of its
+//! elements it does not (1-minimal), on any oracle. Where the oracle is not monotone and
+//! the search went astray, the certificate starts over inside the smallest failing variant
+//! seen, and in the end shrinks that one element at a time.
+
+use std::collections::{BTreeMap, HashSet};
+
+use super::engine::{Engine, ProbeEvent, ProbeId};
+use super::{Oracle, Stop, Variant, Verdict};
+
+/// What a reduction found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reduction {
+    /// The smallest failing variant found.
+    pub minimal: Variant,
+    /// Every element of `minimal` was shown necessary: without it, no failure.
+    pub one_minimal: bool,
+}
+
+/// The elements in search order, with the places where a group ends: a split there
+/// removes a whole group (all imports, all env vars of one prefix) at once.
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub elements: Vec<u32>,
+    /// Sorted prefix lengths at which a group ends.
+    pub group_ends: Vec<usize>,
+}
+
+impl Order {
+    pub fn plain(n: usize) -> Order {
+        Order {
+            elements: (0..n as u32).collect(),
+            group_ends: Vec::new(),
+        }
+    }
+
+    fn prefix(&self, found: &Variant, length: usize) -> Variant {
+        found.union(&Variant::new(self.elements[..length].to_vec()))
+    }
+
+    /// A split point inside `(low, high)`, near the middle, moved to a group end when one
+    /// is close.
+    fn split(&self, low: usize, high: usize) -> usize {
+        let middle = low + (high - low) / 2;
+        let reach = (high - low) / 8;
+        self.group_ends
+            .iter()
+            .copied()
+            .filter(|end| *end > low && *end < high && end.abs_diff(middle) <= reach)
+            .min_by_key(|end| end.abs_diff(middle))
+            .unwrap_or(middle)
+    }
+
+    fn restricted_to(&self, variant: &Variant) -> Order {
+        Order {
+            elements: self
+                .elements
+                .iter()
+                .copied()
+                .filter(|e| variant.contains(*e))
+                .collect(),
+            group_ends: Vec::new(),
+        }
+    }
+}
+
+/// Finds a 1-minimal failing subset of `order`'s elements. The full set must be known to
+/// fail (the engine knows its verdict); the empty set is assumed to pass until shown
+/// otherwise.
+///
+/// `certificate_runs`: passing runs demanded of each variant in the certificate, which may
+/// be more than the search demands (flaky failures: a wrong "not needed" there would end
+/// in the result).
+pub fn minimize<O: Oracle>(
+    engine: &mut Engine<'_, O>,
+    order: &Order,
+    certificate_runs: u32,
+) -> Result<Reduction, Stop> {
+    let mut search = Search::new(engine);
+    let found = search.culprits(order, true)?;
+    search.engine.set_runs_to_pass(certificate_runs);
+    search.certify(order, found)
+}
+
+/// Why a search round ended early.
+enum Interrupt {
+    Stop(Stop),
+    /// A trial presumed to fail passed: what was built on it is void.
+    Refuted,
+}
+
+impl From<Stop> for Interrupt {
+    fn from(stop: Stop) -> Self {
+        Interrupt::Stop(stop)
+    }
+}
+
+/// How many times a refuted presumption may restart the search before presuming stops.
+const RESTARTS_WITH_PRESUMPTIONS: u32 = 2;
+
+struct Search<'e, 'a, O: Oracle> {
+    engine: &'e mut Engine<'a, O>,
+    /// Probes presumed to fail that decisions rest on, still running to confirm it.
+    presumed: HashSet<ProbeId>,
+    /// Whether overdue trials may be presumed to fail.
+    presuming: bool,
+    restarts: u32,
+}
+
+impl<'e, 'a, O: Oracle> Search<'e, 'a, O> {
+    fn new(engine: &'e mut Engine<'a, O>) -> Self {
+        let presuming = engine.capacity() > 1;
+        Search {
+            engine,
+            presumed: HashSet::new(),
+            presuming,
+            restarts: 0,
+        }
+    }
+
+    /// The next event for the current round; confirmations of earlier presumptions are
+    /// taken here, and a refutation interrupts the round.
+    fn wait(&mut self) -> Result<ProbeEvent, Interrupt> {
+        loop {
+            let event = self.engine.wait()?;
+            match event {
+                ProbeEvent::Resolved(id, verdict) if self.presumed.remove(&id) => {
+                    if verdict == Verdict::Pass {
+                        return Err(Interrupt::Refuted);
+                    }
+                }
+                ProbeEvent::Overdue(id) if self.presumed.contains(&id) => {}
+                event => return Ok(event),
+            }
+        }
+    }
+
+    fn drop_presumptions(&mut self) {
+        for id in std::mem::take(&mut self.presumed) {
+            self.engine.cancel(id);
+        }
+    }
+
+    /// The culprits, last one first, each ending a round's shortest failing prefix. Starts
+    /// over when a presumption is refuted.
+    fn culprits(&mut self, order: &Order, assume_empty_passes: bool) -> Result<Variant, Stop> {
+        loop {
+            match self.culprit_rounds(order, assume_empty_passes) {
+                Ok(found) => {
+                    // The certificate decides on real verdicts; nothing rests on these now.
+                    self.drop_presumptions();
+                    return Ok(found);
+                }
+                Err(Interrupt::Stop(stop)) => return Err(stop),
+                Err(Interrupt::Refuted) => {
+                    self.drop_presumptions();
+                    self.restarts += 1;
+                    if self.restarts >= RESTARTS_WITH_PRESUMPTIONS {
+                        self.presuming = false;
+                    }
+                }
+            }
+        }
+    }
+
+    fn culprit_rounds(&mut self, order: &Order, assume_empty_passes: bool) -> Result<Variant, Interrupt> {
+        let mut found = Variant::empty();
+        let mut candidates = order.elements.len();
+        let mut first_round = assume_empty_passes;
+        while candidates > 0 {
+            self.engine.set_elements_left(candidates + found.len());
+            match self.shortest_failing_prefix(order, &found, candidates, first_round)? {
+                None => break,
+                Some(length) => {
+                    found = found.union(&Variant::new(vec![order.elements[length - 1]]));
+                    candidates = length - 1;
+                }
+            }
+            first_round = false;
+        }
+        self.engine.set_elements_left(found.len());
+        Ok(found)
+    }
+
+    /// The shortest prefix of the first `candidates` elements that fails together with
+    /// `found`; `None` when `found` alone fails. Known: the prefix of length `candidates`
+    /// fails. In the first round the empty prefix is assumed to pass and is not asked.
+    fn shortest_failing_prefix(
+        &mut self,
+        order: &Order,
+        found: &Variant,
+        candidates: usize,
+        first_round: bool,
+    ) -> Result<Option<usize>, Interrupt> {
+        // Real verdicts by prefix length; overdue probes presumed to fail count as failing.
+        let mut real: BTreeMap<usize, Verdict> = BTreeMap::new();
+        real.insert(candidates, Verdict::Fail);
+        if first_round {
+            real.insert(0, Verdict::Pass);
+        }
+        let mut in_flight: BTreeMap<usize, ProbeId> = BTreeMap::new();
+        let mut presumed_here: HashSet<usize> = HashSet::new();
+        loop {
+            let failing = |l: &usize, v: &Verdict| *v == Verdict::Fail || presumed_here.contains(l);
+            let fail = real
+                .iter()
+                .filter(|(l, v)| failing(l, v))
+                .map(|(l, _)| *l)
+                .chain(presumed_here.iter().copied())
+                .min()
+                .expect("the longest prefix fails");
+            let pass = real
+                .range(..fail)
+                .rev()
+                .find(|(_, v)| **v == Verdict::Pass)
+                .map(|(length, _)| *length);
+            if fail == 0 || pass == Some(fail - 1) {
+                // Done. A presumed boundary goes on running to confirm the answer.
+                for (length, id) in std::mem::take(&mut in_flight) {
+                    if length == fail && presumed_here.contains(&length) {
+                        self.presumed.insert(id);
+                    } else {
+                        self.engine.cancel(id);
+                    }
+                }
+                return Ok((fail > 0).then_some(fail));
+            }
+            // Probes outside (pass, fail) cannot change the answer any more; a presumed
+            // boundary can, if it passes after all.
+            let useless: Vec<usize> = in_flight
+                .keys()
+                .copied()
+                .filter(|l| {
+                    let above = *l > fail || (*l == fail && !presumed_here.contains(l));
+                    above || pass.is_some_and(|p| *l <= p)
+                })
+                .collect();
+            for length in useless {
+                presumed_here.remove(&length);
+                self.engine.cancel(in_flight.remove(&length).expect("in flight"));
+            }
+            let mut free = self.engine.free_slots();
+            // First: do the culprits found so far fail alone? That ends the search.
+            if pass.is_none() && free > 0 && !in_flight.contains_key(&0) && !real.contains_key(&0) {
+                in_flight.insert(0, self.engine.submit(found.clone())?);
+                free -= 1;
+            }
+            let low = pass.unwrap_or(0);
+            while free > 0 {
+                // Split the widest gap between known or awaited points.
+                let mut points: Vec<usize> = vec![low, fail];
+                points.extend(in_flight.keys().copied().filter(|l| *l > low && *l < fail));
+                points.sort_unstable();
+                let Some((gap_low, gap_high)) = points
+                    .windows(2)
+                    .map(|w| (w[0], w[1]))
+                    .filter(|(a, b)| b - a > 1)
+                    .max_by_key(|(a, b)| b - a)
+                else {
+                    break;
+                };
+                let length = order.split(gap_low, gap_high);
+                if in_flight.contains_key(&length) || real.contains_key(&length) {
+                    break;
+                }
+                in_flight.insert(length, self.engine.submit(order.prefix(found, length))?);
+                free -= 1;
+            }
+            match self.wait()? {
+                ProbeEvent::Resolved(id, verdict) => {
+                    if let Some(length) = key_of(&in_flight, id) {
+                        in_flight.remove(&length);
+                        presumed_here.remove(&length);
+                        real.insert(length, verdict);
+                    }
+                }
+                ProbeEvent::Overdue(id) => {
+                    if let Some(length) = key_of(&in_flight, id)
+                        && self.presuming
+                    {
+                        presumed_here.insert(length);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Makes sure `candidate` fails and each of its elements is needed, shrinking it where
+    /// one is not. Where `candidate` does not fail (an oracle that is not monotone led the
+    /// search astray), the search starts over inside the smallest failing variant seen; when
+    /// that does not help either, that variant is shrunk one element at a time, which always
+    /// ends.
+    fn certify(&mut self, order: &Order, candidate: Variant) -> Result<Reduction, Stop> {
+        let mut current = candidate;
+        let mut searched_within: HashSet<Variant> = HashSet::new();
+        loop {
+            let mut questions = vec![current.clone()];
+            questions.extend(current.indices().iter().map(|i| current.without(*i)));
+            let verdicts = self.engine.test_all(questions)?;
+            if verdicts[0] == Verdict::Pass {
+                let Some(smallest) = self.engine.smallest_failing().cloned() else {
+                    return Ok(Reduction {
+                        minimal: current,
+                        one_minimal: false,
+                    });
+                };
+                current = if searched_within.insert(smallest.clone()) {
+                    self.presuming = false;
+                    self.culprits(&order.restricted_to(&smallest), false)?
+                } else {
+                    smallest
+                };
+                continue;
+            }
+            let unneeded = current
+                .indices()
+                .iter()
+                .zip(&verdicts[1..])
+                .find(|(_, v)| **v == Verdict::Fail)
+                .map(|(i, _)| *i);
+            match unneeded {
+                Some(index) => current = current.without(index),
+                None => {
+                    return Ok(Reduction {
+                        minimal: current,
+                        one_minimal: true,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn key_of(in_flight: &BTreeMap<usize, ProbeId>, id: ProbeId) -> Option<usize> {
+    in_flight.iter().find(|(_, p)| **p == id).map(|(l, _)| *l)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap};
+
+    use super::*;
+    use crate::reduce::engine::runs_to_pass;
+    use crate::reduce::synthetic::{Costs, Kind, Scenario, SyntheticOracle};
+    use crate::reduce::{OracleEvent, TrialId};
+
+    fn reduce(scenario: &Scenario, jobs: usize) -> Reduction {
+        let mut oracle = SyntheticOracle::new(scenario.clone(), jobs, Costs::HANG);
+        let full = Variant::full(scenario.n);
+        let (runs, certificate_runs) = if scenario.kind == Kind::Flaky {
+            let fails = Engine::new(&mut oracle, 1).repeat(&full, 10).unwrap();
+            (runs_to_pass(fails, 10, 0.01), runs_to_pass(fails, 10, 0.0001))
+        } else {
+            (1, 1)
+        };
+        let mut engine = Engine::new(&mut oracle, runs);
+        engine.know(full, Verdict::Fail);
+        minimize(&mut engine, &Order::plain(scenario.n), certificate_runs).unwrap()
+    }
+
+    #[test]
+    fn finds_the_culprits_of_every_kind_serially_and_in_parallel() {
+        for kind in Kind::ALL {
+            for n in [16, 64] {
+                for k in 1..=3 {
+                    for seed in 0..10 {
+                        for jobs in [1, 4] {
+                            let scenario = Scenario::new(kind, n, k, seed);
+                            let found = reduce(&scenario, jobs);
+                            assert!(
+                                scenario.is_correct(&found.minimal) && found.one_minimal,
+                                "{kind:?} n={n} k={k} seed={seed} jobs={jobs}: culprits {:?}, found {found:?}",
+                                scenario.culprits
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// An oracle given by a table of verdicts for every subset of a few elements: any rule
+    /// at all, monotone or not.
+    struct TableOracle {
+        fails: Box<dyn Fn(&Variant) -> bool>,
+        finished: Vec<(TrialId, Verdict)>,
+    }
+
+    impl Oracle for TableOracle {
+        fn capacity(&self) -> usize {
+            1
+        }
+        fn start(&mut self, trial: TrialId, variant: &Variant) -> Result<(), Stop> {
+            let verdict = if (self.fails)(variant) { Verdict::Fail } else { Verdict::Pass };
+            self.finished.push((trial, verdict));
+            Ok(())
+        }
+        fn next_event(&mut self) -> Result<OracleEvent, Stop> {
+            let (trial, verdict) = self.finished.remove(0);
+            Ok(OracleEvent::Finished(trial, verdict))
+        }
+        fn cancel(&mut self, _: TrialId) {}
+    }
+
+    #[test]
+    fn the_result_fails_and_is_one_minimal_on_arbitrary_oracles() {
+        use rand::{RngExt, SeedableRng};
+        for seed in 0..300u64 {
+            let n = 6;
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let table: HashMap<Variant, bool> = (0u32..1 << n)
+                .map(|bits| {
+                    let variant = Variant::new((0..n).filter(|i| bits & (1 << i) != 0).collect());
+                    let fails = bits == (1 << n) - 1 || rng.random_bool(0.35);
+                    (variant, fails)
+                })
+                .collect();
+            let table = std::sync::Arc::new(table);
+            let lookup = table.clone();
+            let mut oracle = TableOracle {
+                fails: Box::new(move |v| lookup[v]),
+                finished: Vec::new(),
+            };
+            let mut engine = Engine::new(&mut oracle, 1);
+            engine.know(Variant::full(n as usize), Verdict::Fail);
+            let found = minimize(&mut engine, &Order::plain(n as usize), 1).unwrap();
+            assert!(table[&found.minimal], "seed {seed}: {found:?} does not fail");
+            assert!(found.one_minimal, "seed {seed}");
+            for index in found.minimal.indices() {
+                assert!(
+                    !table[&found.minimal.without(*index)],
+                    "seed {seed}: {found:?} still fails without {index}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_configuration_that_fails_with_nothing_reduces_to_nothing() {
+        let mut oracle = TableOracle {
+            fails: Box::new(|_| true),
+            finished: Vec::new(),
+        };
+        let mut engine = Engine::new(&mut oracle, 1);
+        engine.know(Variant::full(10), Verdict::Fail);
+        let found = minimize(&mut engine, &Order::plain(10), 1).unwrap();
+        assert!(found.minimal.is_empty() && found.one_minimal);
+    }
+
+    /// Culprits 3 and 11 all needed, but any variant holding element 7 is slow to pass:
+    /// overdue like a hang, so presumed to fail, then refuted.
+    struct SlowPasses {
+        now: u64,
+        running: BTreeMap<TrialId, (u64, u64, Verdict, bool)>,
+    }
+
+    impl Oracle for SlowPasses {
+        fn capacity(&self) -> usize {
+            4
+        }
+        fn start(&mut self, trial: TrialId, variant: &Variant) -> Result<(), Stop> {
+            let fails = variant.contains(3) && variant.contains(11);
+            let (verdict, cost) = match (fails, variant.contains(7)) {
+                (true, _) => (Verdict::Fail, 300),
+                (false, true) => (Verdict::Pass, 200),
+                (false, false) => (Verdict::Pass, 15),
+            };
+            self.running.insert(trial, (self.now, self.now + cost, verdict, false));
+            Ok(())
+        }
+        fn next_event(&mut self) -> Result<OracleEvent, Stop> {
+            let ending = self.running.iter().map(|(id, (_, end, _, _))| (*end, *id, false));
+            let overdue = self
+                .running
+                .iter()
+                .filter(|(_, (start, end, _, said))| !said && start + 45 < *end)
+                .map(|(id, (start, _, _, _))| (start + 45, *id, true));
+            let (at, id, is_overdue) = ending.chain(overdue).min().unwrap();
+            self.now = self.now.max(at);
+            if is_overdue {
+                self.running.get_mut(&id).unwrap().3 = true;
+                return Ok(OracleEvent::Overdue(id));
+            }
+            let (_, _, verdict, _) = self.running.remove(&id).unwrap();
+            Ok(OracleEvent::Finished(id, verdict))
+        }
+        fn cancel(&mut self, trial: TrialId) {
+            self.running.remove(&trial);
+        }
+    }
+
+    #[test]
+    fn slow_passes_presumed_to_fail_do_not_mislead_the_result() {
+        let mut oracle = SlowPasses {
+            now: 0,
+            running: BTreeMap::new(),
+        };
+        let mut engine = Engine::new(&mut oracle, 1);
+        engine.know(Variant::full(16), Verdict::Fail);
+        let found = minimize(&mut engine, &Order::plain(16), 1).unwrap();
+        assert_eq!(found.minimal, Variant::new(vec![3, 11]));
+        assert!(found.one_minimal);
+    }
+
+    #[test]
+    fn splits_move_to_a_nearby_group_end() {
+        let order = Order {
+            elements: (0..64).collect(),
+            group_ends: vec![30, 50],
+        };
+        assert_eq!(order.split(0, 64), 30);
+        assert_eq!(order.split(0, 16), 8, "no group end near enough");
+    }
+}
