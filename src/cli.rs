@@ -23,6 +23,9 @@ pub struct Cli {
 pub enum Command {
     /// One trial of the full (or the empty) configuration of a case
     Run(RunArgs),
+    /// The smallest configuration that still fails (or, with --good, the smallest part of
+    /// the difference from a working one that makes it fail)
+    Bisect(BisectArgs),
     /// The reducer against textbook ddmin on synthetic oracles (trial counts)
     Bench(BenchArgs),
 }
@@ -69,4 +72,25 @@ pub struct BenchArgs {
     /// Trials at once for the simulated parallel search
     #[arg(long, default_value_t = 4)]
     pub jobs: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct BisectArgs {
+    /// A case file, or a folder holding case.toml
+    pub case: PathBuf,
+    /// A working configuration of the same worker (a case file or folder): isolate the
+    /// failure-inducing part of the difference
+    #[arg(long, value_name = "GOOD_CASE")]
+    pub good: Option<PathBuf>,
+    /// Trials at once (each with its own worker, queue and scratch folder)
+    #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Print the finding as JSON on stdout (progress stays on stderr)
+    #[arg(long)]
+    pub json: bool,
+    /// Ignore outcomes recorded by earlier runs of this case
+    #[arg(long)]
+    pub fresh: bool,
+    #[command(flatten)]
+    pub trial: TrialArgs,
 }

@@ -21,13 +21,19 @@ const KEPT: usize = 50;
 
 /// The timeout for latencies seen so far (seconds).
 pub fn auto_timeout(latencies: &[f64]) -> Duration {
+    match percentile_90(latencies) {
+        None => WITHOUT_HISTORY,
+        Some(p90) => Duration::from_secs_f64(p90 * FACTOR).clamp(FLOOR, CEILING),
+    }
+}
+
+fn percentile_90(latencies: &[f64]) -> Option<f64> {
     if latencies.is_empty() {
-        return WITHOUT_HISTORY;
+        return None;
     }
     let mut sorted = latencies.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let p90 = sorted[((sorted.len() - 1) as f64 * 0.9).round() as usize];
-    Duration::from_secs_f64(p90 * FACTOR).clamp(FLOOR, CEILING)
+    Some(sorted[((sorted.len() - 1) as f64 * 0.9).round() as usize])
 }
 
 /// Latencies of passing trials, kept on disk.
@@ -54,6 +60,11 @@ impl LatencyHistory {
 
     pub fn timeout(&self) -> Duration {
         auto_timeout(&self.samples)
+    }
+
+    /// How long a passing trial takes at most, usually (the 90th percentile).
+    pub fn usual_pass(&self) -> Option<Duration> {
+        percentile_90(&self.samples).map(Duration::from_secs_f64)
     }
 
     /// Remembers a passing trial's latency. Losing one to a concurrent writer is harmless,

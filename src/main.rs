@@ -2,6 +2,7 @@
 //! that still shows a failure. This file parses the command line, runs one function per
 //! subcommand and maps errors to exit statuses (SPEC §4).
 
+mod bisect;
 mod broker;
 mod case;
 mod cli;
@@ -9,8 +10,8 @@ mod commands;
 mod error;
 mod latency;
 mod python;
-mod reduce;
 mod redact;
+mod reduce;
 mod report;
 mod template;
 mod trial;

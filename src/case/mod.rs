@@ -4,6 +4,7 @@
 mod diagnostic;
 pub mod options;
 mod parse;
+pub mod space;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -139,19 +140,20 @@ pub struct Config {
     pub options: LaunchOptions,
 }
 
-impl Case {
-    /// The configuration made of the elements for which `include` holds.
-    pub fn config_with(&self, include: impl Fn(usize) -> bool) -> Config {
+impl Config {
+    /// The configuration of these elements, imports in the order given; options not
+    /// among them take their defaults.
+    pub fn from_elements<'a>(
+        template: &str,
+        elements: impl IntoIterator<Item = &'a Element>,
+    ) -> Config {
         let mut config = Config {
-            template: self.template.clone(),
+            template: template.to_string(),
             env: IndexMap::new(),
             imports: Vec::new(),
             options: LaunchOptions::default(),
         };
-        for (index, element) in self.elements.iter().enumerate() {
-            if !include(index) {
-                continue;
-            }
+        for element in elements {
             match element {
                 Element::Env { key, value } => {
                     config.env.insert(key.clone(), value.clone());
@@ -161,6 +163,20 @@ impl Case {
             }
         }
         config
+    }
+}
+
+impl Case {
+    /// The configuration made of the elements for which `include` holds.
+    pub fn config_with(&self, include: impl Fn(usize) -> bool) -> Config {
+        Config::from_elements(
+            &self.template,
+            self.elements
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| include(*index))
+                .map(|(_, element)| element),
+        )
     }
 
     /// Every element.

@@ -142,7 +142,10 @@ pub fn bench(args: BenchArgs) -> Result<i32, Error> {
     }
     if args.json {
         let json = serde_json::json!({ "jobs": args.jobs, "scenarios": results });
-        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        );
     } else {
         print!("{}", table(&results, args.jobs));
     }
@@ -193,7 +196,10 @@ fn table(results: &[ScenarioResult], jobs: usize) -> String {
             }
         }
     }
-    let hangs: Vec<&ScenarioResult> = results.iter().filter(|r| r.hang_time_parallel.is_some()).collect();
+    let hangs: Vec<&ScenarioResult> = results
+        .iter()
+        .filter(|r| r.hang_time_parallel.is_some())
+        .collect();
     if !hangs.is_empty() {
         let _ = writeln!(
             out,
@@ -201,9 +207,18 @@ fn table(results: &[ScenarioResult], jobs: usize) -> String {
         );
         for n in SIZES {
             for k in CULPRITS {
-                let rows: Vec<&&ScenarioResult> = hangs.iter().filter(|r| r.n == n && r.k == k).collect();
-                let serial = mean(rows.iter().filter_map(|r| r.hang_time_serial).map(|t| t as f64));
-                let parallel = mean(rows.iter().filter_map(|r| r.hang_time_parallel).map(|t| t as f64));
+                let rows: Vec<&&ScenarioResult> =
+                    hangs.iter().filter(|r| r.n == n && r.k == k).collect();
+                let serial = mean(
+                    rows.iter()
+                        .filter_map(|r| r.hang_time_serial)
+                        .map(|t| t as f64),
+                );
+                let parallel = mean(
+                    rows.iter()
+                        .filter_map(|r| r.hang_time_parallel)
+                        .map(|t| t as f64),
+                );
                 let _ = writeln!(
                     out,
                     "  n {n:>4} k {k}: --jobs 1 {:>6.0}  --jobs {jobs} {:>6.0}  speed-up {:.2}×",

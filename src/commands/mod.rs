@@ -1,6 +1,7 @@
 //! One function per subcommand, and what the commands that run workers share.
 
 mod bench;
+mod bisect;
 mod run;
 
 use tokio_util::sync::CancellationToken;
@@ -15,6 +16,7 @@ pub async fn dispatch(command: Command) -> Result<i32, Error> {
     match command {
         Command::Run(args) => run::run(args).await,
         Command::Bench(args) => bench::bench(args),
+        Command::Bisect(args) => bisect::bisect(args).await,
     }
 }
 
@@ -33,7 +35,7 @@ pub async fn trial_runner(args: &TrialArgs, template: &str) -> Result<TrialRunne
         broker,
         python,
         keep_scratch: args.keep_scratch,
-        cancel: cancel_on_signals(),
+        interrupted: cancel_on_signals(),
     })
 }
 

@@ -59,7 +59,7 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
         eprintln!("  {}", description.trim().replace('\n', "\n  "));
     }
     let record = runner
-        .run(&case.name, &config, timeout)
+        .run(&case.name, &config, timeout, &runner.interrupted)
         .await
         .map_err(failed)?;
     if let Outcome::Processed { latency } = record.outcome {

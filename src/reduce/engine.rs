@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::{Oracle, OracleEvent, Stop, TrialId, Variant, Verdict};
+use super::{Oracle, OracleEvent, Started, Stop, TrialId, Variant, Verdict};
 
 /// Names one probe: the question "does this variant fail?", answered by one or more trials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -77,6 +77,11 @@ impl<'a, O: Oracle> Engine<'a, O> {
             stats: Stats::default(),
             observer: None,
         }
+    }
+
+    /// The oracle, between questions (no probe may be in flight).
+    pub fn oracle(&mut self) -> &mut O {
+        self.oracle
     }
 
     /// Called after every change of the counts (progress displays).
@@ -177,6 +182,14 @@ impl<'a, O: Oracle> Engine<'a, O> {
         Ok(id)
     }
 
+    fn count(&mut self, started: Started) {
+        match started {
+            Started::Running => self.stats.trials += 1,
+            Started::Recorded => self.stats.cache_hits += 1,
+        }
+        self.notify();
+    }
+
     fn running_trials(&self) -> usize {
         self.trials.len()
     }
@@ -193,10 +206,9 @@ impl<'a, O: Oracle> Engine<'a, O> {
             self.next_trial += 1;
             probe.trial = Some(trial);
             self.trials.insert(trial, id);
-            self.stats.trials += 1;
             let variant = probe.variant.clone();
-            self.oracle.start(trial, &variant)?;
-            self.notify();
+            let started = self.oracle.start(trial, &variant)?;
+            self.count(started);
         }
         Ok(())
     }
@@ -253,7 +265,8 @@ impl<'a, O: Oracle> Engine<'a, O> {
                 self.cache.insert(probe.variant, known);
                 self.ready.push_back(ProbeEvent::Resolved(id, verdict));
                 for follower in probe.followers {
-                    self.ready.push_back(ProbeEvent::Resolved(follower, verdict));
+                    self.ready
+                        .push_back(ProbeEvent::Resolved(follower, verdict));
                 }
             }
             // A pass of a flaky failure proves little: run it again, first in line.
@@ -264,8 +277,9 @@ impl<'a, O: Oracle> Engine<'a, O> {
 
     /// Withdraws a probe whose answer is no longer needed, stopping its trial.
     pub fn cancel(&mut self, id: ProbeId) {
-        self.ready
-            .retain(|e| !matches!(e, ProbeEvent::Resolved(p, _) | ProbeEvent::Overdue(p) if *p == id));
+        self.ready.retain(
+            |e| !matches!(e, ProbeEvent::Resolved(p, _) | ProbeEvent::Overdue(p) if *p == id),
+        );
         for probe in self.probes.values_mut() {
             probe.followers.retain(|f| *f != id);
         }
@@ -278,7 +292,10 @@ impl<'a, O: Oracle> Engine<'a, O> {
             if let Some(trial) = probe.trial {
                 self.trials.insert(trial, heir);
             }
-            self.waiting_for_slot.iter_mut().filter(|p| **p == id).for_each(|p| *p = heir);
+            self.waiting_for_slot
+                .iter_mut()
+                .filter(|p| **p == id)
+                .for_each(|p| *p = heir);
             self.probes.insert(heir, probe);
             return;
         }
@@ -327,18 +344,20 @@ impl<'a, O: Oracle> Engine<'a, O> {
     /// and returns how many runs failed. Used to measure a reproduction rate; it must not
     /// be called while probes are in flight.
     pub fn repeat(&mut self, variant: &Variant, runs: u32) -> Result<u32, Stop> {
-        debug_assert!(self.probes.is_empty(), "repeat() while probes are in flight");
+        debug_assert!(
+            self.probes.is_empty(),
+            "repeat() while probes are in flight"
+        );
         let (mut started, mut done, mut fails) = (0, 0, 0);
         let mut mine = HashSet::new();
         while done < runs {
             while started < runs && mine.len() < self.capacity() {
                 let trial = TrialId(self.next_trial);
                 self.next_trial += 1;
-                self.stats.trials += 1;
-                self.oracle.start(trial, variant)?;
+                let how = self.oracle.start(trial, variant)?;
+                self.count(how);
                 mine.insert(trial);
                 started += 1;
-                self.notify();
             }
             if let OracleEvent::Finished(trial, verdict) = self.oracle.next_event()? {
                 if mine.remove(&trial) {
@@ -377,7 +396,10 @@ mod tests {
 
     #[test]
     fn reliable_failures_need_one_run_and_flaky_ones_more() {
-        assert!(runs_to_pass(10, 10, 0.01) <= 2, "ten failures in ten runs leave little doubt");
+        assert!(
+            runs_to_pass(10, 10, 0.01) <= 2,
+            "ten failures in ten runs leave little doubt"
+        );
         assert_eq!(runs_to_pass(0, 10, 0.01), 1);
         let half = runs_to_pass(5, 10, 0.01);
         assert!((8..=15).contains(&half), "{half}");

@@ -99,12 +99,21 @@ pub enum Stop {
     Interrupted,
 }
 
+/// How a started trial will be answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// A trial runs.
+    Running,
+    /// The oracle answers from its own records (a verdict cache kept on disk): no trial.
+    Recorded,
+}
+
 /// Runs trials of variants. Implementations: the real trial runner, synthetic rules.
 pub trait Oracle {
     /// How many trials may run at once.
     fn capacity(&self) -> usize;
-    /// Starts a trial of `variant`.
-    fn start(&mut self, trial: TrialId, variant: &Variant) -> Result<(), Stop>;
+    /// Starts a trial of `variant`; its verdict comes through `next_event`.
+    fn start(&mut self, trial: TrialId, variant: &Variant) -> Result<Started, Stop>;
     /// Waits for the next event of a started trial.
     fn next_event(&mut self) -> Result<OracleEvent, Stop>;
     /// Stops a running trial whose verdict is no longer needed.

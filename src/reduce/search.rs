@@ -178,7 +178,11 @@ impl<'e, 'a, O: Oracle> Search<'e, 'a, O> {
         }
     }
 
-    fn culprit_rounds(&mut self, order: &Order, assume_empty_passes: bool) -> Result<Variant, Interrupt> {
+    fn culprit_rounds(
+        &mut self,
+        order: &Order,
+        assume_empty_passes: bool,
+    ) -> Result<Variant, Interrupt> {
         let mut found = Variant::empty();
         let mut candidates = order.elements.len();
         let mut first_round = assume_empty_passes;
@@ -252,7 +256,8 @@ impl<'e, 'a, O: Oracle> Search<'e, 'a, O> {
                 .collect();
             for length in useless {
                 presumed_here.remove(&length);
-                self.engine.cancel(in_flight.remove(&length).expect("in flight"));
+                self.engine
+                    .cancel(in_flight.remove(&length).expect("in flight"));
             }
             let mut free = self.engine.free_slots();
             // First: do the culprits found so far fail alone? That ends the search.
@@ -357,14 +362,17 @@ mod tests {
     use super::*;
     use crate::reduce::engine::runs_to_pass;
     use crate::reduce::synthetic::{Costs, Kind, Scenario, SyntheticOracle};
-    use crate::reduce::{OracleEvent, TrialId};
+    use crate::reduce::{OracleEvent, Started, TrialId};
 
     fn reduce(scenario: &Scenario, jobs: usize) -> Reduction {
         let mut oracle = SyntheticOracle::new(scenario.clone(), jobs, Costs::HANG);
         let full = Variant::full(scenario.n);
         let (runs, certificate_runs) = if scenario.kind == Kind::Flaky {
             let fails = Engine::new(&mut oracle, 1).repeat(&full, 10).unwrap();
-            (runs_to_pass(fails, 10, 0.01), runs_to_pass(fails, 10, 0.0001))
+            (
+                runs_to_pass(fails, 10, 0.01),
+                runs_to_pass(fails, 10, 0.0001),
+            )
         } else {
             (1, 1)
         };
@@ -405,10 +413,14 @@ mod tests {
         fn capacity(&self) -> usize {
             1
         }
-        fn start(&mut self, trial: TrialId, variant: &Variant) -> Result<(), Stop> {
-            let verdict = if (self.fails)(variant) { Verdict::Fail } else { Verdict::Pass };
+        fn start(&mut self, trial: TrialId, variant: &Variant) -> Result<Started, Stop> {
+            let verdict = if (self.fails)(variant) {
+                Verdict::Fail
+            } else {
+                Verdict::Pass
+            };
             self.finished.push((trial, verdict));
-            Ok(())
+            Ok(Started::Running)
         }
         fn next_event(&mut self) -> Result<OracleEvent, Stop> {
             let (trial, verdict) = self.finished.remove(0);
@@ -439,7 +451,10 @@ mod tests {
             let mut engine = Engine::new(&mut oracle, 1);
             engine.know(Variant::full(n as usize), Verdict::Fail);
             let found = minimize(&mut engine, &Order::plain(n as usize), 1).unwrap();
-            assert!(table[&found.minimal], "seed {seed}: {found:?} does not fail");
+            assert!(
+                table[&found.minimal],
+                "seed {seed}: {found:?} does not fail"
+            );
             assert!(found.one_minimal, "seed {seed}");
             for index in found.minimal.indices() {
                 assert!(
@@ -473,18 +488,22 @@ mod tests {
         fn capacity(&self) -> usize {
             4
         }
-        fn start(&mut self, trial: TrialId, variant: &Variant) -> Result<(), Stop> {
+        fn start(&mut self, trial: TrialId, variant: &Variant) -> Result<Started, Stop> {
             let fails = variant.contains(3) && variant.contains(11);
             let (verdict, cost) = match (fails, variant.contains(7)) {
                 (true, _) => (Verdict::Fail, 300),
                 (false, true) => (Verdict::Pass, 200),
                 (false, false) => (Verdict::Pass, 15),
             };
-            self.running.insert(trial, (self.now, self.now + cost, verdict, false));
-            Ok(())
+            self.running
+                .insert(trial, (self.now, self.now + cost, verdict, false));
+            Ok(Started::Running)
         }
         fn next_event(&mut self) -> Result<OracleEvent, Stop> {
-            let ending = self.running.iter().map(|(id, (_, end, _, _))| (*end, *id, false));
+            let ending = self
+                .running
+                .iter()
+                .map(|(id, (_, end, _, _))| (*end, *id, false));
             let overdue = self
                 .running
                 .iter()

@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
-use super::{Oracle, OracleEvent, Stop, TrialId, Variant, Verdict};
+use super::{Oracle, OracleEvent, Started, Stop, TrialId, Variant, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -142,7 +142,7 @@ impl Oracle for SyntheticOracle {
         self.capacity
     }
 
-    fn start(&mut self, trial: TrialId, variant: &Variant) -> Result<(), Stop> {
+    fn start(&mut self, trial: TrialId, variant: &Variant) -> Result<Started, Stop> {
         let mut fails = self.scenario.triggers(variant);
         if fails && self.scenario.kind == Kind::Flaky {
             fails = self.rng.random_bool(0.5);
@@ -154,7 +154,7 @@ impl Oracle for SyntheticOracle {
         };
         self.running
             .insert(trial, (self.now, self.now + cost, verdict, false));
-        Ok(())
+        Ok(Started::Running)
     }
 
     fn next_event(&mut self) -> Result<OracleEvent, Stop> {

@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use crate::bisect::Finding;
+use crate::case::space::Mode;
 use crate::trial::{Outcome, TrialRecord};
 
 /// At most this many lines of stack dump on the terminal; `--json` has all of it.
@@ -66,6 +68,92 @@ pub fn trial(record: &TrialRecord) -> String {
         let _ = write!(out, "; scratch folder kept at {}", scratch.display());
     }
     out.push('\n');
+    out
+}
+
+/// What a bisection found: the elements with their values, the failure with its stage,
+/// the rate, the cost.
+pub fn finding(finding: &Finding) -> String {
+    let mut out = String::new();
+    if !finding.reproduces && !finding.interrupted {
+        let _ = writeln!(
+            out,
+            "\n{}: does not reproduce: {}",
+            finding.case,
+            finding
+                .reason
+                .as_deref()
+                .unwrap_or("the failure did not show")
+        );
+        let _ = writeln!(out, "  {} trials in {:.1}s", finding.trials, finding.wall_s);
+        return out;
+    }
+    let what = match finding.mode {
+        Mode::Minimize => format!(
+            "{} of {} elements",
+            finding.minimal.len(),
+            finding.reducible
+        ),
+        Mode::Isolate => format!(
+            "{} of {} differences from the good configuration",
+            finding.minimal.len(),
+            finding.reducible
+        ),
+    };
+    let _ = writeln!(out);
+    if finding.interrupted {
+        let _ = writeln!(
+            out,
+            "{}: interrupted; the smallest failing configuration so far has {what}:",
+            finding.case
+        );
+    } else {
+        let _ = writeln!(out, "{}: {what} reproduce the failure:", finding.case);
+    }
+    for element in &finding.minimal_elements {
+        match &element.value {
+            Some(value) => {
+                let _ = writeln!(out, "  {} = {}", element.name, value.replace('\n', "\\n"));
+            }
+            None => {
+                let _ = writeln!(out, "  {}", element.name);
+            }
+        }
+    }
+    if finding.minimal.is_empty() {
+        let _ = writeln!(
+            out,
+            "  (none: the failure shows with only the kept elements)"
+        );
+    }
+    if !finding.kept.is_empty() {
+        let _ = writeln!(out, "  kept in every trial: {}", finding.kept.join(", "));
+    }
+    if let Some(outcome) = &finding.outcome {
+        let _ = writeln!(
+            out,
+            "\n  {:<10} {}",
+            outcome.kind().to_uppercase(),
+            outcome.summary()
+        );
+    }
+    if !finding.interrupted {
+        let minimality = if finding.one_minimal {
+            "1-minimal: without any one of them, the failure is gone"
+        } else {
+            "not shown 1-minimal: the oracle gave contradictory answers"
+        };
+        let _ = writeln!(
+            out,
+            "  reproduced {} fresh runs · {minimality}",
+            finding.reproduction_rate
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {} trials, {} cache hits, {:.1}s",
+        finding.trials, finding.cache_hits, finding.wall_s
+    );
     out
 }
 

@@ -55,7 +55,8 @@ pub struct TrialRunner {
     pub broker: Broker,
     pub python: PathBuf,
     pub keep_scratch: bool,
-    pub cancel: CancellationToken,
+    /// Tripped by Ctrl-C or SIGTERM: every trial stops and cleans up.
+    pub interrupted: CancellationToken,
 }
 
 /// Where the watch loop ended.
@@ -67,12 +68,15 @@ enum Ending {
 
 impl TrialRunner {
     /// Runs `config` once. `Err` is for what is not the configuration's doing: the broker,
-    /// the interpreter, or Ctrl-C (`Error::Interrupted`); the trial is cleaned up either way.
+    /// the interpreter, or a cancellation (`Error::Interrupted`: Ctrl-C, or `cancel`, a
+    /// child of `interrupted`, when the verdict is no longer needed); the trial is cleaned
+    /// up either way.
     pub async fn run(
         &self,
         case_name: &str,
         config: &Config,
         timeout: Duration,
+        cancel: &CancellationToken,
     ) -> Result<TrialRecord, Error> {
         let started = Instant::now();
         let id = new_trial_id();
@@ -103,7 +107,7 @@ impl TrialRunner {
         };
         let mut log = WorkerLog::new(scratch.path().join("report.jsonl"));
         let watched = self
-            .watch(&mut worker, &mut log, &queue, &id, timeout)
+            .watch(&mut worker, &mut log, &queue, &id, timeout, cancel)
             .await;
 
         let mut stack_dump = String::new();
@@ -163,6 +167,7 @@ impl TrialRunner {
         queue: &str,
         token: &str,
         timeout: Duration,
+        cancel: &CancellationToken,
     ) -> Result<(Ending, Option<u32>), Error> {
         let started = Instant::now();
         let quiet = (timeout / 5).max(Duration::from_secs(1));
@@ -173,7 +178,7 @@ impl TrialRunner {
         let mut ticker = tokio::time::interval(POLL);
         loop {
             tokio::select! {
-                _ = self.cancel.cancelled() => return Err(Error::Interrupted),
+                _ = cancel.cancelled() => return Err(Error::Interrupted),
                 _ = ticker.tick() => {}
             }
             log.poll();

@@ -73,6 +73,23 @@ impl Outcome {
         }
     }
 
+    /// A few words: "pending at worker:started", "processed in 0.11s".
+    pub fn brief(&self) -> String {
+        match self {
+            Outcome::Processed { latency } => format!("processed in {:.2}s", latency.as_secs_f64()),
+            Outcome::Pending { stage, .. } => {
+                format!("pending at {}", stage.as_deref().unwrap_or("start-up"))
+            }
+            Outcome::Crash {
+                stage, signature, ..
+            } => format!(
+                "crash at {}: {signature}",
+                stage.as_deref().unwrap_or("start-up")
+            ),
+            Outcome::Error { message } => format!("error: {message}"),
+        }
+    }
+
     /// One line for people, after the kind: "not processed within 3.0s, last stage …".
     pub fn summary(&self) -> String {
         match self {

@@ -1,0 +1,149 @@
+//! Outcomes of trials kept on disk, keyed by what the trial ran, so that a re-run of an
+//! interrupted `bisect` (or tomorrow's `nightly`) does not repeat them. A key covers the
+//! rendered configuration, the worker template, the interpreter and the files of the case
+//! folder (its Python packages): change any of them and the old outcomes no longer apply.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::case::{Case, Config};
+use crate::python;
+use crate::trial::Outcome;
+
+/// Files larger than this in a case folder are left out of its fingerprint.
+const FINGERPRINT_MAX_FILE: u64 = 1 << 20;
+
+#[derive(Serialize, Deserialize)]
+struct Line {
+    key: String,
+    outcome: Outcome,
+}
+
+pub struct OutcomeCache {
+    path: PathBuf,
+    file: Option<File>,
+    outcomes: HashMap<String, Vec<Outcome>>,
+    /// What every key of this case shares: template, interpreter, case files.
+    salt: String,
+}
+
+impl OutcomeCache {
+    /// The cache of `case`; `fresh` forgets what was recorded before.
+    pub fn open(case: &Case, interpreter: &Path, fresh: bool) -> OutcomeCache {
+        let case_key = hex(case.path.as_os_str().as_encoded_bytes());
+        let path = python::cache_root().join("outcomes").join(format!(
+            "{}-{}.jsonl",
+            case.name,
+            &case_key[..12]
+        ));
+        let mut outcomes: HashMap<String, Vec<Outcome>> = HashMap::new();
+        if !fresh && let Ok(file) = File::open(&path) {
+            for line in BufReader::new(file).lines().map_while(Result::ok) {
+                // A line cut short by an interruption is skipped, not fatal.
+                if let Ok(line) = serde_json::from_str::<Line>(&line) {
+                    outcomes.entry(line.key).or_default().push(line.outcome);
+                }
+            }
+        }
+        let file = path.parent().and_then(|dir| {
+            std::fs::create_dir_all(dir).ok()?;
+            OpenOptions::new()
+                .create(true)
+                .append(!fresh)
+                .write(true)
+                .truncate(fresh)
+                .open(&path)
+                .ok()
+        });
+        let salt = format!(
+            "{}\n{}\n{}",
+            case.template,
+            interpreter.display(),
+            folder_fingerprint(&case.dir)
+        );
+        OutcomeCache {
+            path,
+            file,
+            outcomes,
+            salt,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn key(&self, config: &Config) -> String {
+        let worker = crate::template::render_worker("", config).unwrap_or_default();
+        hex(format!(
+            "{}\n{}\n{}",
+            self.salt,
+            serde_json::to_string(config).unwrap_or_default(),
+            worker
+        )
+        .as_bytes())
+    }
+
+    /// The `index`-th outcome recorded for `key`.
+    pub fn get(&self, key: &str, index: usize) -> Option<&Outcome> {
+        self.outcomes.get(key)?.get(index)
+    }
+
+    pub fn record(&mut self, key: &str, outcome: &Outcome) {
+        self.outcomes
+            .entry(key.to_string())
+            .or_default()
+            .push(outcome.clone());
+        if let Some(file) = &mut self.file {
+            let line = Line {
+                key: key.to_string(),
+                outcome: outcome.clone(),
+            };
+            if let Ok(text) = serde_json::to_string(&line) {
+                // One write per line, so that an interruption loses at most this one.
+                let _ = file.write_all(format!("{text}\n").as_bytes());
+            }
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// A digest of the case folder's files (its Python packages), so that editing them makes
+/// recorded outcomes stale. Case files are left out: the configurations they describe
+/// are part of each key already, and editing `[expected]` changes no outcome.
+fn folder_fingerprint(dir: &Path) -> String {
+    let mut hasher = Sha256::new();
+    let walker = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            e.depth() == 0 || !(name.starts_with('.') || name == "__pycache__")
+        });
+    for entry in walker.filter_map(Result::ok) {
+        let is_case_file =
+            entry.depth() == 1 && entry.path().extension().is_some_and(|e| e == "toml");
+        if !entry.file_type().is_file() || is_case_file {
+            continue;
+        }
+        let small = entry
+            .metadata()
+            .is_ok_and(|m| m.len() <= FINGERPRINT_MAX_FILE);
+        if !small {
+            continue;
+        }
+        hasher.update(entry.path().as_os_str().as_encoded_bytes());
+        if let Ok(bytes) = std::fs::read(entry.path()) {
+            hasher.update(&bytes);
+        }
+    }
+    format!("{:x}", hasher.finalize())
+}

@@ -1,0 +1,343 @@
+//! The reducer's oracle made of real trials: each variant becomes a configuration, runs as
+//! a real worker against RabbitMQ (several at once with `--jobs`), and its outcome becomes
+//! a verdict. Outcomes are redacted as they arrive, recorded on disk for later runs, and
+//! logged for the report.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::runtime::Handle;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::cache::OutcomeCache;
+use crate::case::Expect;
+use crate::case::space::Space;
+use crate::error::Error;
+use crate::latency::LatencyHistory;
+use crate::redact::Redactor;
+use crate::reduce::{Oracle, OracleEvent, Started, Stop, TrialId, Variant, Verdict};
+use crate::report::progress::Progress;
+use crate::report::redacted;
+use crate::trial::{Failure, Outcome, TrialRecord, TrialRunner};
+
+/// Decides whether an outcome shows "the same failure".
+#[derive(Debug, Clone)]
+pub struct Judge {
+    pub expect: Expect,
+    /// The full configuration's own failure, once known.
+    pub reference: Option<Failure>,
+}
+
+impl Judge {
+    pub fn verdict(&self, outcome: &Outcome) -> Verdict {
+        if self.expect.accepts(outcome, self.reference.as_ref()) {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        }
+    }
+}
+
+/// How long trials may take: the timeout, and when a trial counts as overdue.
+pub struct Timing {
+    pub fixed: Option<Duration>,
+    pub history: LatencyHistory,
+}
+
+impl Timing {
+    pub fn timeout(&self) -> Duration {
+        self.fixed.unwrap_or_else(|| self.history.timeout())
+    }
+
+    /// A trial running this long is most likely a hang: three times a usual pass, at
+    /// least 0.75 s, at most half the timeout.
+    fn overdue_after(&self) -> Duration {
+        let usual = self.history.usual_pass().unwrap_or(Duration::from_secs(1));
+        (usual * 3)
+            .max(Duration::from_millis(750))
+            .min(self.timeout() / 2)
+    }
+}
+
+/// One line of the trial log (`trials.jsonl` in an attachment).
+#[derive(Debug, Clone, Serialize)]
+pub struct LoggedTrial {
+    /// The trial's number, in the order trials started; `None` for a recorded outcome.
+    pub number: Option<u32>,
+    /// The variant's elements (reducible ones; kept elements are in every trial).
+    pub elements: Vec<String>,
+    /// `None` when the trial was cancelled before it ended.
+    pub verdict: Option<Verdict>,
+    /// Answered from outcomes recorded by an earlier run: no trial ran.
+    pub cache_hit: bool,
+    pub cancelled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<TrialRecord>,
+    /// Seconds since the bisection started.
+    pub at_s: f64,
+}
+
+struct Running {
+    number: u32,
+    key: String,
+    variant: Variant,
+    overdue_at: Instant,
+    overdue_said: bool,
+    cancel: CancellationToken,
+    retried: bool,
+}
+
+type TrialResult = Result<TrialRecord, Error>;
+
+pub struct TrialOracle {
+    handle: Handle,
+    runner: Arc<TrialRunner>,
+    space: Arc<Space>,
+    case_name: Arc<str>,
+    pub judge: Judge,
+    pub timing: Timing,
+    capacity: usize,
+    cache: OutcomeCache,
+    /// Recorded outcomes used so far, per key: the n-th run of a variant takes the n-th.
+    consumed: HashMap<String, usize>,
+    /// Keys whose recorded outcomes are not to be used (a check that must be fresh).
+    fresh: HashSet<String>,
+    sender: mpsc::UnboundedSender<(TrialId, TrialResult)>,
+    /// Every trial task, cancelled ones included, to wait for their clean-up.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    receiver: mpsc::UnboundedReceiver<(TrialId, TrialResult)>,
+    running: HashMap<TrialId, Running>,
+    ready: VecDeque<OracleEvent>,
+    pub log: Vec<LoggedTrial>,
+    /// Trials that really ran (cancelled ones included).
+    pub trials_run: u32,
+    progress: Progress,
+    redactor: Redactor,
+    started: Instant,
+}
+
+/// What a trial oracle is built from.
+pub struct TrialOracleParts {
+    pub runner: Arc<TrialRunner>,
+    pub space: Arc<Space>,
+    pub case_name: String,
+    pub judge: Judge,
+    pub timing: Timing,
+    pub jobs: usize,
+    pub cache: OutcomeCache,
+    pub progress: Progress,
+    pub redactor: Redactor,
+}
+
+impl TrialOracle {
+    pub fn new(parts: TrialOracleParts) -> TrialOracle {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        TrialOracle {
+            handle: Handle::current(),
+            runner: parts.runner,
+            space: parts.space,
+            case_name: parts.case_name.into(),
+            judge: parts.judge,
+            timing: parts.timing,
+            capacity: parts.jobs.max(1),
+            cache: parts.cache,
+            consumed: HashMap::new(),
+            fresh: HashSet::new(),
+            sender,
+            tasks: Vec::new(),
+            receiver,
+            running: HashMap::new(),
+            ready: VecDeque::new(),
+            log: Vec::new(),
+            trials_run: 0,
+            progress: parts.progress,
+            redactor: parts.redactor,
+            started: Instant::now(),
+        }
+    }
+
+    /// Stops the trials still running and waits until every trial has cleaned up (its
+    /// process group killed, its queues deleted).
+    pub async fn settle(&mut self) {
+        for running in self.running.values() {
+            running.cancel.cancel();
+        }
+        self.running.clear();
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = task.await;
+        }
+    }
+
+    /// Runs `variant` for real from now on, whatever outcomes were recorded for it.
+    pub fn require_fresh(&mut self, variant: &Variant) {
+        let key = self.cache.key(&self.space.config(variant));
+        self.fresh.insert(key);
+    }
+
+    /// The latest outcome of `variant` in this run, with its full record when it ran here.
+    pub fn last_result(&self, variant: &Variant) -> Option<(&Outcome, Option<&TrialRecord>)> {
+        let names = self.space.names(variant);
+        self.log
+            .iter()
+            .rev()
+            .find(|t| t.elements == names && t.outcome.is_some())
+            .map(|t| (t.outcome.as_ref().expect("checked"), t.record.as_ref()))
+    }
+
+    fn launch(&mut self, trial: TrialId, key: String, variant: &Variant, retried: bool) {
+        let runner = self.runner.clone();
+        let config = self.space.config(variant);
+        let case_name = self.case_name.clone();
+        let timeout = self.timing.timeout();
+        let cancel = self.runner.interrupted.child_token();
+        let token = cancel.clone();
+        let sender = self.sender.clone();
+        self.tasks.push(self.handle.spawn(async move {
+            let result = runner.run(&case_name, &config, timeout, &token).await;
+            let _ = sender.send((trial, result));
+        }));
+        self.trials_run += 1;
+        self.running.insert(
+            trial,
+            Running {
+                number: self.trials_run,
+                key,
+                variant: variant.clone(),
+                overdue_at: Instant::now() + self.timing.overdue_after(),
+                overdue_said: false,
+                cancel,
+                retried,
+            },
+        );
+    }
+
+    fn logged(
+        &mut self,
+        number: Option<u32>,
+        variant: &Variant,
+        verdict: Option<Verdict>,
+        outcome: Option<Outcome>,
+        record: Option<TrialRecord>,
+    ) {
+        let cache_hit = number.is_none();
+        self.log.push(LoggedTrial {
+            number,
+            elements: self.space.names(variant),
+            verdict,
+            cache_hit,
+            cancelled: verdict.is_none(),
+            outcome,
+            record,
+            at_s: crate::trial::seconds(self.started.elapsed()),
+        });
+        self.progress.trial(self.log.last().expect("just pushed"));
+    }
+
+    fn finished(&mut self, trial: TrialId, running: Running, record: TrialRecord) -> OracleEvent {
+        let record = redacted(&record, &self.redactor);
+        self.cache.record(&running.key, &record.outcome);
+        if let Outcome::Processed { latency } = record.outcome {
+            self.timing.history.record(latency);
+        }
+        let verdict = self.judge.verdict(&record.outcome);
+        let outcome = record.outcome.clone();
+        self.logged(
+            Some(running.number),
+            &running.variant,
+            Some(verdict),
+            Some(outcome),
+            Some(record),
+        );
+        OracleEvent::Finished(trial, verdict)
+    }
+}
+
+impl Oracle for TrialOracle {
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn start(&mut self, trial: TrialId, variant: &Variant) -> Result<Started, Stop> {
+        let key = self.cache.key(&self.space.config(variant));
+        let index = self.consumed.entry(key.clone()).or_insert(0);
+        let recorded = if self.fresh.contains(&key) {
+            None
+        } else {
+            self.cache.get(&key, *index).cloned()
+        };
+        *index += 1;
+        if let Some(outcome) = recorded {
+            let verdict = self.judge.verdict(&outcome);
+            self.logged(None, variant, Some(verdict), Some(outcome), None);
+            self.ready.push_back(OracleEvent::Finished(trial, verdict));
+            return Ok(Started::Recorded);
+        }
+        self.launch(trial, key, variant, false);
+        Ok(Started::Running)
+    }
+
+    fn next_event(&mut self) -> Result<OracleEvent, Stop> {
+        loop {
+            if let Some(event) = self.ready.pop_front() {
+                return Ok(event);
+            }
+            let next_overdue = self
+                .running
+                .values()
+                .filter(|r| !r.overdue_said)
+                .map(|r| r.overdue_at)
+                .min();
+            let receiver = &mut self.receiver;
+            let received = self.handle.block_on(async {
+                match next_overdue {
+                    Some(at) => tokio::select! {
+                        message = receiver.recv() => Some(message),
+                        _ = tokio::time::sleep_until(at.into()) => None,
+                    },
+                    None => Some(receiver.recv().await),
+                }
+            });
+            let Some(message) = received else {
+                let now = Instant::now();
+                for (trial, running) in &mut self.running {
+                    if !running.overdue_said && running.overdue_at <= now {
+                        running.overdue_said = true;
+                        self.ready.push_back(OracleEvent::Overdue(*trial));
+                    }
+                }
+                continue;
+            };
+            let Some((trial, result)) = message else {
+                return Err(Stop::Error("the trial runner stopped unexpectedly".into()));
+            };
+            let Some(running) = self.running.remove(&trial) else {
+                continue; // cancelled: its verdict is not wanted
+            };
+            match result {
+                Ok(record) => return Ok(self.finished(trial, running, record)),
+                Err(Error::Interrupted) => return Err(Stop::Interrupted),
+                Err(err) if !running.retried => {
+                    // Trouble outside the configuration may pass (a broker restart): once more.
+                    self.progress.note(&format!(
+                        "a trial could not run, trying it once more: {}",
+                        self.redactor.redact(&err.to_string())
+                    ));
+                    self.launch(trial, running.key, &running.variant, true);
+                }
+                Err(err) => return Err(Stop::Error(self.redactor.redact(&err.to_string()))),
+            }
+        }
+    }
+
+    fn cancel(&mut self, trial: TrialId) {
+        if let Some(running) = self.running.remove(&trial) {
+            running.cancel.cancel();
+            self.logged(Some(running.number), &running.variant, None, None, None);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! `minrepro bisect CASE [--good GOOD]`: the smallest reproducing configuration.
+
+use std::sync::Arc;
+
+use crate::bisect::{self, Settings};
+use crate::case;
+use crate::cli::BisectArgs;
+use crate::error::{EXIT_INTERRUPTED, Error};
+use crate::report::{json, terminal};
+
+pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
+    let case = case::load(&args.case)?;
+    let good = args.good.as_deref().map(case::load).transpose()?;
+    if let Some(good) = &good
+        && good.template != case.template
+    {
+        return Err(Error::input(format!(
+            "{} uses template `{}` but {} uses `{}`: --good must describe the same worker",
+            good.path.display(),
+            good.template,
+            case.path.display(),
+            case.template
+        )));
+    }
+    let runner = Arc::new(crate::commands::trial_runner(&args.trial, &case.template).await?);
+    let settings = Settings {
+        jobs: usize::from(args.jobs),
+        fresh: args.fresh,
+        fresh_full: false,
+        timeout: args.trial.timeout,
+    };
+    let space_size = match &good {
+        Some(good) => case::space::Space::isolate(&case, good).len(),
+        None => case::space::Space::minimize(&case).len(),
+    };
+    eprintln!(
+        "minrepro: {} `{}`: {} elements to reduce, {} at a time",
+        if good.is_some() {
+            "isolating"
+        } else {
+            "minimizing"
+        },
+        case.name,
+        space_size,
+        settings.jobs
+    );
+    let finding = bisect::bisect(&case, good.as_ref(), runner, &settings).await?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json::finding(&finding)).unwrap_or_default()
+        );
+    }
+    eprint!("{}", terminal::finding(&finding));
+    Ok(if finding.interrupted {
+        EXIT_INTERRUPTED
+    } else if finding.reproduces {
+        0
+    } else {
+        1
+    })
+}

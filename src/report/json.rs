@@ -1,0 +1,18 @@
+//! The machine-readable finding (SPEC §5).
+
+use serde_json::{Value, json};
+
+use crate::bisect::Finding;
+
+pub fn finding(finding: &Finding) -> Value {
+    let mut value = serde_json::to_value(finding).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        let values: serde_json::Map<String, Value> = finding
+            .minimal_elements
+            .iter()
+            .map(|e| (e.name.clone(), json!(e.value)))
+            .collect();
+        map.insert("values".into(), Value::Object(values));
+    }
+    value
+}

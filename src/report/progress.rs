@@ -1,0 +1,86 @@
+//! Progress of a bisection on stderr: a live status line on a terminal (elements left,
+//! trials, cache hits, elapsed), one plain line per trial otherwise (CI logs).
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::bisect::oracle::LoggedTrial;
+use crate::reduce::Verdict;
+use crate::reduce::engine::Stats;
+
+#[derive(Clone)]
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    started: Instant,
+    label: String,
+}
+
+impl Progress {
+    /// A status line when stderr is a terminal, plain lines otherwise.
+    pub fn new(label: &str) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Progress {
+            bar,
+            started: Instant::now(),
+            label: label.to_string(),
+        }
+    }
+
+    /// A line of its own, above the status line.
+    pub fn note(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(format!("  {text}")),
+            None => eprintln!("minrepro: {}: {text}", self.label),
+        }
+    }
+
+    pub fn stats(&self, stats: &Stats) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!(
+                "{}: {} elements left · {} trials · {} cache hits",
+                self.label, stats.elements_left, stats.trials, stats.cache_hits
+            ));
+        }
+    }
+
+    pub fn trial(&self, trial: &LoggedTrial) {
+        let what = match (&trial.outcome, trial.verdict) {
+            (_, None) => "cancelled, no longer needed".to_string(),
+            (Some(outcome), Some(verdict)) => {
+                let mark = if verdict == Verdict::Fail {
+                    "FAILS "
+                } else {
+                    "passes"
+                };
+                format!("{mark} {}", outcome.brief())
+            }
+            (None, Some(_)) => String::new(),
+        };
+        let number = match trial.number {
+            Some(n) => format!("trial {n:>3}"),
+            None => "recorded ".to_string(),
+        };
+        let line = format!(
+            "{number}  {:>3} elements  {what}  [{:.0}s]",
+            trial.elements.len(),
+            self.started.elapsed().as_secs_f64()
+        );
+        self.note(&line);
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
