@@ -26,6 +26,8 @@ pub enum Command {
     /// The smallest configuration that still fails (or, with --good, the smallest part of
     /// the difference from a working one that makes it fail)
     Bisect(BisectArgs),
+    /// The element-level difference of two case files
+    Diff(DiffArgs),
     /// The reducer against textbook ddmin on synthetic oracles (trial counts)
     Bench(BenchArgs),
 }
@@ -93,4 +95,12 @@ pub struct BisectArgs {
     pub fresh: bool,
     #[command(flatten)]
     pub trial: TrialArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The first case (typically the working one)
+    pub case_a: PathBuf,
+    /// The second case (typically the failing one)
+    pub case_b: PathBuf,
 }

@@ -6,7 +6,7 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::{Case, Config, Element};
+use super::{Case, Config, Element, LaunchOptions};
 use crate::reduce::Variant;
 use crate::reduce::search::Order;
 
@@ -78,8 +78,8 @@ impl Space {
         let mut base = Vec::new();
         let mut reducible = Vec::new();
         for name in &layout {
-            let on_bad = bad_elements.get(name).copied();
-            let on_good = good_elements.get(name).copied();
+            let on_bad = bad_elements.get(name).copied().filter(|e| !is_default(e));
+            let on_good = good_elements.get(name).copied().filter(|e| !is_default(e));
             if on_bad == on_good {
                 base.extend(on_good.cloned());
             } else if kept.contains(name) {
@@ -175,6 +175,18 @@ impl Space {
             elements: indices,
             group_ends,
         }
+    }
+}
+
+/// An option set to the value it has anyway: no difference from leaving it out.
+fn is_default(element: &Element) -> bool {
+    match element {
+        Element::Option(option) => {
+            let mut options = LaunchOptions::default();
+            options.apply(option);
+            options == LaunchOptions::default()
+        }
+        _ => false,
     }
 }
 

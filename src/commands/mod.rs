@@ -2,6 +2,7 @@
 
 mod bench;
 mod bisect;
+mod diff;
 mod run;
 
 use tokio_util::sync::CancellationToken;
@@ -17,6 +18,7 @@ pub async fn dispatch(command: Command) -> Result<i32, Error> {
         Command::Run(args) => run::run(args).await,
         Command::Bench(args) => bench::bench(args),
         Command::Bisect(args) => bisect::bisect(args).await,
+        Command::Diff(args) => diff::diff(args),
     }
 }
 

@@ -152,3 +152,69 @@ pub fn unique_marker(prefix: &str) -> String {
         .as_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
+
+/// Live processes whose environment mentions `marker` (a worker gets the case's
+/// PYTHONPATH, which holds the case folder's path).
+pub fn processes_with_env_mentioning(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().filter(|n| n.chars().all(|c| c.is_ascii_digit())) else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')) {
+            continue;
+        }
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        if String::from_utf8_lossy(&environ).contains(marker) {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            found.push(format!("{pid}: {}", String::from_utf8_lossy(&cmdline).replace('\0', " ")));
+        }
+    }
+    found
+}
+
+/// The corpus cases: every folder of corpus/ that holds a case.toml.
+pub fn corpus_cases() -> Vec<String> {
+    let mut cases: Vec<String> = std::fs::read_dir(repo("corpus"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("case.toml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    cases.sort();
+    cases
+}
+
+/// The element names of a TOML array of strings, sorted.
+pub fn sorted_names(value: &serde_json::Value) -> Vec<String> {
+    let mut names: Vec<String> = value
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {value}"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `[expected]` of a case file: (minimal, isolated).
+pub fn expected_of(case_dir: &Path) -> (Option<Vec<String>>, Option<Vec<String>>) {
+    let text = std::fs::read_to_string(case_dir.join("case.toml")).unwrap();
+    let table: toml::Table = toml::from_str(&text).unwrap();
+    let expected = table.get("expected").and_then(|e| e.as_table());
+    let list = |key: &str| {
+        expected.and_then(|e| e.get(key)).map(|v| {
+            let mut names: Vec<String> = v
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+                .collect();
+            names.sort();
+            names
+        })
+    };
+    (list("minimal"), list("isolated"))
+}

@@ -1,0 +1,168 @@
+//! `minrepro bisect` end to end: real workers, real broker, every corpus case.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Bisects every corpus case (and isolates those with a good.toml) and checks the result
+/// against the case's `[expected]`. Cases run a few at a time, each with `--jobs 4`.
+#[test]
+fn every_corpus_case_reduces_to_its_expected_culprits() {
+    let cases = corpus_cases();
+    assert!(cases.len() >= 3, "corpus: {cases:?}");
+    let mut runs: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
+    for case in &cases {
+        let dir = repo(&format!("corpus/{case}"));
+        let (minimal, isolated) = expected_of(&dir);
+        let minimal = minimal.unwrap_or_else(|| panic!("{case} has no [expected] minimal"));
+        let base = vec!["bisect".to_string(), path_str(&dir).to_string(), "--json".into(), "--fresh".into(), "--jobs".into(), "4".into()];
+        runs.push((format!("{case} (minimize)"), base.clone(), minimal));
+        if let Some(isolated) = isolated {
+            let mut args = base;
+            args.extend(["--good".to_string(), path_str(&dir.join("good.toml")).to_string()]);
+            runs.push((format!("{case} (isolate)"), args, isolated));
+        }
+    }
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for chunk in runs.chunks(runs.len().div_ceil(3)) {
+            let failures = &failures;
+            scope.spawn(move || {
+                for (label, args, expected) in chunk {
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    let output = minrepro(&args);
+                    let problem = match serde_json::from_str::<serde_json::Value>(&output.stdout) {
+                        Err(_) => Some(format!("no JSON (exit {}): {}", output.code, output.stderr)),
+                        Ok(json) => {
+                            let found = sorted_names(&json["minimal"]);
+                            if output.code != 0 || found != *expected || json["one_minimal"] != true {
+                                Some(format!(
+                                    "exit {}, minimal {found:?} (expected {expected:?}), one_minimal {}\n{}",
+                                    output.code, json["one_minimal"], output.stderr
+                                ))
+                            } else {
+                                None
+                            }
+                        }
+                    };
+                    if let Some(problem) = problem {
+                        failures.lock().unwrap().push(format!("{label}: {problem}"));
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn the_json_finding_has_the_fields_of_the_spec() {
+    let dir = copy_case("corpus/import-crash", &[]);
+    let output = minrepro(&["bisect", path_str(dir.path()), "--json"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let json = output.json();
+    for field in [
+        "case", "mode", "reproduces", "minimal", "kept", "elements_total", "outcome", "trials",
+        "cache_hits", "one_minimal", "reproduction_rate", "wall_s",
+    ] {
+        assert!(json.get(field).is_some(), "missing {field}: {json}");
+    }
+    assert_eq!(json["mode"], "minimize");
+    assert_eq!(json["kept"], serde_json::json!(["env:PYTHONPATH"]));
+    assert_eq!(json["outcome"]["kind"], "crash");
+    assert_eq!(json["outcome"]["stage"], "import:dramatiq");
+    assert_eq!(json["reproduction_rate"], "3/3");
+    assert_eq!(json["values"]["env:dramatiq_queue_prefetch"], "");
+    assert!(output.stderr.contains("reproduce the failure"), "{}", output.stderr);
+}
+
+#[test]
+fn a_case_whose_full_configuration_passes_does_not_reproduce() {
+    let dir = copy_case(
+        "corpus/import-crash",
+        &[("dramatiq_queue_prefetch = \"\"", "dramatiq_queue_prefetch = \"4\"")],
+    );
+    let output = minrepro(&["bisect", path_str(dir.path()), "--json"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    let json = output.json();
+    assert_eq!(json["reproduces"], false);
+    assert!(json["reason"].as_str().unwrap().contains("processed"), "{json}");
+    assert_eq!(json["trials"], 1, "nothing is reduced once the full configuration passes");
+}
+
+#[test]
+fn isolating_against_a_good_configuration_that_fails_too_does_not_reproduce() {
+    let bad = copy_case("corpus/import-crash", &[]);
+    let good = copy_case("corpus/import-crash", &[("TOX_ENV_NAME = \"py311-worker\"", "TOX_ENV_NAME = \"other\"")]);
+    let output = minrepro(&[
+        "bisect",
+        path_str(bad.path()),
+        "--good",
+        path_str(good.path()),
+        "--json",
+    ]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.json()["reason"].as_str().unwrap().contains("good configuration fails too"));
+}
+
+/// Runs `bisect` on `dir`, sending SIGINT once `after` trials have finished; returns the
+/// exit status, the JSON finding and the time from SIGINT to exit.
+fn bisect_interrupted(dir: &std::path::Path, after: usize) -> (i32, serde_json::Value, Duration) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minrepro"))
+        .args(["bisect", path_str(dir), "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut finished = 0;
+    let mut interrupted_at = None;
+    for line in stderr.lines().map_while(Result::ok) {
+        if line.contains(" trial ") && !line.contains("cancelled") {
+            finished += 1;
+        }
+        if finished >= after && interrupted_at.is_none() {
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+            interrupted_at = Some(Instant::now());
+        }
+    }
+    let output = child.wait_with_output().unwrap();
+    let took = interrupted_at.expect("the run got far enough to be interrupted").elapsed();
+    let json = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
+    (output.status.code().unwrap_or(-1), json, took)
+}
+
+#[test]
+fn an_interrupted_bisect_stops_fast_kills_its_workers_and_resumes_where_it_was() {
+    // How many trials a whole run takes (in a folder of its own: nothing recorded).
+    let whole = copy_case("corpus/stub-broker-leak", &[]);
+    let output = minrepro(&["bisect", path_str(whole.path()), "--json"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let total = output.json()["trials"].as_u64().unwrap() as usize;
+
+    // The same case elsewhere, interrupted while its last trial (a hang) runs.
+    let dir = copy_case("corpus/stub-broker-leak", &[]);
+    let (code, json, took) = bisect_interrupted(dir.path(), total - 1);
+    assert_eq!(code, 130, "{json}");
+    assert!(took < Duration::from_secs(2), "stopping took {took:?}");
+    assert_eq!(json["reproduces"], false);
+    let survivors = processes_with_env_mentioning(path_str(dir.path()));
+    assert!(survivors.is_empty(), "workers survived Ctrl-C: {survivors:#?}");
+
+    // Run again: what was recorded is not run again.
+    let output = minrepro(&["bisect", path_str(dir.path()), "--json"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let resumed = output.json();
+    assert_eq!(sorted_names(&resumed["minimal"]), ["env:DRAMATIQ_TESTING", "import:app.settings"]);
+    let trials = resumed["trials"].as_u64().unwrap() as usize;
+    assert!(
+        trials * 10 <= total,
+        "the resumed run took {trials} trials, the whole run {total}"
+    );
+    assert!(resumed["cache_hits"].as_u64().unwrap() > 0);
+}
