@@ -93,6 +93,12 @@ pub struct BisectArgs {
     /// Ignore outcomes recorded by earlier runs of this case
     #[arg(long)]
     pub fresh: bool,
+    /// Write the repro attachment to DIR/<case>/ and DIR/<case>.tar.gz
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Show secret values in the output and the attachment instead of REDACTED
+    #[arg(long)]
+    pub show_secrets: bool,
     #[command(flatten)]
     pub trial: TrialArgs,
 }
@@ -103,4 +109,7 @@ pub struct DiffArgs {
     pub case_a: PathBuf,
     /// The second case (typically the failing one)
     pub case_b: PathBuf,
+    /// Show secret values instead of REDACTED
+    #[arg(long)]
+    pub show_secrets: bool,
 }

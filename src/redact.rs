@@ -5,8 +5,11 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// What a secret value is replaced with.
-pub const PLACEHOLDER: &str = "<redacted>";
+use crate::case::Config;
+
+/// What a secret value is replaced with: plain letters, so that a URL whose password it
+/// replaces still parses.
+pub const PLACEHOLDER: &str = "REDACTED";
 
 /// Words that make an env var's name look secret, matched against the name's parts
 /// (`DJANGO_SECRET_KEY` → `SECRET`, `KEY`), so that `KEYBOARD_LAYOUT` is not one.
@@ -57,10 +60,12 @@ pub fn url_passwords(text: &str) -> Vec<String> {
 }
 
 /// Replaces every known secret value in any text it is given.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Redactor {
     /// Longest first, so that a secret containing another is replaced whole.
     secrets: Vec<String>,
+    /// `false` when the user opted out (`--show-secrets`).
+    active: bool,
 }
 
 impl Redactor {
@@ -83,10 +88,50 @@ impl Redactor {
         secrets.retain(|s| s.chars().count() >= 4);
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();
-        Redactor { secrets }
+        Redactor {
+            secrets,
+            active: true,
+        }
+    }
+
+    /// A redactor that leaves everything as it is.
+    pub fn disabled() -> Redactor {
+        Redactor {
+            secrets: Vec::new(),
+            active: false,
+        }
+    }
+
+    /// The value of env var `key`: whole if the name looks secret, else with the secrets
+    /// inside it replaced.
+    pub fn redact_env_value(&self, key: &str, value: &str) -> String {
+        if self.active && is_secret_key(key) && !value.trim().is_empty() {
+            PLACEHOLDER.to_string()
+        } else {
+            self.redact(value)
+        }
+    }
+
+    /// The configuration with secret values replaced: whole values of secret-looking env
+    /// vars, and secrets inside any other value.
+    pub fn redact_config(&self, config: &Config) -> Config {
+        let mut config = config.clone();
+        for (key, value) in config.env.iter_mut() {
+            *value = self.redact_env_value(key, value);
+        }
+        config.options.python_flags = config
+            .options
+            .python_flags
+            .iter()
+            .map(|flag| self.redact(flag))
+            .collect();
+        config
     }
 
     pub fn redact(&self, text: &str) -> String {
+        if !self.active {
+            return text.to_string();
+        }
         let mut out = redact_url(text);
         for secret in &self.secrets {
             if out.contains(secret.as_str()) {
@@ -130,7 +175,7 @@ mod tests {
             redact_url(
                 "postgres://app:s3cr3t@db:5432/app and amqp://guest:guest@127.0.0.1:5672/%2f"
             ),
-            "postgres://app:<redacted>@db:5432/app and amqp://guest:<redacted>@127.0.0.1:5672/%2f"
+            "postgres://app:REDACTED@db:5432/app and amqp://guest:REDACTED@127.0.0.1:5672/%2f"
         );
         assert_eq!(redact_url("http://host:8080/path"), "http://host:8080/path");
     }

@@ -55,10 +55,9 @@ struct WorkerContext<'a> {
     worker_threads: u32,
 }
 
-/// Renders the worker for `config`. Only the configuration goes into the text; the probe's
-/// plumbing is read at run time from files beside the worker.
-pub fn render_worker(case_name: &str, config: &Config) -> Result<String, Error> {
-    let source = file(&config.template, "worker.py.j2")?;
+/// Renders `templates/<template>/<name>` with `context`.
+pub fn render(template: &str, name: &str, context: Value) -> Result<String, Error> {
+    let source = file(template, name)?;
     let syntax = SyntaxConfig::builder()
         .trim_blocks(true)
         .lstrip_blocks(true)
@@ -67,19 +66,24 @@ pub fn render_worker(case_name: &str, config: &Config) -> Result<String, Error> 
         .map_err(|err| Error::infra(format!("template syntax: {err}")))?;
     let mut env = Environment::new();
     env.set_syntax(syntax);
+    env.render_str(source, context)
+        .map_err(|err| Error::infra(format!("cannot render {template}/{name}: {err:#}")))
+}
+
+/// Renders the worker for `config`. Only the configuration goes into the text; the probe's
+/// plumbing is read at run time from files beside the worker.
+pub fn render_worker(case_name: &str, config: &Config) -> Result<String, Error> {
     let context = WorkerContext {
         case_name,
         imports: &config.imports,
         log_level: config.options.log_level.as_deref(),
         worker_threads: config.options.worker_threads,
     };
-    env.render_str(source, Value::from(Serde(context)))
-        .map_err(|err| {
-            Error::infra(format!(
-                "cannot render template `{}`: {err:#}",
-                config.template
-            ))
-        })
+    render(
+        &config.template,
+        "worker.py.j2",
+        Value::from(Serde(context)),
+    )
 }
 
 #[cfg(test)]

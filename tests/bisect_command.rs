@@ -19,11 +19,21 @@ fn every_corpus_case_reduces_to_its_expected_culprits() {
         let dir = repo(&format!("corpus/{case}"));
         let (minimal, isolated) = expected_of(&dir);
         let minimal = minimal.unwrap_or_else(|| panic!("{case} has no [expected] minimal"));
-        let base = vec!["bisect".to_string(), path_str(&dir).to_string(), "--json".into(), "--fresh".into(), "--jobs".into(), "4".into()];
+        let base = vec![
+            "bisect".to_string(),
+            path_str(&dir).to_string(),
+            "--json".into(),
+            "--fresh".into(),
+            "--jobs".into(),
+            "4".into(),
+        ];
         runs.push((format!("{case} (minimize)"), base.clone(), minimal));
         if let Some(isolated) = isolated {
             let mut args = base;
-            args.extend(["--good".to_string(), path_str(&dir.join("good.toml")).to_string()]);
+            args.extend([
+                "--good".to_string(),
+                path_str(&dir.join("good.toml")).to_string(),
+            ]);
             runs.push((format!("{case} (isolate)"), args, isolated));
         }
     }
@@ -67,8 +77,18 @@ fn the_json_finding_has_the_fields_of_the_spec() {
     assert_eq!(output.code, 0, "{}", output.stderr);
     let json = output.json();
     for field in [
-        "case", "mode", "reproduces", "minimal", "kept", "elements_total", "outcome", "trials",
-        "cache_hits", "one_minimal", "reproduction_rate", "wall_s",
+        "case",
+        "mode",
+        "reproduces",
+        "minimal",
+        "kept",
+        "elements_total",
+        "outcome",
+        "trials",
+        "cache_hits",
+        "one_minimal",
+        "reproduction_rate",
+        "wall_s",
     ] {
         assert!(json.get(field).is_some(), "missing {field}: {json}");
     }
@@ -78,27 +98,46 @@ fn the_json_finding_has_the_fields_of_the_spec() {
     assert_eq!(json["outcome"]["stage"], "import:dramatiq");
     assert_eq!(json["reproduction_rate"], "3/3");
     assert_eq!(json["values"]["env:dramatiq_queue_prefetch"], "");
-    assert!(output.stderr.contains("reproduce the failure"), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("reproduce the failure"),
+        "{}",
+        output.stderr
+    );
 }
 
 #[test]
 fn a_case_whose_full_configuration_passes_does_not_reproduce() {
     let dir = copy_case(
         "corpus/import-crash",
-        &[("dramatiq_queue_prefetch = \"\"", "dramatiq_queue_prefetch = \"4\"")],
+        &[(
+            "dramatiq_queue_prefetch = \"\"",
+            "dramatiq_queue_prefetch = \"4\"",
+        )],
     );
     let output = minrepro(&["bisect", path_str(dir.path()), "--json"]);
     assert_eq!(output.code, 1, "{}", output.stderr);
     let json = output.json();
     assert_eq!(json["reproduces"], false);
-    assert!(json["reason"].as_str().unwrap().contains("processed"), "{json}");
-    assert_eq!(json["trials"], 1, "nothing is reduced once the full configuration passes");
+    assert!(
+        json["reason"].as_str().unwrap().contains("processed"),
+        "{json}"
+    );
+    assert_eq!(
+        json["trials"], 1,
+        "nothing is reduced once the full configuration passes"
+    );
 }
 
 #[test]
 fn isolating_against_a_good_configuration_that_fails_too_does_not_reproduce() {
     let bad = copy_case("corpus/import-crash", &[]);
-    let good = copy_case("corpus/import-crash", &[("TOX_ENV_NAME = \"py311-worker\"", "TOX_ENV_NAME = \"other\"")]);
+    let good = copy_case(
+        "corpus/import-crash",
+        &[(
+            "TOX_ENV_NAME = \"py311-worker\"",
+            "TOX_ENV_NAME = \"other\"",
+        )],
+    );
     let output = minrepro(&[
         "bisect",
         path_str(bad.path()),
@@ -107,7 +146,12 @@ fn isolating_against_a_good_configuration_that_fails_too_does_not_reproduce() {
         "--json",
     ]);
     assert_eq!(output.code, 1, "{}", output.stderr);
-    assert!(output.json()["reason"].as_str().unwrap().contains("good configuration fails too"));
+    assert!(
+        output.json()["reason"]
+            .as_str()
+            .unwrap()
+            .contains("good configuration fails too")
+    );
 }
 
 /// Runs `bisect` on `dir`, sending SIGINT once `after` trials have finished; returns the
@@ -127,12 +171,18 @@ fn bisect_interrupted(dir: &std::path::Path, after: usize) -> (i32, serde_json::
             finished += 1;
         }
         if finished >= after && interrupted_at.is_none() {
-            nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGINT,
+            )
+            .unwrap();
             interrupted_at = Some(Instant::now());
         }
     }
     let output = child.wait_with_output().unwrap();
-    let took = interrupted_at.expect("the run got far enough to be interrupted").elapsed();
+    let took = interrupted_at
+        .expect("the run got far enough to be interrupted")
+        .elapsed();
     let json = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
     (output.status.code().unwrap_or(-1), json, took)
 }
@@ -152,13 +202,19 @@ fn an_interrupted_bisect_stops_fast_kills_its_workers_and_resumes_where_it_was()
     assert!(took < Duration::from_secs(2), "stopping took {took:?}");
     assert_eq!(json["reproduces"], false);
     let survivors = processes_with_env_mentioning(path_str(dir.path()));
-    assert!(survivors.is_empty(), "workers survived Ctrl-C: {survivors:#?}");
+    assert!(
+        survivors.is_empty(),
+        "workers survived Ctrl-C: {survivors:#?}"
+    );
 
     // Run again: what was recorded is not run again.
     let output = minrepro(&["bisect", path_str(dir.path()), "--json"]);
     assert_eq!(output.code, 0, "{}", output.stderr);
     let resumed = output.json();
-    assert_eq!(sorted_names(&resumed["minimal"]), ["env:DRAMATIQ_TESTING", "import:app.settings"]);
+    assert_eq!(
+        sorted_names(&resumed["minimal"]),
+        ["env:DRAMATIQ_TESTING", "import:app.settings"]
+    );
     let trials = resumed["trials"].as_u64().unwrap() as usize;
     assert!(
         trials * 10 <= total,

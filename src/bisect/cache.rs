@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -25,7 +25,6 @@ struct Line {
 }
 
 pub struct OutcomeCache {
-    path: PathBuf,
     file: Option<File>,
     outcomes: HashMap<String, Vec<Outcome>>,
     /// What every key of this case shares: template, interpreter, case files.
@@ -67,15 +66,10 @@ impl OutcomeCache {
             folder_fingerprint(&case.dir)
         );
         OutcomeCache {
-            path,
             file,
             outcomes,
             salt,
         }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     pub fn key(&self, config: &Config) -> String {

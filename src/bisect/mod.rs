@@ -43,6 +43,8 @@ pub struct Settings {
     pub fresh_full: bool,
     /// Overrides the case's timeout.
     pub timeout: Option<Duration>,
+    /// Do not redact secrets (the user opted out).
+    pub show_secrets: bool,
 }
 
 /// One element of the result, with the value it has there (secrets redacted).
@@ -79,6 +81,8 @@ pub struct Finding {
     pub timeout_s: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attachment: Option<std::path::PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment_verified: Option<bool>,
     /// The elements of `minimal` with their values.
     #[serde(skip)]
     pub minimal_elements: Vec<FoundElement>,
@@ -114,7 +118,7 @@ pub async fn bisect(
         Some(good) => Space::isolate(case, good),
         None => Space::minimize(case),
     });
-    let redactor = redactor_for(case, good);
+    let redactor = redactor_for(case, good, settings.show_secrets);
     let timing = Timing {
         fixed: settings.timeout.or(match case.oracle.timeout {
             Timeout::Fixed(timeout) => Some(timeout),
@@ -202,6 +206,7 @@ pub async fn bisect(
         wall_s: seconds(started.elapsed()),
         timeout_s: seconds(oracle.timing.timeout()),
         attachment: None,
+        attachment_verified: None,
         minimal_elements,
         minimal_config: Some(space.config(&reduced.minimal)),
         minimal_record,
@@ -284,6 +289,11 @@ fn reduce_with(
     }
 
     let reduction = minimize(engine, &space.order(), certificate_runs)?;
+    if reduction.minimal.is_empty() {
+        engine
+            .oracle()
+            .note("the failure shows with the kept elements alone: nothing else is needed");
+    }
     reduced.minimal = reduction.minimal.clone();
     reduced.one_minimal = reduction.one_minimal;
 
@@ -297,8 +307,12 @@ fn reduce_with(
     Ok(())
 }
 
-/// Secret values of both configurations, for every output.
-pub fn redactor_for(case: &Case, good: Option<&Case>) -> Redactor {
+/// Secret values of both configurations, for every output; nothing is hidden when the
+/// user opted out.
+pub fn redactor_for(case: &Case, good: Option<&Case>, show_secrets: bool) -> Redactor {
+    if show_secrets {
+        return Redactor::disabled();
+    }
     let full = case.full_config();
     let good_full = good.map(Case::full_config);
     let pairs: Vec<(&str, &str)> = full
@@ -310,13 +324,10 @@ pub fn redactor_for(case: &Case, good: Option<&Case>) -> Redactor {
     Redactor::for_env(pairs)
 }
 
-/// An element's value for display: whole if its name looks secret, else with secrets in it
-/// replaced.
+/// An element's value for display, secrets redacted.
 pub fn redact_value(name: &str, value: &str, redactor: &Redactor) -> String {
-    let key = name.strip_prefix("env:").unwrap_or(name);
-    if name.starts_with("env:") && crate::redact::is_secret_key(key) && !value.is_empty() {
-        crate::redact::PLACEHOLDER.to_string()
-    } else {
-        redactor.redact(value)
+    match name.strip_prefix("env:") {
+        Some(key) => redactor.redact_env_value(key, value),
+        None => redactor.redact(value),
     }
 }

@@ -161,6 +161,11 @@ impl TrialOracle {
         }
     }
 
+    /// A line for the user, above the progress.
+    pub fn note(&self, text: &str) {
+        self.progress.note(text);
+    }
+
     /// Stops the trials still running and waits until every trial has cleaned up (its
     /// process group killed, its queues deleted).
     pub async fn settle(&mut self) {

@@ -5,6 +5,7 @@ mod diagnostic;
 pub mod options;
 mod parse;
 pub mod space;
+pub mod write;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -90,6 +90,26 @@ impl Default for LaunchOptions {
 }
 
 impl LaunchOptions {
+    /// The options that differ from their defaults, as case-file elements.
+    pub fn explicit(&self) -> Vec<LaunchOption> {
+        let all = [
+            LaunchOption::Stdout(self.stdout),
+            LaunchOption::Stderr(self.stderr),
+            LaunchOption::Stdin(self.stdin),
+            LaunchOption::WorkerThreads(self.worker_threads),
+            LaunchOption::Launcher(self.launcher),
+            LaunchOption::Processes(self.processes),
+            LaunchOption::PythonFlags(self.python_flags.clone()),
+        ];
+        let mut options: Vec<LaunchOption> = all
+            .into_iter()
+            .filter(|option| !option.is_default())
+            .collect();
+        options.extend(self.cwd.clone().map(LaunchOption::Cwd));
+        options.extend(self.log_level.clone().map(LaunchOption::LogLevel));
+        options
+    }
+
     pub fn apply(&mut self, option: &LaunchOption) {
         match option {
             LaunchOption::Stdout(mode) => self.stdout = *mode,
@@ -133,6 +153,13 @@ pub struct OptionError {
 }
 
 impl LaunchOption {
+    /// Whether the option only says what its default is.
+    pub fn is_default(&self) -> bool {
+        let mut options = LaunchOptions::default();
+        options.apply(self);
+        options == LaunchOptions::default()
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             LaunchOption::Stdout(_) => "stdout",

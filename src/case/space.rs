@@ -6,7 +6,7 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::{Case, Config, Element, LaunchOptions};
+use super::{Case, Config, Element};
 use crate::reduce::Variant;
 use crate::reduce::search::Order;
 
@@ -136,18 +136,6 @@ impl Space {
             .collect()
     }
 
-    /// The variant of the elements with these names (unknown names are left out).
-    pub fn variant_of(&self, names: &[String]) -> Variant {
-        Variant::new(
-            self.reducible
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| names.contains(&r.name))
-                .map(|(i, _)| i as u32)
-                .collect(),
-        )
-    }
-
     /// The search order: options, then imports, then env vars grouped by prefix (the text
     /// before the first `_`), so that binary splits fall between groups where they can.
     pub fn order(&self) -> Order {
@@ -180,14 +168,7 @@ impl Space {
 
 /// An option set to the value it has anyway: no difference from leaving it out.
 fn is_default(element: &Element) -> bool {
-    match element {
-        Element::Option(option) => {
-            let mut options = LaunchOptions::default();
-            options.apply(option);
-            options == LaunchOptions::default()
-        }
-        _ => false,
-    }
+    matches!(element, Element::Option(option) if option.is_default())
 }
 
 /// Every element name of both sides, in the failing side's order, with names only on the
@@ -270,7 +251,13 @@ mod tests {
         // All of them: the failing configuration.
         let all = space.config(&Variant::full(space.len()));
         assert_eq!(all, bad.full_config());
-        let testing = space.variant_of(&["env:DRAMATIQ_TESTING".to_string()]);
+        let testing = Variant::new(vec![
+            space
+                .reducible
+                .iter()
+                .position(|r| r.name == "env:DRAMATIQ_TESTING")
+                .unwrap() as u32,
+        ]);
         let one = space.config(&testing);
         assert_eq!(one.env["DRAMATIQ_TESTING"], "1");
         assert_eq!(one.env["HOME"], "/home/a");

@@ -6,7 +6,7 @@ use crate::bisect::{self, Settings};
 use crate::case;
 use crate::cli::BisectArgs;
 use crate::error::{EXIT_INTERRUPTED, Error};
-use crate::report::{json, terminal};
+use crate::report::{attachment, json, terminal};
 
 pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
     let case = case::load(&args.case)?;
@@ -23,11 +23,13 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         )));
     }
     let runner = Arc::new(crate::commands::trial_runner(&args.trial, &case.template).await?);
+    let python = runner.python.clone();
     let settings = Settings {
         jobs: usize::from(args.jobs),
         fresh: args.fresh,
         fresh_full: false,
         timeout: args.trial.timeout,
+        show_secrets: args.show_secrets,
     };
     let space_size = match &good {
         Some(good) => case::space::Space::isolate(&case, good).len(),
@@ -44,7 +46,31 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         space_size,
         settings.jobs
     );
-    let finding = bisect::bisect(&case, good.as_ref(), runner, &settings).await?;
+    let mut finding = bisect::bisect(&case, good.as_ref(), runner, &settings).await?;
+    if let Some(out) = &args.out
+        && finding.reproduces
+    {
+        eprintln!("minrepro: writing the attachment and running its launcher once to verify it…");
+        let redactor = bisect::redactor_for(&case, good.as_ref(), args.show_secrets);
+        let written = attachment::write(&attachment::Request {
+            out,
+            case: &case,
+            good: good.as_ref(),
+            finding: &finding,
+            redactor: &redactor,
+            python: &python,
+            broker_url: &args.trial.broker,
+        })
+        .await?;
+        if !written.verified {
+            eprintln!(
+                "minrepro: warning: the attachment's launcher did not reproduce the failure; its README says so:\n{}",
+                written.verification
+            );
+        }
+        finding.attachment = Some(written.dir.clone());
+        finding.attachment_verified = Some(written.verified);
+    }
     if args.json {
         println!(
             "{}",

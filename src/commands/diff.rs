@@ -19,7 +19,7 @@ const HEADER: Style = Style::new().bold();
 pub fn diff(args: DiffArgs) -> Result<i32, Error> {
     let a = case::load(&args.case_a)?;
     let b = case::load(&args.case_b)?;
-    let redactor = redactor_for(&b, Some(&a));
+    let redactor = redactor_for(&b, Some(&a), args.show_secrets);
     // The differences that turn A into B, as `bisect --good A B` sees them.
     let space = Space::isolate(&b, &a);
     let show = |name: &str, element: &Option<Element>| -> String {
@@ -38,7 +38,12 @@ pub fn diff(args: DiffArgs) -> Result<i32, Error> {
             }
         }
     };
-    let width = space.reducible.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    let width = space
+        .reducible
+        .iter()
+        .map(|r| r.name.len())
+        .max()
+        .unwrap_or(0);
     let mut out = String::new();
     let _ = writeln!(out, "{HEADER}--- {}{HEADER:#}", a.path.display());
     let _ = writeln!(out, "{HEADER}+++ {}{HEADER:#}", b.path.display());
@@ -61,11 +66,7 @@ pub fn diff(args: DiffArgs) -> Result<i32, Error> {
     if space.reducible.is_empty() {
         let _ = writeln!(out, "  no differences");
     }
-    let common = a
-        .elements
-        .iter()
-        .filter(|e| b.elements.contains(e))
-        .count();
+    let common = a.elements.iter().filter(|e| b.elements.contains(e)).count();
     let _ = writeln!(
         out,
         "{} differences ({} env, {} imports, {} options); {} elements in common",

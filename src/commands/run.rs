@@ -6,7 +6,6 @@ use crate::case::{self, Timeout};
 use crate::cli::RunArgs;
 use crate::error::Error;
 use crate::latency::LatencyHistory;
-use crate::redact::Redactor;
 use crate::report::{self, terminal};
 use crate::trial::{Outcome, seconds};
 
@@ -18,13 +17,7 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
     } else {
         ("full", case.full_config())
     };
-    let redactor = Redactor::for_env(
-        case.full_config()
-            .env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect::<Vec<_>>(),
-    );
+    let redactor = crate::bisect::redactor_for(&case, None, false);
     let failed = |err: Error| {
         if args.json && !matches!(err, Error::Interrupted) {
             let outcome = Outcome::Error {

@@ -47,6 +47,8 @@ enum Known {
     Passed(u32),
 }
 
+type Observer<'a> = Box<dyn FnMut(&Stats) + 'a>;
+
 pub struct Engine<'a, O: Oracle> {
     oracle: &'a mut O,
     /// A variant is called passing after this many passing trials in a row.
@@ -59,7 +61,7 @@ pub struct Engine<'a, O: Oracle> {
     next_probe: u64,
     next_trial: u64,
     stats: Stats,
-    observer: Option<Box<dyn FnMut(&Stats) + 'a>>,
+    observer: Option<Observer<'a>>,
 }
 
 impl<'a, O: Oracle> Engine<'a, O> {
@@ -359,11 +361,11 @@ impl<'a, O: Oracle> Engine<'a, O> {
                 mine.insert(trial);
                 started += 1;
             }
-            if let OracleEvent::Finished(trial, verdict) = self.oracle.next_event()? {
-                if mine.remove(&trial) {
-                    done += 1;
-                    fails += u32::from(verdict == Verdict::Fail);
-                }
+            if let OracleEvent::Finished(trial, verdict) = self.oracle.next_event()?
+                && mine.remove(&trial)
+            {
+                done += 1;
+                fails += u32::from(verdict == Verdict::Fail);
             }
         }
         Ok(fails)

@@ -1,6 +1,7 @@
 //! Everything minrepro shows or writes about trials and findings, one file per output.
 //! Secrets are taken out here, on the way out, so no output can forget to.
 
+pub mod attachment;
 pub mod json;
 pub mod progress;
 pub mod terminal;

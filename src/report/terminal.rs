@@ -154,6 +154,18 @@ pub fn finding(finding: &Finding) -> String {
         "  {} trials, {} cache hits, {:.1}s",
         finding.trials, finding.cache_hits, finding.wall_s
     );
+    if let Some(dir) = &finding.attachment {
+        let verified = if finding.attachment_verified == Some(true) {
+            "its launcher reproduces the failure"
+        } else {
+            "NOT verified: its launcher did not reproduce the failure"
+        };
+        let _ = writeln!(
+            out,
+            "  attachment: {} (and .tar.gz); {verified}",
+            dir.display()
+        );
+    }
     out
 }
 

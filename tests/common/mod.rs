@@ -159,17 +159,27 @@ pub fn processes_with_env_mentioning(marker: &str) -> Vec<String> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().filter(|n| n.chars().all(|c| c.is_ascii_digit())) else {
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.chars().all(|c| c.is_ascii_digit()))
+        else {
             continue;
         };
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')) {
+        if stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        {
             continue;
         }
         let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
         if String::from_utf8_lossy(&environ).contains(marker) {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            found.push(format!("{pid}: {}", String::from_utf8_lossy(&cmdline).replace('\0', " ")));
+            found.push(format!(
+                "{pid}: {}",
+                String::from_utf8_lossy(&cmdline).replace('\0', " ")
+            ));
         }
     }
     found
@@ -217,4 +227,59 @@ pub fn expected_of(case_dir: &Path) -> (Option<Vec<String>>, Option<Vec<String>>
         })
     };
     (list("minimal"), list("isolated"))
+}
+
+/// The interpreter minrepro runs workers with (it has dramatiq and pika).
+pub fn worker_python() -> std::path::PathBuf {
+    let output = minrepro(&[
+        "run",
+        path_str(&repo("corpus/import-crash")),
+        "--empty",
+        "--json",
+    ]);
+    let json = output.json();
+    std::path::PathBuf::from(
+        json["trial"]["interpreter"]
+            .as_str()
+            .expect("the run names its interpreter"),
+    )
+}
+
+/// Runs an attachment's launcher as a user would: plain Python, a clean environment,
+/// from a folder outside the project.
+pub fn run_launcher(attachment: &Path) -> (i32, String) {
+    let outside = tempfile::tempdir().unwrap();
+    let output = Command::new(worker_python())
+        .arg(attachment.join("reproduce.py"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(outside.path())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+/// Every file under `dir`, by path relative to it, with its bytes.
+pub fn files_under(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let relative = e
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (relative, std::fs::read(e.path()).unwrap())
+        })
+        .collect()
 }

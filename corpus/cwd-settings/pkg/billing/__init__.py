@@ -1,0 +1,1 @@
+"""The billing service: invoices, dunning and payment reconciliation jobs."""

@@ -1,0 +1,1 @@
+"""The storefront: catalogue pages, carts and the background jobs behind them."""

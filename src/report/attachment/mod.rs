@@ -1,0 +1,343 @@
+//! The repro attachment (SPEC §6): a folder and a tarball that anyone can run and read
+//! without minrepro. It is written to `<case>.partial`, verified by running its own
+//! standalone launcher once, and only then moved to its final name.
+
+mod readme;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use minijinja::Value;
+use minijinja::value::Serde;
+use serde::Serialize;
+
+use crate::bisect::Finding;
+use crate::case::space::Mode;
+use crate::case::write::{self, CaseFile};
+use crate::case::{Case, Config, Expect, Timeout};
+use crate::error::Error;
+use crate::redact::Redactor;
+use crate::report::json;
+use crate::template;
+use crate::trial::{Failure, Outcome};
+
+/// The launcher's file name in an attachment.
+pub const LAUNCHER: &str = "reproduce.py";
+
+pub struct Request<'a> {
+    pub out: &'a Path,
+    pub case: &'a Case,
+    pub good: Option<&'a Case>,
+    pub finding: &'a Finding,
+    pub redactor: &'a Redactor,
+    /// The interpreter that runs the verification.
+    pub python: &'a Path,
+    pub broker_url: &'a str,
+}
+
+/// What was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attachment {
+    pub dir: PathBuf,
+    pub tarball: PathBuf,
+    /// The launcher reproduced the failure when it was run once before the attachment was
+    /// made final.
+    pub verified: bool,
+    /// What the launcher printed then.
+    pub verification: String,
+    /// Secret elements of the minimal configuration (their values are placeholders here).
+    pub secret_elements: Vec<String>,
+}
+
+pub async fn write(request: &Request<'_>) -> Result<Attachment, Error> {
+    let finding = request.finding;
+    let io = |what: &str, path: &Path, err: std::io::Error| {
+        Error::infra(format!("cannot {what} {}: {err}", path.display()))
+    };
+    std::fs::create_dir_all(request.out).map_err(|e| io("create", request.out, e))?;
+    let out = std::path::absolute(request.out).unwrap_or_else(|_| request.out.to_path_buf());
+    let final_dir = out.join(&finding.case);
+    let partial = out.join(format!("{}.partial", finding.case));
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial).map_err(|e| io("remove", &partial, e))?;
+    }
+    std::fs::create_dir_all(&partial).map_err(|e| io("create", &partial, e))?;
+    copy_case_files(&request.case.dir, &partial, &out)?;
+
+    let minimal = finding
+        .minimal_config
+        .as_ref()
+        .ok_or_else(|| Error::infra("the finding has no minimal configuration"))?;
+    let redacted = request.redactor.redact_config(minimal);
+    let secret_elements: Vec<String> = finding
+        .minimal
+        .iter()
+        .filter(|name| changed_by_redaction(name, minimal, &redacted))
+        .cloned()
+        .collect();
+
+    let put = |name: &str, text: &str| -> Result<(), Error> {
+        let path = partial.join(name);
+        std::fs::write(&path, request.redactor.redact(text)).map_err(|e| io("write", &path, e))
+    };
+    put("case.toml", &minimal_case_file(request, &redacted))?;
+    if let Some(good) = request.good {
+        let good_config = request.redactor.redact_config(&good.full_config());
+        put(
+            "good.toml",
+            &good_case_file(good, &good_config, &request.case.dir),
+        )?;
+    }
+    put(
+        template::WORKER_FILE,
+        &template::render_worker(&finding.case, &redacted)?,
+    )?;
+    put(LAUNCHER, &launcher(request, &redacted)?)?;
+    let trials: String = finding
+        .log
+        .iter()
+        .filter_map(|t| serde_json::to_string(t).ok())
+        .map(|line| line + "\n")
+        .collect();
+    put("trials.jsonl", &trials)?;
+
+    let verification = verify(&partial, request).await;
+    let attachment = Attachment {
+        dir: final_dir.clone(),
+        tarball: out.join(format!("{}.tar.gz", finding.case)),
+        verified: verification.0,
+        verification: verification.1,
+        secret_elements,
+    };
+    let mut report = json::finding(finding);
+    report["attachment"] = serde_json::json!(final_dir);
+    report["attachment_verified"] = serde_json::json!(attachment.verified);
+    put(
+        "report.json",
+        &serde_json::to_string_pretty(&report).unwrap_or_default(),
+    )?;
+    put(
+        "README.md",
+        &readme::render(request, &attachment, &redacted),
+    )?;
+    scrub(&partial, request.redactor)?;
+
+    if final_dir.exists() {
+        std::fs::remove_dir_all(&final_dir).map_err(|e| io("remove", &final_dir, e))?;
+    }
+    std::fs::rename(&partial, &final_dir).map_err(|e| io("rename", &partial, e))?;
+    tarball(&final_dir, &attachment.tarball, &finding.case)?;
+    Ok(attachment)
+}
+
+/// The case folder's own files (its Python packages, fixtures), so that `${CASE_DIR}`
+/// paths resolve inside the attachment. Case files, hidden files, caches and the output
+/// folder itself are left out.
+fn copy_case_files(from: &Path, to: &Path, out: &Path) -> Result<(), Error> {
+    let walker = walkdir::WalkDir::new(from).into_iter().filter_entry(|e| {
+        let name = e.file_name().to_string_lossy();
+        let skipped = name.starts_with('.') || name == "__pycache__" || e.path().starts_with(out);
+        e.depth() == 0 || !skipped
+    });
+    for entry in walker {
+        let entry =
+            entry.map_err(|err| Error::infra(format!("cannot read the case folder: {err}")))?;
+        let relative = entry.path().strip_prefix(from).unwrap_or(entry.path());
+        let is_case_file =
+            entry.depth() == 1 && entry.path().extension().is_some_and(|e| e == "toml");
+        if relative.as_os_str().is_empty() || is_case_file {
+            continue;
+        }
+        let target = to.join(relative);
+        let result = if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target)
+        } else if entry.file_type().is_file() {
+            std::fs::copy(entry.path(), &target).map(|_| ())
+        } else {
+            Ok(())
+        };
+        result.map_err(|err| {
+            Error::infra(format!("cannot copy {}: {err}", entry.path().display()))
+        })?;
+    }
+    Ok(())
+}
+
+fn changed_by_redaction(name: &str, config: &Config, redacted: &Config) -> bool {
+    match name.strip_prefix("env:") {
+        Some(key) => config.env.get(key) != redacted.env.get(key),
+        None => false,
+    }
+}
+
+fn expected_failure(request: &Request<'_>) -> (Expect, Option<Failure>) {
+    let reference = request
+        .finding
+        .full_outcome
+        .as_ref()
+        .and_then(Outcome::failure);
+    (request.case.oracle.expect, reference)
+}
+
+fn minimal_case_file(request: &Request<'_>, redacted: &Config) -> String {
+    let finding = request.finding;
+    let (expect, reference) = expected_failure(request);
+    let expect = match (expect, reference) {
+        (Expect::Same, Some(Failure::Pending)) => Expect::Pending,
+        (Expect::Same, Some(Failure::Crash { .. })) => Expect::Crash,
+        (expect, _) => expect,
+    };
+    let name = format!("{}-minimal", finding.case);
+    let header = format!(
+        "The minimal configuration of case `{}`, found by minrepro bisect.\n{}\n\nRun it with `minrepro run case.toml`, or without minrepro: `python reproduce.py`.",
+        finding.case,
+        textwrap::fill(&readme::finding_sentence(finding), 86)
+    );
+    write::render(&CaseFile {
+        header: &header,
+        name: &name,
+        description: request.case.description.as_deref(),
+        config: redacted,
+        expect,
+        timeout: match request.case.oracle.timeout {
+            Timeout::Fixed(timeout) => Some(timeout),
+            Timeout::Auto => None,
+        },
+        runs: request.case.oracle.runs,
+        keep: &finding.kept,
+        expected_minimal: (finding.mode == Mode::Minimize).then_some(finding.minimal.as_slice()),
+        expected_isolated: (finding.mode == Mode::Isolate).then_some(finding.minimal.as_slice()),
+        case_dir: &request.case.dir,
+    })
+}
+
+fn good_case_file(good: &Case, config: &Config, case_dir: &Path) -> String {
+    let mut table = write::config_table(config, case_dir);
+    table.insert("name".into(), toml::Value::String(good.name.clone()));
+    table.insert(
+        "template".into(),
+        toml::Value::String(good.template.clone()),
+    );
+    format!(
+        "# The working configuration the failure was isolated against (secrets redacted).\n\n{}",
+        toml::to_string(&table).unwrap_or_default()
+    )
+}
+
+#[derive(Serialize)]
+struct LauncherContext<'a> {
+    case_name: &'a str,
+    finding: String,
+    env: Vec<(String, String)>,
+    options: serde_json::Value,
+    expected_kind: &'static str,
+    expected_signature: Option<String>,
+    timeout_s: f64,
+}
+
+fn launcher(request: &Request<'_>, redacted: &Config) -> Result<String, Error> {
+    let dir = request.case.dir.display().to_string();
+    let relative = |text: &str| text.replace(&dir, "${CASE_DIR}");
+    let (expect, reference) = expected_failure(request);
+    let (expected_kind, expected_signature) = match (expect, reference) {
+        (Expect::AnyFailure, _) => ("any", None),
+        (Expect::Pending, _) | (Expect::Same, Some(Failure::Pending)) => ("pending", None),
+        (Expect::Crash, _) => ("crash", None),
+        (Expect::Same, Some(Failure::Crash { signature })) => ("crash", Some(signature)),
+        (Expect::Same, None) => ("any", None),
+    };
+    let mut options = serde_json::to_value(&redacted.options).unwrap_or_default();
+    if let Some(cwd) = &redacted.options.cwd {
+        options["cwd"] = serde_json::json!(relative(&cwd.display().to_string()));
+    }
+    let context = LauncherContext {
+        case_name: &request.finding.case,
+        finding: textwrap::fill(&readme::finding_sentence(request.finding), 88),
+        env: redacted
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), relative(v)))
+            .collect(),
+        options,
+        expected_kind,
+        expected_signature,
+        timeout_s: request.finding.timeout_s,
+    };
+    template::render(
+        &redacted.template,
+        "reproduce.py.j2",
+        Value::from(Serde(context)),
+    )
+}
+
+/// Runs the launcher once, as a user would: plain Python, a clean environment, from
+/// outside the attachment. Returns whether it reproduced, and what it printed.
+async fn verify(dir: &Path, request: &Request<'_>) -> (bool, String) {
+    let limit = Duration::from_secs_f64(request.finding.timeout_s * 2.0 + 60.0);
+    let mut command = tokio::process::Command::new(request.python);
+    command
+        .arg(dir.join(LAUNCHER))
+        .arg("--broker")
+        .arg(request.broker_url)
+        .env_clear()
+        .envs(std::env::var_os("PATH").map(|p| ("PATH", p)))
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let output = match tokio::time::timeout(limit, command.output()).await {
+        Err(_) => {
+            return (
+                false,
+                format!("the launcher did not finish within {}s", limit.as_secs()),
+            );
+        }
+        Ok(Err(err)) => return (false, format!("the launcher could not be started: {err}")),
+        Ok(Ok(output)) => output,
+    };
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (
+        output.status.code() == Some(1),
+        request.redactor.redact(printed.trim_end()),
+    )
+}
+
+/// A last pass over every text file: no known secret value leaves in any byte.
+fn scrub(dir: &Path, redactor: &Redactor) -> Result<(), Error> {
+    for entry in walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue; // not text
+        };
+        let clean = redactor.redact(&text);
+        if clean != text {
+            std::fs::write(entry.path(), clean).map_err(|err| {
+                Error::infra(format!("cannot write {}: {err}", entry.path().display()))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn tarball(dir: &Path, target: &Path, name: &str) -> Result<(), Error> {
+    let fail =
+        |err: std::io::Error| Error::infra(format!("cannot write {}: {err}", target.display()));
+    let file = std::fs::File::create(target).map_err(fail)?;
+    let encoder = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    let mut archive = tar::Builder::new(encoder);
+    archive.append_dir_all(name, dir).map_err(fail)?;
+    archive
+        .into_inner()
+        .and_then(|gz| gz.finish())
+        .map_err(fail)?;
+    Ok(())
+}

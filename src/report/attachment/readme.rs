@@ -1,0 +1,264 @@
+//! The attachment's README: the finding in plain words first, then the evidence a
+//! maintainer needs (configuration, diff, stage, stack dump, rate, versions).
+
+use std::fmt::Write;
+
+use similar::TextDiff;
+
+use super::{Attachment, LAUNCHER, Request};
+use crate::bisect::Finding;
+use crate::case::Config;
+use crate::case::space::Mode;
+use crate::case::write;
+use crate::trial::Outcome;
+
+/// "The worker stays PENDING … when `X=1` is set and `app.settings` is imported; …"
+pub fn finding_sentence(finding: &Finding) -> String {
+    let what = match &finding.outcome {
+        Some(Outcome::Pending { .. }) => {
+            "The worker stays PENDING (it never processes the probe message)".to_string()
+        }
+        Some(Outcome::Crash { signature, .. }) => {
+            format!("The worker crashes before it processes anything (`{signature}`)")
+        }
+        Some(other) => format!("The worker ends {}", other.kind()),
+        None => "The worker fails".to_string(),
+    };
+    let conditions: Vec<String> = finding
+        .minimal_elements
+        .iter()
+        .map(|e| match (e.name.split_once(':'), &e.value) {
+            (Some(("env", key)), Some(value)) => format!("`{key}={value}` is set"),
+            (Some(("env", key)), None) => format!("`{key}` is unset"),
+            (Some(("import", module)), _) => format!("`{module}` is imported"),
+            (Some((_, option)), Some(value)) => format!("the option `{option}` is `{value}`"),
+            _ => format!("`{}`", e.name),
+        })
+        .collect();
+    let when = match conditions.len() {
+        0 => " with nothing but the kept elements".to_string(),
+        1 => format!(" when {}", conditions[0]),
+        n => format!(
+            " when {} and {}",
+            conditions[..n - 1].join(", "),
+            conditions[n - 1]
+        ),
+    };
+    let stage = match &finding.outcome {
+        Some(Outcome::Pending {
+            stage, consumers, ..
+        }) => {
+            let consumer = match consumers {
+                Some(0) => ", with no consumer on the probe queue",
+                Some(_) => ", consuming the probe queue",
+                None => "",
+            };
+            format!(
+                "; it was stuck at `{}`{consumer}",
+                stage.as_deref().unwrap_or("start-up")
+            )
+        }
+        Some(Outcome::Crash {
+            stage: Some(stage), ..
+        }) => format!("; it died at `{stage}`"),
+        _ => String::new(),
+    };
+    format!(
+        "{what}{when}{stage}; reproduced in {} runs.",
+        finding.reproduction_rate
+    )
+}
+
+pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config) -> String {
+    let finding = request.finding;
+    let case_dir = &request.case.dir;
+    let mut out = String::new();
+    let _ = writeln!(out, "# minrepro finding: {}\n", finding.case);
+    let _ = writeln!(out, "**{}**\n", finding_sentence(finding));
+    if let Some(description) = &request.case.description {
+        let _ = writeln!(out, "> {}\n", description.trim().replace('\n', "\n> "));
+    }
+
+    let _ = writeln!(out, "## Reproduce it\n");
+    let _ = writeln!(
+        out,
+        "Needs only Python 3 with `dramatiq` installed and a RabbitMQ broker:\n\n    python {LAUNCHER} --broker amqp://localhost:5672/%2f\n\nIt starts `minrepro_worker.py` with `subprocess.Popen` and exactly the environment and launch\noptions of the minimal configuration, publishes one probe message with Dramatiq's own client\nand reports. Exit status 1: the failure reproduced; 0: it did not. Edit `CONFIG` at the top of\n`{LAUNCHER}` (or the `_mr_import` lines of `minrepro_worker.py`) to try a variation.\nWith minrepro: `minrepro run case.toml`.\n"
+    );
+    if attachment.verified {
+        let _ = writeln!(
+            out,
+            "Verified when this attachment was written: `python {LAUNCHER}` exited 1 and printed:\n"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "**Not verified**: when this attachment was written, `python {LAUNCHER}` did not reproduce\nthe failure. It printed:\n"
+        );
+    }
+    let _ = writeln!(out, "```\n{}\n```\n", attachment.verification);
+
+    let _ = writeln!(out, "## The minimal configuration\n");
+    let _ = writeln!(out, "| element | value |\n|---|---|");
+    for element in &finding.minimal_elements {
+        let value = element
+            .value
+            .as_deref()
+            .map(|v| format!("`{}`", v.replace('|', "\\|").replace('\n', "\\n")))
+            .unwrap_or_else(|| {
+                if element.name.starts_with("env:") {
+                    "(unset)".into()
+                } else {
+                    String::new()
+                }
+            });
+        let _ = writeln!(out, "| `{}` | {value} |", element.name);
+    }
+    for kept in &finding.kept {
+        let _ = writeln!(out, "| `{kept}` (kept in every trial) | |");
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{}\n",
+        if finding.one_minimal {
+            "Each element is necessary: without any one of them the failure does not show (1-minimal)."
+        } else {
+            "The oracle gave contradictory answers: this configuration fails, but not every element of it was shown necessary."
+        }
+    );
+    if finding.mode == Mode::Isolate {
+        let _ = writeln!(
+            out,
+            "These are the differences from the working configuration (`good.toml`) that make it fail;\nthe configuration above is `good.toml` with them applied.\n"
+        );
+    }
+    if !attachment.secret_elements.is_empty() {
+        let _ = writeln!(
+            out,
+            "**Secrets.** The minimal configuration includes secret values ({}), replaced here by\n`REDACTED`. {}\n",
+            attachment.secret_elements.join(", "),
+            if attachment.verified {
+                "The failure still reproduces with the placeholder (the verification above ran with it)."
+            } else {
+                "With the placeholder the failure does not reproduce: the real value matters. Put it back\nin `CONFIG` of the launcher to reproduce."
+            }
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Secret values (keys, tokens, passwords, credentials inside URLs) anywhere in this attachment\nare replaced by `REDACTED`.\n"
+        );
+    }
+
+    let _ = writeln!(out, "## From the full configuration to the minimal one\n");
+    let full = request.redactor.redact_config(&request.case.full_config());
+    let full_text = write::config_text(&full, case_dir);
+    let minimal_text = write::config_text(redacted, case_dir);
+    let diff = TextDiff::from_lines(&full_text, &minimal_text)
+        .unified_diff()
+        .context_radius(2)
+        .header("full configuration", "minimal configuration")
+        .to_string();
+    let _ = writeln!(out, "```diff\n{}```\n", diff);
+
+    let _ = writeln!(out, "## The failure\n");
+    if let Some(outcome) = &finding.outcome {
+        let _ = writeln!(
+            out,
+            "{}: {}\n",
+            outcome.kind().to_uppercase(),
+            outcome.summary()
+        );
+    }
+    if let Some(record) = &finding.minimal_record {
+        let _ = writeln!(
+            out,
+            "Start-up stages of the minimal worker (seconds from its start):\n"
+        );
+        let _ = writeln!(out, "| at | stage | took | |\n|---:|---|---:|---|");
+        for stage in &record.stages {
+            let _ = writeln!(
+                out,
+                "| {:.3} | `{}` | {} | {} |",
+                stage.at_s,
+                stage.stage,
+                stage
+                    .duration_s
+                    .map(|d| format!("{d:.3}s"))
+                    .unwrap_or_default(),
+                stage.detail.as_deref().unwrap_or_default()
+            );
+        }
+        let _ = writeln!(out);
+    }
+    match &finding.outcome {
+        Some(Outcome::Pending { stack_dump, .. }) if !stack_dump.trim().is_empty() => {
+            let _ = writeln!(
+                out,
+                "Every Python thread of the worker, just before it was stopped:\n\n```\n{}\n```\n",
+                stack_dump.trim_end()
+            );
+        }
+        Some(Outcome::Crash { .. }) => {
+            if let Some(record) = &finding.minimal_record {
+                let tail: Vec<&str> = record.stderr_tail.lines().collect();
+                let shown = &tail[tail.len().saturating_sub(30)..];
+                let _ = writeln!(
+                    out,
+                    "End of the worker's stderr:\n\n```\n{}\n```\n",
+                    shown.join("\n")
+                );
+            }
+        }
+        _ => {}
+    }
+
+    let _ = writeln!(out, "## How it was found\n");
+    let _ = writeln!(
+        out,
+        "- `minrepro bisect` ({} mode) over {} elements of {} in all; {} trials ({} answered from earlier runs) in {:.1}s.",
+        match finding.mode {
+            Mode::Minimize => "minimize",
+            Mode::Isolate => "isolate",
+        },
+        finding.reducible,
+        finding.elements_total,
+        finding.trials,
+        finding.cache_hits,
+        finding.wall_s
+    );
+    let _ = writeln!(
+        out,
+        "- A worker counted as pending after {:.1}s without processing the probe.",
+        finding.timeout_s
+    );
+    let _ = writeln!(
+        out,
+        "- Reproduction rate of the result, run afresh: {}.",
+        finding.reproduction_rate
+    );
+    let versions = finding
+        .minimal_record
+        .as_ref()
+        .map(|r| r.versions.clone())
+        .unwrap_or_default();
+    let rabbitmq = attachment
+        .verification
+        .lines()
+        .find_map(|l| l.split("RabbitMQ ").nth(1))
+        .unwrap_or("?");
+    let _ = writeln!(
+        out,
+        "- Versions: Python {}, Dramatiq {}, pika {}, RabbitMQ {rabbitmq}.\n",
+        versions.python.as_deref().unwrap_or("?"),
+        versions.dramatiq.as_deref().unwrap_or("?"),
+        versions.pika.as_deref().unwrap_or("?"),
+    );
+
+    let _ = writeln!(out, "## Files\n");
+    let _ = writeln!(
+        out,
+        "- `case.toml`: the minimal configuration as a minrepro case file.\n- `minrepro_worker.py`: the generated minimal worker.\n- `{LAUNCHER}`: the standalone launcher.\n- `report.json`: the finding, machine-readable.\n- `trials.jsonl`: every trial of the bisection: elements, verdict, outcome, timings, cache hits.\n- Everything else: the case's own files (its Python packages), so that `${{CASE_DIR}}` paths resolve."
+    );
+    out
+}

@@ -1,0 +1,234 @@
+//! `bisect --out`: the repro attachment, its tarball, its standalone launcher, and secrets.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use common::*;
+
+fn tarball_files(path: &std::path::Path, root: &str) -> BTreeMap<String, Vec<u8>> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(path).unwrap(),
+    ));
+    let mut files = BTreeMap::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let relative = name
+            .strip_prefix(&format!("{root}/"))
+            .unwrap_or_else(|| panic!("{name} is outside {root}/"))
+            .to_string();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        files.insert(relative, bytes);
+    }
+    files
+}
+
+#[test]
+fn the_attachment_runs_without_minrepro_and_its_tarball_holds_the_same_files() {
+    let case = copy_case("corpus/stub-broker-leak", &[]);
+    let out = tempfile::tempdir().unwrap();
+    let output = minrepro(&[
+        "bisect",
+        path_str(case.path()),
+        "--json",
+        "--jobs",
+        "4",
+        "--out",
+        path_str(out.path()),
+    ]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let json = output.json();
+    let name = json["case"].as_str().unwrap();
+    let dir = out.path().join(name);
+    assert_eq!(json["attachment"].as_str().unwrap(), path_str(&dir));
+    assert_eq!(json["attachment_verified"], true, "{}", output.stderr);
+
+    let files = files_under(&dir);
+    for file in [
+        "case.toml",
+        "minrepro_worker.py",
+        "reproduce.py",
+        "README.md",
+        "report.json",
+        "trials.jsonl",
+        "pkg/app/settings.py",
+    ] {
+        assert!(
+            files.contains_key(file),
+            "{file} missing: {:?}",
+            files.keys()
+        );
+    }
+    assert_eq!(
+        tarball_files(&out.path().join(format!("{name}.tar.gz")), name),
+        files
+    );
+
+    // The launcher reproduces the failure on its own, outside the project...
+    let (code, printed) = run_launcher(&dir);
+    assert_eq!(code, 1, "{printed}");
+    assert!(printed.contains("REPRODUCED: pending"), "{printed}");
+    // ...and no longer once one culprit is dropped from its configuration.
+    let launcher = dir.join("reproduce.py");
+    let text = std::fs::read_to_string(&launcher).unwrap();
+    let culprit = "        \"DRAMATIQ_TESTING\": \"1\",\n";
+    assert!(
+        text.contains(culprit),
+        "the launcher's CONFIG lists the culprit:\n{text}"
+    );
+    std::fs::write(&launcher, text.replace(culprit, "")).unwrap();
+    let (code, printed) = run_launcher(&dir);
+    assert_eq!(code, 0, "{printed}");
+    assert!(printed.contains("NOT REPRODUCED: processed"), "{printed}");
+
+    // The minimal case file loads in minrepro and fails the same way.
+    let run = minrepro(&["run", path_str(&dir), "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["kind"], "pending");
+    assert_eq!(run.json()["stage"], json["outcome"]["stage"]);
+
+    let readme = String::from_utf8(files["README.md"].clone()).unwrap();
+    assert!(
+        readme.contains("when `DRAMATIQ_TESTING=1` is set and `app.settings` is imported"),
+        "{readme}"
+    );
+    assert!(readme.contains("```diff"), "{readme}");
+    assert!(readme.contains("Dramatiq 2.2.1"), "{readme}");
+}
+
+#[test]
+fn a_crash_attachment_reproduces_the_same_signature() {
+    let case = copy_case("corpus/import-crash", &[]);
+    let out = tempfile::tempdir().unwrap();
+    let output = minrepro(&[
+        "bisect",
+        path_str(case.path()),
+        "--json",
+        "--out",
+        path_str(out.path()),
+    ]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let dir = out.path().join(output.json()["case"].as_str().unwrap());
+    let (code, printed) = run_launcher(&dir);
+    assert_eq!(code, 1, "{printed}");
+    assert!(
+        printed.contains("ValueError: invalid literal for int() with base 10: ''"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn secrets_never_reach_the_attachment_the_tarball_or_the_output() {
+    let api_key = "sk-live-4f9a8b7c6d5e4f3a2b1c";
+    let db_password = "hunter2-db-pass-9x";
+    let token = "ghp_T0k3nV4lu3Th4tMustN0tL34k";
+    let broker_password = "s3cr3t-amqp-p4ss";
+    let planted = format!(
+        "APP_ENV = \"test\"\nSTRIPE_API_KEY = \"{api_key}\"\nDATABASE_URL = \"postgres://app:{db_password}@db.internal:5432/app\"\nGITHUB_TOKEN = \"{token}\"\nCELERY_RESULT_BACKEND = \"amqp://worker:{broker_password}@mq.internal:5672/results\""
+    );
+    let case = copy_case(
+        "corpus/stub-broker-leak",
+        &[("APP_ENV = \"test\"", &planted)],
+    );
+    let out = tempfile::tempdir().unwrap();
+    let output = minrepro(&[
+        "bisect",
+        path_str(case.path()),
+        "--json",
+        "--jobs",
+        "4",
+        "--out",
+        path_str(out.path()),
+    ]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let name = output.json()["case"].as_str().unwrap().to_string();
+    let secrets = [api_key, db_password, token, broker_password];
+
+    let mut places: Vec<(String, Vec<u8>)> = vec![
+        ("stdout".into(), output.stdout.clone().into_bytes()),
+        ("stderr".into(), output.stderr.clone().into_bytes()),
+    ];
+    for (file, bytes) in files_under(out.path()) {
+        places.push((file, bytes));
+    }
+    let tarball = out.path().join(format!("{name}.tar.gz"));
+    let mut unpacked = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&tarball).unwrap())
+        .read_to_end(&mut unpacked)
+        .unwrap();
+    places.push(("the tarball's content".into(), unpacked));
+    for (place, bytes) in &places {
+        for secret in secrets {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} appears in {place}"
+            );
+        }
+    }
+    let readme = std::fs::read_to_string(out.path().join(&name).join("README.md")).unwrap();
+    assert!(
+        readme.contains("REDACTED"),
+        "the diff shows the redacted values: {readme}"
+    );
+}
+
+#[test]
+fn a_secret_in_the_minimal_configuration_is_tried_with_its_placeholder() {
+    // The failure needs the token to be set, whatever its value: it still reproduces
+    // with the placeholder, and the README says so.
+    let case = copy_case(
+        "corpus/stub-broker-leak",
+        &[(
+            "DRAMATIQ_TESTING = \"1\"",
+            "DRAMATIQ_TESTING = \"1\"\nSERVICE_TOKEN = \"tok-8c1e2d9a7f\"",
+        )],
+    );
+    let settings = case.path().join("pkg/app/settings.py");
+    let code = std::fs::read_to_string(&settings).unwrap().replace(
+        "TESTING = os.environ.get(\"DRAMATIQ_TESTING\") == \"1\"",
+        "TESTING = os.environ.get(\"DRAMATIQ_TESTING\") == \"1\" and bool(os.environ.get(\"SERVICE_TOKEN\"))",
+    );
+    std::fs::write(&settings, code).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = minrepro(&[
+        "bisect",
+        path_str(case.path()),
+        "--json",
+        "--jobs",
+        "4",
+        "--out",
+        path_str(out.path()),
+    ]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let json = output.json();
+    assert_eq!(
+        sorted_names(&json["minimal"]),
+        [
+            "env:DRAMATIQ_TESTING",
+            "env:SERVICE_TOKEN",
+            "import:app.settings"
+        ]
+    );
+    assert_eq!(json["values"]["env:SERVICE_TOKEN"], "REDACTED");
+    assert!(!output.stdout.contains("tok-8c1e2d9a7f") && !output.stderr.contains("tok-8c1e2d9a7f"));
+    let readme = std::fs::read_to_string(
+        out.path()
+            .join(json["case"].as_str().unwrap())
+            .join("README.md"),
+    )
+    .unwrap();
+    assert!(
+        readme.contains("includes secret values (env:SERVICE_TOKEN)"),
+        "{readme}"
+    );
+    assert!(
+        readme.contains("still reproduces with the placeholder"),
+        "{readme}"
+    );
+}
