@@ -18,15 +18,19 @@ use crate::trial::Outcome;
 /// Files larger than this in a case folder are left out of its fingerprint.
 const FINGERPRINT_MAX_FILE: u64 = 1 << 20;
 
+/// One line of the file: an outcome, or a bisection's result.
 #[derive(Serialize, Deserialize)]
-struct Line {
-    key: String,
-    outcome: Outcome,
+#[serde(untagged)]
+enum Line {
+    Outcome { key: String, outcome: Outcome },
+    Result { mode: String, minimal: Vec<String> },
 }
 
 pub struct OutcomeCache {
     file: Option<File>,
     outcomes: HashMap<String, Vec<Outcome>>,
+    /// The last result of each mode ("minimize", "isolate").
+    results: HashMap<String, Vec<String>>,
     /// What every key of this case shares: template, interpreter, case files.
     salt: String,
 }
@@ -41,11 +45,18 @@ impl OutcomeCache {
             &case_key[..12]
         ));
         let mut outcomes: HashMap<String, Vec<Outcome>> = HashMap::new();
+        let mut results = HashMap::new();
         if !fresh && let Ok(file) = File::open(&path) {
             for line in BufReader::new(file).lines().map_while(Result::ok) {
                 // A line cut short by an interruption is skipped, not fatal.
-                if let Ok(line) = serde_json::from_str::<Line>(&line) {
-                    outcomes.entry(line.key).or_default().push(line.outcome);
+                match serde_json::from_str::<Line>(&line) {
+                    Ok(Line::Outcome { key, outcome }) => {
+                        outcomes.entry(key).or_default().push(outcome)
+                    }
+                    Ok(Line::Result { mode, minimal }) => {
+                        results.insert(mode, minimal);
+                    }
+                    Err(_) => {}
                 }
             }
         }
@@ -68,6 +79,7 @@ impl OutcomeCache {
         OutcomeCache {
             file,
             outcomes,
+            results,
             salt,
         }
     }
@@ -93,15 +105,31 @@ impl OutcomeCache {
             .entry(key.to_string())
             .or_default()
             .push(outcome.clone());
-        if let Some(file) = &mut self.file {
-            let line = Line {
-                key: key.to_string(),
-                outcome: outcome.clone(),
-            };
-            if let Ok(text) = serde_json::to_string(&line) {
-                // One write per line, so that an interruption loses at most this one.
-                let _ = file.write_all(format!("{text}\n").as_bytes());
-            }
+        self.append(&Line::Outcome {
+            key: key.to_string(),
+            outcome: outcome.clone(),
+        });
+    }
+
+    /// The last result found in `mode`, as element names.
+    pub fn last_result(&self, mode: &str) -> Option<&[String]> {
+        self.results.get(mode).map(Vec::as_slice)
+    }
+
+    pub fn record_result(&mut self, mode: &str, minimal: &[String]) {
+        self.results.insert(mode.to_string(), minimal.to_vec());
+        self.append(&Line::Result {
+            mode: mode.to_string(),
+            minimal: minimal.to_vec(),
+        });
+    }
+
+    fn append(&mut self, line: &Line) {
+        if let Some(file) = &mut self.file
+            && let Ok(text) = serde_json::to_string(line)
+        {
+            // One write per line, so that an interruption loses at most this one.
+            let _ = file.write_all(format!("{text}\n").as_bytes());
         }
     }
 }

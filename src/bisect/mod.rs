@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::latency::LatencyHistory;
 use crate::redact::Redactor;
 use crate::reduce::engine::{Engine, runs_to_pass};
-use crate::reduce::search::minimize;
+use crate::reduce::search::{minimize, minimize_from};
 use crate::reduce::{Stop, Variant, Verdict};
 use crate::report::progress::Progress;
 use crate::trial::{Outcome, TrialRecord, TrialRunner, seconds};
@@ -288,7 +288,14 @@ fn reduce_with(
         return Ok(());
     }
 
-    let reduction = minimize(engine, &space.order(), certificate_runs)?;
+    // An earlier run's result is checked first: if it still holds, no search is needed.
+    let reduction = match engine.oracle().previous_result() {
+        Some(previous) => minimize_from(engine, &space.order(), previous, certificate_runs)?,
+        None => minimize(engine, &space.order(), certificate_runs)?,
+    };
+    if reduction.one_minimal {
+        engine.oracle().record_result(&reduction.minimal);
+    }
     if reduction.minimal.is_empty() {
         engine
             .oracle()

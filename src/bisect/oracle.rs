@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cache::OutcomeCache;
 use crate::case::Expect;
-use crate::case::space::Space;
+use crate::case::space::{Mode, Space};
 use crate::error::Error;
 use crate::latency::LatencyHistory;
 use crate::redact::Redactor;
@@ -159,6 +159,36 @@ impl TrialOracle {
             redactor: parts.redactor,
             started: Instant::now(),
         }
+    }
+
+    fn mode_key(&self) -> &'static str {
+        match self.space.mode {
+            Mode::Minimize => "minimize",
+            Mode::Isolate => "isolate",
+        }
+    }
+
+    /// The result an earlier run found for this case and mode, if every element of it is
+    /// still in the case.
+    pub fn previous_result(&self) -> Option<Variant> {
+        let names = self.cache.last_result(self.mode_key())?;
+        let indices: Option<Vec<u32>> = names
+            .iter()
+            .map(|name| {
+                self.space
+                    .reducible
+                    .iter()
+                    .position(|r| &r.name == name)
+                    .map(|i| i as u32)
+            })
+            .collect();
+        indices.map(Variant::new)
+    }
+
+    pub fn record_result(&mut self, minimal: &Variant) {
+        let names = self.space.names(minimal);
+        let mode = self.mode_key();
+        self.cache.record_result(mode, &names);
     }
 
     /// A line for the user, above the progress.
@@ -337,6 +367,12 @@ impl Oracle for TrialOracle {
                 Err(err) => return Err(Stop::Error(self.redactor.redact(&err.to_string()))),
             }
         }
+    }
+
+    fn has_record(&self, variant: &Variant) -> bool {
+        let key = self.cache.key(&self.space.config(variant));
+        let used = self.consumed.get(&key).copied().unwrap_or(0);
+        !self.fresh.contains(&key) && self.cache.get(&key, used).is_some()
     }
 
     fn cancel(&mut self, trial: TrialId) {

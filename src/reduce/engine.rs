@@ -100,6 +100,10 @@ impl<'a, O: Oracle> Engine<'a, O> {
         self.cache.insert(variant, known);
     }
 
+    pub fn runs_to_pass(&self) -> u32 {
+        self.runs_to_pass
+    }
+
     /// Demands more (or fewer) passing runs before a pass is believed from now on; passes
     /// already cached with fewer runs are run again when asked.
     pub fn set_runs_to_pass(&mut self, runs: u32) {
@@ -180,7 +184,6 @@ impl<'a, O: Oracle> Engine<'a, O> {
             },
         );
         self.waiting_for_slot.push_back(id);
-        self.fill_slots()?;
         Ok(id)
     }
 
@@ -196,7 +199,23 @@ impl<'a, O: Oracle> Engine<'a, O> {
         self.trials.len()
     }
 
+    /// Starts waiting probes while slots are free. Trials start only when the search waits,
+    /// and an answer the oracle had on record stops the filling: the search sees it first
+    /// and may withdraw the other waiting probes before they cost a trial.
     fn fill_slots(&mut self) -> Result<(), Stop> {
+        // Answers on record first: they cost nothing and may make the rest unnecessary.
+        let recorded = self.waiting_for_slot.iter().position(|id| {
+            self.probes
+                .get(id)
+                .is_some_and(|p| self.oracle.has_record(&p.variant))
+        });
+        if let Some(position) = recorded {
+            let id = self
+                .waiting_for_slot
+                .remove(position)
+                .expect("position is valid");
+            self.waiting_for_slot.push_front(id);
+        }
         while self.running_trials() < self.capacity() {
             let Some(id) = self.waiting_for_slot.pop_front() else {
                 break;
@@ -211,6 +230,9 @@ impl<'a, O: Oracle> Engine<'a, O> {
             let variant = probe.variant.clone();
             let started = self.oracle.start(trial, &variant)?;
             self.count(started);
+            if started == Started::Recorded {
+                break;
+            }
         }
         Ok(())
     }
@@ -221,6 +243,7 @@ impl<'a, O: Oracle> Engine<'a, O> {
             if let Some(event) = self.ready.pop_front() {
                 return Ok(event);
             }
+            self.fill_slots()?;
             if self.trials.is_empty() {
                 return Err(Stop::Error(
                     "the reducer waited with no trial running (a bug in minrepro)".into(),
@@ -274,7 +297,7 @@ impl<'a, O: Oracle> Engine<'a, O> {
             // A pass of a flaky failure proves little: run it again, first in line.
             None => self.waiting_for_slot.push_front(id),
         }
-        self.fill_slots()
+        Ok(())
     }
 
     /// Withdraws a probe whose answer is no longer needed, stopping its trial.
@@ -307,8 +330,6 @@ impl<'a, O: Oracle> Engine<'a, O> {
             self.oracle.cancel(trial);
             self.stats.cancelled += 1;
         }
-        // A freed slot goes to the next probe in line; an error here shows at the next wait.
-        let _ = self.fill_slots();
     }
 
     /// Waits for one probe's verdict, keeping the others in flight; events of other probes

@@ -118,4 +118,8 @@ pub trait Oracle {
     fn next_event(&mut self) -> Result<OracleEvent, Stop>;
     /// Stops a running trial whose verdict is no longer needed.
     fn cancel(&mut self, trial: TrialId);
+    /// Whether a trial of `variant` would be answered from the oracle's records.
+    fn has_record(&self, _variant: &Variant) -> bool {
+        false
+    }
 }

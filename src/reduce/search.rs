@@ -97,6 +97,30 @@ pub fn minimize<O: Oracle>(
     search.certify(order, found)
 }
 
+/// Starts from an earlier result instead of searching: if `previous` still fails and each
+/// of its elements is still needed, it is the answer again, for the price of its
+/// certificate. Otherwise the search runs as [`minimize`] does.
+pub fn minimize_from<O: Oracle>(
+    engine: &mut Engine<'_, O>,
+    order: &Order,
+    previous: Variant,
+    certificate_runs: u32,
+) -> Result<Reduction, Stop> {
+    let search_runs = engine.runs_to_pass();
+    let mut search = Search::new(engine);
+    search.engine.set_runs_to_pass(certificate_runs);
+    if search.holds(&previous)? {
+        return Ok(Reduction {
+            minimal: previous,
+            one_minimal: true,
+        });
+    }
+    search.engine.set_runs_to_pass(search_runs);
+    let found = search.culprits(order, true)?;
+    search.engine.set_runs_to_pass(certificate_runs);
+    search.certify(order, found)
+}
+
 /// Why a search round ended early.
 enum Interrupt {
     Stop(Stop),
@@ -303,6 +327,14 @@ impl<'e, 'a, O: Oracle> Search<'e, 'a, O> {
                 }
             }
         }
+    }
+
+    /// Whether `candidate` fails and fails no more without any one of its elements.
+    fn holds(&mut self, candidate: &Variant) -> Result<bool, Stop> {
+        let mut questions = vec![candidate.clone()];
+        questions.extend(candidate.indices().iter().map(|i| candidate.without(*i)));
+        let verdicts = self.engine.test_all(questions)?;
+        Ok(verdicts[0] == Verdict::Fail && verdicts[1..].iter().all(|v| *v == Verdict::Pass))
     }
 
     /// Makes sure `candidate` fails and each of its elements is needed, shrinking it where

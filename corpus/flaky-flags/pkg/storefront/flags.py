@@ -40,8 +40,8 @@ def enabled(name):
 
 
 def _fetch_once():
-    # Stand-in for the network: the flags service answers after 0-400 ms.
-    time.sleep(random.uniform(0.0, 0.4))
+    # Stand-in for the network: the flags service answers after 0-300 ms.
+    time.sleep(random.uniform(0.0, 0.3))
     with urllib.request.urlopen(FLAGS_URL, timeout=5) as response:
         remote = json.load(response)
     _flags.update(remote.get("flags", {}))

@@ -1,0 +1,1 @@
+"""The payments service: captures, refunds and payout reconciliation jobs."""
