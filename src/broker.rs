@@ -7,7 +7,7 @@ use std::time::Duration;
 use lapin::options::{
     BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
-use lapin::types::{AMQPValue, FieldTable};
+use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 
 use crate::error::Error;
@@ -19,9 +19,6 @@ pub const DEFAULT_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 /// How long connecting may take before the broker counts as unreachable; well under the
 /// 5 seconds in which a run against a dead broker must have ended.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Dramatiq keeps dead-lettered messages for a week (DEAD_MESSAGE_TTL).
-const DEAD_MESSAGE_TTL_MS: i32 = 604_800_000;
 
 pub struct Broker {
     connection: Connection,
@@ -85,41 +82,13 @@ impl Broker {
         ))
     }
 
-    /// Declares `queue` (and its `.DQ` and `.XQ`) as Dramatiq does and publishes `body` to
-    /// it, persistent and confirmed, so the probe waits there for the worker's consumer.
-    pub async fn publish_probe(&self, queue: &str, body: &[u8]) -> Result<(), Error> {
+    /// Publishes `body` to `queue` on the default exchange, persistent and confirmed. The
+    /// queue is not declared here: the worker declares it (and its `.DQ` and `.XQ`) with
+    /// the arguments its own configuration gives (a dead-message TTL or a max priority set
+    /// through env vars); any declaration of ours could differ and make its consumer fail.
+    pub async fn publish(&self, queue: &str, body: &[u8]) -> Result<(), Error> {
         let channel = self.channel().await?;
         let lost = |err| self.lost(err);
-        let durable = QueueDeclareOptions {
-            durable: true,
-            ..QueueDeclareOptions::default()
-        };
-        let mut dead_letter = FieldTable::default();
-        dead_letter.insert(
-            "x-dead-letter-exchange".into(),
-            AMQPValue::LongString("".into()),
-        );
-        dead_letter.insert(
-            "x-dead-letter-routing-key".into(),
-            AMQPValue::LongString(format!("{queue}.XQ").into()),
-        );
-        let mut dead_store = FieldTable::default();
-        dead_store.insert(
-            "x-message-ttl".into(),
-            AMQPValue::LongInt(DEAD_MESSAGE_TTL_MS),
-        );
-        channel
-            .queue_declare(queue.into(), durable, dead_letter.clone())
-            .await
-            .map_err(lost)?;
-        channel
-            .queue_declare(format!("{queue}.DQ").into(), durable, dead_letter)
-            .await
-            .map_err(lost)?;
-        channel
-            .queue_declare(format!("{queue}.XQ").into(), durable, dead_store)
-            .await
-            .map_err(lost)?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await

@@ -26,6 +26,9 @@ pub enum Command {
     /// The smallest configuration that still fails (or, with --good, the smallest part of
     /// the difference from a working one that makes it fail)
     Bisect(BisectArgs),
+    /// Every case of a corpus, unattended: statuses, attachments, summary.json, junit.xml,
+    /// index.html
+    Nightly(NightlyArgs),
     /// The element-level difference of two case files
     Diff(DiffArgs),
     /// The reducer against textbook ddmin on synthetic oracles (trial counts)
@@ -112,4 +115,26 @@ pub struct DiffArgs {
     /// Show secret values instead of REDACTED
     #[arg(long)]
     pub show_secrets: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct NightlyArgs {
+    /// A folder of cases (each a folder holding case.toml, and good.toml to isolate)
+    pub corpus: PathBuf,
+    /// Where the attachments, summary.json, junit.xml and index.html go (and where the
+    /// previous night's summary is read from)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Trials at once, over all cases
+    #[arg(long, short = 'j', default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Print summary.json on stdout too
+    #[arg(long)]
+    pub json: bool,
+    /// Stop starting new work after this long (e.g. 20m); running trials are cancelled
+    /// and unfinished cases reported as such
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub budget: Option<Duration>,
+    #[command(flatten)]
+    pub trial: TrialArgs,
 }

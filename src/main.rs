@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod error;
 mod latency;
+mod nightly;
 mod python;
 mod redact;
 mod reduce;

@@ -45,6 +45,12 @@ pub struct Settings {
     pub timeout: Option<Duration>,
     /// Do not redact secrets (the user opted out).
     pub show_secrets: bool,
+    /// Stops this bisection's trials: Ctrl-C, or a nightly budget spent.
+    pub stop: tokio_util::sync::CancellationToken,
+    /// Trial slots shared with bisections running at the same time (nightly).
+    pub gate: Option<Arc<tokio::sync::Semaphore>>,
+    /// A live status line on a terminal (one bisection at a time), else plain lines.
+    pub live_progress: bool,
 }
 
 /// One element of the result, with the value it has there (secrets redacted).
@@ -126,7 +132,7 @@ pub async fn bisect(
         }),
         history: LatencyHistory::load(&case.template, &runner.python),
     };
-    let progress = Progress::new(&case.name);
+    let progress = Progress::new(&case.name, settings.live_progress);
     let mut oracle = TrialOracle::new(TrialOracleParts {
         runner: runner.clone(),
         space: space.clone(),
@@ -140,6 +146,8 @@ pub async fn bisect(
         cache: OutcomeCache::open(case, &runner.python, settings.fresh),
         progress: progress.clone(),
         redactor: redactor.clone(),
+        stop: settings.stop.clone(),
+        gate: settings.gate.clone(),
     });
     let full = Variant::full(space.len());
     if settings.fresh_full {
@@ -248,37 +256,47 @@ fn reduce_with(
     let full = Variant::full(space.len());
     let empty = Variant::empty();
 
-    // Does the full configuration fail, and how?
-    engine.repeat(&full, 1)?;
-    let (reference, _) = engine
-        .oracle()
-        .last_result(&full)
-        .ok_or_else(|| Stop::Error("the full configuration's trial left no outcome".into()))?;
-    let reference = reference.clone();
+    // Does the full configuration fail, how, and (for a flaky case) how often? It is run
+    // `runs` times, or RATE_RUNS times to measure the rate: one pass proves nothing there.
+    let full_runs = match runs {
+        Runs::Fixed(n) => n,
+        Runs::Auto => RATE_RUNS,
+    };
+    engine.repeat(&full, full_runs)?;
     let expect = engine.oracle().judge.expect;
-    if !expect.accepts(&reference, None) {
+    let outcomes = engine.oracle().outcomes_of(&full);
+    let Some(reference) = outcomes.iter().find(|o| expect.accepts(o, None)).cloned() else {
+        let last = outcomes
+            .last()
+            .map(|o| format!("{} {}", o.kind(), o.summary()));
         reduced.not_reproducing = Some(format!(
-            "the full configuration does not show the expected failure: {} {}",
-            reference.kind(),
-            reference.summary()
+            "the full configuration does not show the expected failure in {full_runs} run{}: {}",
+            if full_runs == 1 { "" } else { "s" },
+            last.unwrap_or_default()
         ));
         return Ok(());
-    }
+    };
     engine.oracle().judge.reference = reference.failure();
+    let fails = outcomes
+        .iter()
+        .filter(|o| engine.oracle().judge.verdict(o) == Verdict::Fail)
+        .count() as u32;
     engine.know(full.clone(), Verdict::Fail);
 
-    // How reliably? For a flaky failure, passes must be re-run before they are believed.
+    // Passes of a flaky failure are re-run before they are believed.
     let (search_runs, certificate_runs, confirm_runs) = match runs {
         Runs::Fixed(n) => (n, n, n.max(CONFIRM_RUNS) - 1),
-        Runs::Auto => {
-            let fails = 1 + engine.repeat(&full, RATE_RUNS - 1)?;
-            (
-                runs_to_pass(fails, RATE_RUNS, SEARCH_EPSILON),
-                runs_to_pass(fails, RATE_RUNS, CERTIFICATE_EPSILON),
-                RATE_RUNS,
-            )
-        }
+        Runs::Auto => (
+            runs_to_pass(fails, full_runs, SEARCH_EPSILON),
+            runs_to_pass(fails, full_runs, CERTIFICATE_EPSILON),
+            RATE_RUNS,
+        ),
     };
+    if runs == Runs::Auto {
+        engine.oracle().note(&format!(
+            "the full configuration failed in {fails} of {full_runs} runs: a pass counts after {search_runs} passing runs"
+        ));
+    }
     engine.set_runs_to_pass(search_runs);
 
     // The empty configuration (minimize), or the working one (isolate), must pass.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::runtime::Handle;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::cache::OutcomeCache;
@@ -83,16 +83,23 @@ pub struct LoggedTrial {
 }
 
 struct Running {
-    number: u32,
+    /// Set when the trial really starts (it may wait for a slot shared with other cases).
+    number: Option<u32>,
     key: String,
     variant: Variant,
-    overdue_at: Instant,
+    overdue_at: Option<Instant>,
     overdue_said: bool,
     cancel: CancellationToken,
     retried: bool,
 }
 
 type TrialResult = Result<TrialRecord, Error>;
+
+/// What a trial's task tells the oracle.
+enum Message {
+    Started(TrialId),
+    Finished(TrialId, TrialResult),
+}
 
 pub struct TrialOracle {
     handle: Handle,
@@ -105,12 +112,17 @@ pub struct TrialOracle {
     cache: OutcomeCache,
     /// Recorded outcomes used so far, per key: the n-th run of a variant takes the n-th.
     consumed: HashMap<String, usize>,
-    /// Keys whose recorded outcomes are not to be used (a check that must be fresh).
+    /// Keys whose next trial must run for real, whatever is on record (a check that must
+    /// be fresh, once).
     fresh: HashSet<String>,
-    sender: mpsc::UnboundedSender<(TrialId, TrialResult)>,
+    sender: mpsc::UnboundedSender<Message>,
     /// Every trial task, cancelled ones included, to wait for their clean-up.
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    receiver: mpsc::UnboundedReceiver<(TrialId, TrialResult)>,
+    receiver: mpsc::UnboundedReceiver<Message>,
+    /// Cancels every trial of this oracle (Ctrl-C, or a nightly budget spent).
+    stop: CancellationToken,
+    /// Slots shared with other cases running at the same time (nightly).
+    gate: Option<Arc<Semaphore>>,
     running: HashMap<TrialId, Running>,
     ready: VecDeque<OracleEvent>,
     pub log: Vec<LoggedTrial>,
@@ -132,6 +144,8 @@ pub struct TrialOracleParts {
     pub cache: OutcomeCache,
     pub progress: Progress,
     pub redactor: Redactor,
+    pub stop: CancellationToken,
+    pub gate: Option<Arc<Semaphore>>,
 }
 
 impl TrialOracle {
@@ -151,6 +165,8 @@ impl TrialOracle {
             sender,
             tasks: Vec::new(),
             receiver,
+            stop: parts.stop,
+            gate: parts.gate,
             running: HashMap::new(),
             ready: VecDeque::new(),
             log: Vec::new(),
@@ -208,10 +224,20 @@ impl TrialOracle {
         }
     }
 
-    /// Runs `variant` for real from now on, whatever outcomes were recorded for it.
+    /// Runs the next trial of `variant` for real, whatever outcomes were recorded for it.
     pub fn require_fresh(&mut self, variant: &Variant) {
         let key = self.cache.key(&self.space.config(variant));
         self.fresh.insert(key);
+    }
+
+    /// Every outcome of `variant` in this run, in order.
+    pub fn outcomes_of(&self, variant: &Variant) -> Vec<Outcome> {
+        let names = self.space.names(variant);
+        self.log
+            .iter()
+            .filter(|t| t.elements == names)
+            .filter_map(|t| t.outcome.clone())
+            .collect()
     }
 
     /// The latest outcome of `variant` in this run, with its full record when it ran here.
@@ -229,21 +255,32 @@ impl TrialOracle {
         let config = self.space.config(variant);
         let case_name = self.case_name.clone();
         let timeout = self.timing.timeout();
-        let cancel = self.runner.interrupted.child_token();
+        let cancel = self.stop.child_token();
         let token = cancel.clone();
         let sender = self.sender.clone();
+        let gate = self.gate.clone();
         self.tasks.push(self.handle.spawn(async move {
+            let _permit = match gate {
+                Some(gate) => tokio::select! {
+                    permit = gate.acquire_owned() => permit.ok(),
+                    _ = token.cancelled() => {
+                        let _ = sender.send(Message::Finished(trial, Err(Error::Interrupted)));
+                        return;
+                    }
+                },
+                None => None,
+            };
+            let _ = sender.send(Message::Started(trial));
             let result = runner.run(&case_name, &config, timeout, &token).await;
-            let _ = sender.send((trial, result));
+            let _ = sender.send(Message::Finished(trial, result));
         }));
-        self.trials_run += 1;
         self.running.insert(
             trial,
             Running {
-                number: self.trials_run,
+                number: None,
                 key,
                 variant: variant.clone(),
-                overdue_at: Instant::now() + self.timing.overdue_after(),
+                overdue_at: None,
                 overdue_said: false,
                 cancel,
                 retried,
@@ -282,7 +319,7 @@ impl TrialOracle {
         let verdict = self.judge.verdict(&record.outcome);
         let outcome = record.outcome.clone();
         self.logged(
-            Some(running.number),
+            running.number,
             &running.variant,
             Some(verdict),
             Some(outcome),
@@ -300,7 +337,7 @@ impl Oracle for TrialOracle {
     fn start(&mut self, trial: TrialId, variant: &Variant) -> Result<Started, Stop> {
         let key = self.cache.key(&self.space.config(variant));
         let index = self.consumed.entry(key.clone()).or_insert(0);
-        let recorded = if self.fresh.contains(&key) {
+        let recorded = if self.fresh.remove(&key) {
             None
         } else {
             self.cache.get(&key, *index).cloned()
@@ -325,7 +362,7 @@ impl Oracle for TrialOracle {
                 .running
                 .values()
                 .filter(|r| !r.overdue_said)
-                .map(|r| r.overdue_at)
+                .filter_map(|r| r.overdue_at)
                 .min();
             let receiver = &mut self.receiver;
             let received = self.handle.block_on(async {
@@ -340,15 +377,25 @@ impl Oracle for TrialOracle {
             let Some(message) = received else {
                 let now = Instant::now();
                 for (trial, running) in &mut self.running {
-                    if !running.overdue_said && running.overdue_at <= now {
+                    if !running.overdue_said && running.overdue_at.is_some_and(|at| at <= now) {
                         running.overdue_said = true;
                         self.ready.push_back(OracleEvent::Overdue(*trial));
                     }
                 }
                 continue;
             };
-            let Some((trial, result)) = message else {
-                return Err(Stop::Error("the trial runner stopped unexpectedly".into()));
+            let (trial, result) = match message {
+                None => return Err(Stop::Error("the trial runner stopped unexpectedly".into())),
+                Some(Message::Started(trial)) => {
+                    let overdue_after = self.timing.overdue_after();
+                    if let Some(running) = self.running.get_mut(&trial) {
+                        self.trials_run += 1;
+                        running.number = Some(self.trials_run);
+                        running.overdue_at = Some(Instant::now() + overdue_after);
+                    }
+                    continue;
+                }
+                Some(Message::Finished(trial, result)) => (trial, result),
             };
             let Some(running) = self.running.remove(&trial) else {
                 continue; // cancelled: its verdict is not wanted
@@ -378,7 +425,9 @@ impl Oracle for TrialOracle {
     fn cancel(&mut self, trial: TrialId) {
         if let Some(running) = self.running.remove(&trial) {
             running.cancel.cancel();
-            self.logged(Some(running.number), &running.variant, None, None, None);
+            if running.number.is_some() {
+                self.logged(running.number, &running.variant, None, None, None);
+            }
         }
     }
 }

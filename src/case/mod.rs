@@ -21,6 +21,8 @@ pub use parse::load;
 
 /// The file a case folder holds.
 pub const CASE_FILE: &str = "case.toml";
+/// The working configuration that may sit beside a case file.
+pub const GOOD_FILE: &str = "good.toml";
 
 /// One reducible part of a configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]

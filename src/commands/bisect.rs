@@ -30,6 +30,9 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         fresh_full: false,
         timeout: args.trial.timeout,
         show_secrets: args.show_secrets,
+        stop: runner.interrupted.clone(),
+        gate: None,
+        live_progress: true,
     };
     let space_size = match &good {
         Some(good) => case::space::Space::isolate(&case, good).len(),

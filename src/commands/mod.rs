@@ -3,6 +3,7 @@
 mod bench;
 mod bisect;
 mod diff;
+mod nightly;
 mod run;
 
 use tokio_util::sync::CancellationToken;
@@ -19,6 +20,7 @@ pub async fn dispatch(command: Command) -> Result<i32, Error> {
         Command::Bench(args) => bench::bench(args),
         Command::Bisect(args) => bisect::bisect(args).await,
         Command::Diff(args) => diff::diff(args),
+        Command::Nightly(args) => nightly::nightly(args).await,
     }
 }
 

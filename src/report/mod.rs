@@ -2,7 +2,9 @@
 //! Secrets are taken out here, on the way out, so no output can forget to.
 
 pub mod attachment;
+pub mod html;
 pub mod json;
+pub mod junit;
 pub mod progress;
 pub mod terminal;
 

@@ -18,9 +18,9 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A status line when stderr is a terminal, plain lines otherwise.
-    pub fn new(label: &str) -> Progress {
-        let bar = std::io::stderr().is_terminal().then(|| {
+    /// A status line when `live` and stderr is a terminal, plain lines otherwise.
+    pub fn new(label: &str, live: bool) -> Progress {
+        let bar = (live && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
                 ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")

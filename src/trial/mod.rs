@@ -26,7 +26,9 @@ use worker_log::{WorkerLog, round_ms, unix_now};
 
 /// How often the worker's report file and exit status are looked at.
 const POLL: Duration = Duration::from_millis(10);
-/// How often the broker is asked whether the worker consumes the probe queue yet.
+/// How often the broker is asked whether the worker declared the probe queue yet, and
+/// then whether it consumes from it.
+const DECLARE_POLL: Duration = Duration::from_millis(15);
 const CONSUMER_POLL: Duration = Duration::from_millis(100);
 /// How long the stack dump may take to be written.
 const DUMP_WAIT: Duration = Duration::from_secs(1);
@@ -94,17 +96,8 @@ impl TrialRunner {
             &id,
         )?;
 
-        self.broker
-            .publish_probe(&queue, &probe_message(&queue, &id))
-            .await?;
         let spawned_at = unix_now();
-        let mut worker = match WorkerProcess::spawn(&self.python, config, scratch.path()) {
-            Ok(worker) => worker,
-            Err(err) => {
-                let _ = self.broker.delete_probe_queues(&queue).await;
-                return Err(err);
-            }
-        };
+        let mut worker = WorkerProcess::spawn(&self.python, config, scratch.path())?;
         let mut log = WorkerLog::new(scratch.path().join("report.jsonl"));
         let watched = self
             .watch(&mut worker, &mut log, &queue, &id, timeout, cancel)
@@ -174,6 +167,7 @@ impl TrialRunner {
         let last_chance = started + timeout * 2;
         let mut deadline = started + timeout;
         let mut consumers = None;
+        let mut published = false;
         let mut next_consumer_poll = started;
         let mut ticker = tokio::time::interval(POLL);
         loop {
@@ -195,11 +189,23 @@ impl TrialRunner {
             }
             let now = Instant::now();
             if consumers.unwrap_or(0) == 0 && now >= next_consumer_poll {
-                next_consumer_poll = now + CONSUMER_POLL;
                 consumers = self.broker.consumer_count(queue).await?;
+                // The worker declared the probe queue: the probe can go in.
+                if consumers.is_some() && !published {
+                    self.broker
+                        .publish(queue, &probe_message(queue, token))
+                        .await?;
+                    published = true;
+                }
                 if consumers.unwrap_or(0) > 0 {
                     log.observe("broker:consuming", worker.pid());
                 }
+                next_consumer_poll = now
+                    + if published {
+                        CONSUMER_POLL
+                    } else {
+                        DECLARE_POLL
+                    };
             }
             if now >= deadline {
                 let progressing = log

@@ -105,7 +105,7 @@ impl Outcome {
                 let consumer_note = match consumers {
                     Some(0) => ", no consumer on the probe queue",
                     Some(_) => ", consuming the probe queue",
-                    None => "",
+                    None => ", the probe queue never declared",
                 };
                 format!(
                     "not processed within {:.1}s, last stage {}{consumer_note}",

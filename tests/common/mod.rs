@@ -283,3 +283,38 @@ pub fn files_under(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         })
         .collect()
 }
+
+/// A Python with the test tools (xmlschema), in a virtual environment under target/ made
+/// on first use.
+pub fn tools_python() -> std::path::PathBuf {
+    use nix::fcntl::{Flock, FlockArg};
+    let dir = repo("target/test-tools");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.join("lock")).unwrap();
+    let _lock = Flock::lock(lock, FlockArg::LockExclusive)
+        .map_err(|(_, e)| e)
+        .unwrap();
+    let python = dir.join("venv/bin/python");
+    if !dir.join("ready").exists() {
+        let status = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(dir.join("venv"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot create the tools venv");
+        let status = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "xmlschema==4.3.2",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot install xmlschema from PyPI");
+        std::fs::write(dir.join("ready"), "").unwrap();
+    }
+    python
+}

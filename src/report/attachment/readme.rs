@@ -51,7 +51,7 @@ pub fn finding_sentence(finding: &Finding) -> String {
             let consumer = match consumers {
                 Some(0) => ", with no consumer on the probe queue",
                 Some(_) => ", consuming the probe queue",
-                None => "",
+                None => ", before it declared the probe queue",
             };
             format!(
                 "; it was stuck at `{}`{consumer}",

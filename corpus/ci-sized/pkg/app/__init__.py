@@ -1,0 +1,1 @@
+"""The shop backend: HTTP API, domain models, services and background jobs."""

@@ -1,0 +1,13 @@
+"""The sendgrid client settings; the client itself is created on first use."""
+import os
+
+ENABLED = bool(os.environ.get("APP_SENDGRID_ENABLED", ""))
+ENDPOINT = os.environ.get("APP_SENDGRID_ENDPOINT", "")
+_client = None
+
+
+def client():
+    global _client
+    if _client is None:
+        _client = {"endpoint": ENDPOINT, "enabled": ENABLED}
+    return _client

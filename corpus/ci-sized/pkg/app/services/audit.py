@@ -1,0 +1,16 @@
+"""The audit service: configured from the environment, registered, no I/O at import."""
+import os
+
+from app.registry import service
+
+TIMEOUT_S = float(os.environ.get("APP_AUDIT_TIMEOUT", "5"))
+
+
+@service("audit")
+class AuditService:
+    def __init__(self, client=None):
+        self.client = client
+        self.timeout = TIMEOUT_S
+
+    def health(self):
+        return {"service": "audit", "timeout": self.timeout}

@@ -1,0 +1,16 @@
+"""The shipping service: configured from the environment, registered, no I/O at import."""
+import os
+
+from app.registry import service
+
+TIMEOUT_S = float(os.environ.get("APP_SHIPPING_TIMEOUT", "5"))
+
+
+@service("shipping")
+class ShippingService:
+    def __init__(self, client=None):
+        self.client = client
+        self.timeout = TIMEOUT_S
+
+    def health(self):
+        return {"service": "shipping", "timeout": self.timeout}

@@ -1,0 +1,16 @@
+"""The tax service: configured from the environment, registered, no I/O at import."""
+import os
+
+from app.registry import service
+
+TIMEOUT_S = float(os.environ.get("APP_TAX_TIMEOUT", "5"))
+
+
+@service("tax")
+class TaxService:
+    def __init__(self, client=None):
+        self.client = client
+        self.timeout = TIMEOUT_S
+
+    def health(self):
+        return {"service": "tax", "timeout": self.timeout}

@@ -1,0 +1,6 @@
+"""Identifier helpers."""
+import uuid
+
+
+def new_id(prefix):
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"

@@ -1,0 +1,476 @@
+//! `minrepro nightly`: every case of a corpus, unattended. Each case is bisected (isolated
+//! when it has a good.toml), compared with `[expected]` and with the previous night, and
+//! gets a status and an attachment; the night gets summary.json, junit.xml and index.html.
+//! Outcomes recorded by earlier nights are reused, so an unchanged case costs one fresh
+//! run of its full configuration.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+
+use crate::bisect::{self, Finding, Settings};
+use crate::case::{self, CASE_FILE, Case, GOOD_FILE};
+use crate::error::Error;
+use crate::reduce::Verdict;
+use crate::report::attachment;
+use crate::trial::TrialRunner;
+
+/// What became of one case tonight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Reduced for the first time.
+    Reduced,
+    /// The same finding as last time (and as `[expected]`).
+    Unchanged,
+    /// A different minimal set than last time or than `[expected]`, or failing again.
+    Changed,
+    /// The full configuration no longer fails.
+    Fixed,
+    /// The case could not be run (bad case file, broker trouble).
+    Error,
+    /// The budget ran out before the case was done.
+    Unfinished,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Reduced => "reduced",
+            Status::Unchanged => "unchanged",
+            Status::Changed => "changed",
+            Status::Fixed => "fixed",
+            Status::Error => "error",
+            Status::Unfinished => "unfinished",
+        }
+    }
+}
+
+/// One trial of a case, for the night's charts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrialPoint {
+    /// Elements of the variant.
+    pub elements: usize,
+    /// Seconds the trial took (0 for an answer on record).
+    pub seconds: f64,
+    /// `None` for a trial cancelled before its end.
+    pub verdict: Option<Verdict>,
+    pub recorded: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseReport {
+    pub name: String,
+    pub path: PathBuf,
+    pub mode: String,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    pub minimal: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expected: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub outcome: Option<String>,
+    pub trials: u32,
+    pub cache_hits: u32,
+    pub wall_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reproduction_rate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub attachment: Option<PathBuf>,
+    #[serde(default)]
+    pub series: Vec<TrialPoint>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    pub corpus: PathBuf,
+    pub started: String,
+    pub wall_s: f64,
+    pub jobs: usize,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub budget_s: Option<f64>,
+    pub trials: u32,
+    pub cases: Vec<CaseReport>,
+}
+
+impl Summary {
+    pub fn count(&self, status: Status) -> usize {
+        self.cases.iter().filter(|c| c.status == status).count()
+    }
+}
+
+pub struct Plan {
+    pub corpus: PathBuf,
+    pub out: PathBuf,
+    pub jobs: usize,
+    pub budget: Option<Duration>,
+    pub runner: Arc<TrialRunner>,
+    pub timeout: Option<Duration>,
+}
+
+/// Every case folder under `corpus` (a folder holding case.toml), in path order.
+pub fn discover(corpus: &Path, out: &Path) -> Vec<PathBuf> {
+    let mut cases: Vec<PathBuf> = walkdir::WalkDir::new(corpus)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            e.depth() == 0 || !(name.starts_with('.') || name == "__pycache__" || e.path() == out)
+        })
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && e.file_name() == CASE_FILE)
+        .filter_map(|e| e.path().parent().map(Path::to_path_buf))
+        .collect();
+    cases.sort();
+    cases
+}
+
+/// The previous night's summary in `out`, if any.
+pub fn previous(out: &Path) -> Option<Summary> {
+    let text = std::fs::read_to_string(out.join("summary.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+pub async fn run(plan: Plan) -> Result<Summary, Error> {
+    let started = Instant::now();
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    std::fs::create_dir_all(&plan.out).map_err(|err| {
+        Error::input(format!(
+            "cannot create the output folder {}: {err}",
+            plan.out.display()
+        ))
+    })?;
+    let out = std::path::absolute(&plan.out).unwrap_or(plan.out.clone());
+    let before: BTreeMap<String, CaseReport> = previous(&out)
+        .map(|s| s.cases.into_iter().map(|c| (c.name.clone(), c)).collect())
+        .unwrap_or_default();
+    let folders = discover(&plan.corpus, &out);
+    if folders.is_empty() {
+        return Err(Error::input(format!(
+            "no case under {}: a case is a folder holding {CASE_FILE}",
+            plan.corpus.display()
+        )));
+    }
+
+    // The budget stops new work and cancels running trials; Ctrl-C does too.
+    let budget = plan.runner.interrupted.child_token();
+    if let Some(limit) = plan.budget {
+        let budget = budget.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            budget.cancel();
+        });
+    }
+    let gate = Arc::new(Semaphore::new(plan.jobs));
+    let cases_at_once = Arc::new(Semaphore::new(plan.jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut reports = Vec::new();
+    for (order, folder) in folders.into_iter().enumerate() {
+        let loaded = load(&folder);
+        let (case, good) = match loaded {
+            Ok(pair) => pair,
+            Err(err) => {
+                reports.push((order, error_report(&folder, &err.to_string())));
+                continue;
+            }
+        };
+        if let Some(other) = names.insert(case.name.clone(), folder.clone()) {
+            let reason = format!(
+                "two cases are named `{}`: {} and this one",
+                case.name,
+                other.display()
+            );
+            reports.push((order, error_report(&folder, &reason)));
+            continue;
+        }
+        let context = CaseContext {
+            case,
+            good,
+            folder,
+            out: out.clone(),
+            previous: None,
+            runner: plan.runner.clone(),
+            settings: Settings {
+                jobs: plan.jobs,
+                fresh: false,
+                fresh_full: true,
+                timeout: plan.timeout,
+                show_secrets: false,
+                stop: budget.clone(),
+                gate: Some(gate.clone()),
+                live_progress: false,
+            },
+        };
+        let context = CaseContext {
+            previous: before.get(&context.case.name).cloned(),
+            ..context
+        };
+        let cases_at_once = cases_at_once.clone();
+        let budget = budget.clone();
+        tasks.spawn(async move {
+            let _turn = cases_at_once.acquire_owned().await;
+            if budget.is_cancelled() {
+                return (
+                    order,
+                    unfinished_report(&context, "not started: the budget was spent"),
+                );
+            }
+            (order, run_case(context).await)
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(report) => reports.push(report),
+            Err(err) => return Err(Error::infra(format!("a nightly task failed: {err}"))),
+        }
+    }
+    if plan.runner.interrupted.is_cancelled() {
+        return Err(Error::Interrupted);
+    }
+    reports.sort_by_key(|(order, _)| *order);
+    let cases: Vec<CaseReport> = reports.into_iter().map(|(_, report)| report).collect();
+    Ok(Summary {
+        corpus: std::path::absolute(&plan.corpus).unwrap_or(plan.corpus),
+        started: started_at,
+        wall_s: crate::trial::seconds(started.elapsed()),
+        jobs: plan.jobs,
+        budget_s: plan.budget.map(|b| b.as_secs_f64()),
+        trials: cases.iter().map(|c| c.trials).sum(),
+        cases,
+    })
+}
+
+fn load(folder: &Path) -> Result<(Case, Option<Case>), Error> {
+    let case = case::load(folder)?;
+    let good_path = folder.join(GOOD_FILE);
+    let good = if good_path.is_file() {
+        Some(case::load(&good_path)?)
+    } else {
+        None
+    };
+    Ok((case, good))
+}
+
+struct CaseContext {
+    case: Case,
+    good: Option<Case>,
+    folder: PathBuf,
+    out: PathBuf,
+    previous: Option<CaseReport>,
+    runner: Arc<TrialRunner>,
+    settings: Settings,
+}
+
+fn error_report(folder: &Path, reason: &str) -> CaseReport {
+    CaseReport {
+        name: folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        path: folder.to_path_buf(),
+        mode: "minimize".into(),
+        status: Status::Error,
+        reason: Some(reason.trim().to_string()),
+        minimal: Vec::new(),
+        expected: None,
+        outcome: None,
+        trials: 0,
+        cache_hits: 0,
+        wall_s: 0.0,
+        reproduction_rate: None,
+        attachment: None,
+        series: Vec::new(),
+    }
+}
+
+fn base_report(context: &CaseContext) -> CaseReport {
+    let (mode, expected) = match &context.good {
+        Some(_) => ("isolate", context.case.expected.isolated.clone()),
+        None => ("minimize", context.case.expected.minimal.clone()),
+    };
+    CaseReport {
+        name: context.case.name.clone(),
+        path: context.folder.clone(),
+        mode: mode.into(),
+        expected: expected.map(sorted),
+        ..error_report(&context.folder, "")
+    }
+}
+
+fn unfinished_report(context: &CaseContext, reason: &str) -> CaseReport {
+    CaseReport {
+        status: Status::Unfinished,
+        reason: Some(reason.into()),
+        ..base_report(context)
+    }
+}
+
+fn sorted(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names
+}
+
+async fn run_case(context: CaseContext) -> CaseReport {
+    let mut report = base_report(&context);
+    let started = Instant::now();
+    let finding = bisect::bisect(
+        &context.case,
+        context.good.as_ref(),
+        context.runner.clone(),
+        &context.settings,
+    )
+    .await;
+    let mut finding = match finding {
+        Ok(finding) => finding,
+        Err(err) => {
+            report.status = Status::Error;
+            report.reason = Some(err.to_string().trim_start_matches("error: ").to_string());
+            report.wall_s = crate::trial::seconds(started.elapsed());
+            return report;
+        }
+    };
+    report.minimal = sorted(finding.minimal.clone());
+    report.trials = finding.trials;
+    report.cache_hits = finding.cache_hits;
+    report.wall_s = finding.wall_s;
+    report.outcome = finding.outcome.as_ref().map(|o| o.brief());
+    report.series = series(&finding);
+    if finding.interrupted {
+        report.status = Status::Unfinished;
+        report.reason = Some(format!(
+            "stopped when the budget was spent, after {} trials",
+            finding.trials
+        ));
+        report.minimal.clear();
+        return report;
+    }
+    report.reproduction_rate = Some(finding.reproduction_rate.clone());
+    if !finding.reproduces {
+        report.status = Status::Fixed;
+        report.reason = finding.reason.clone();
+        report.minimal.clear();
+        return report;
+    }
+    (report.status, report.reason) = judge(&report, context.previous.as_ref());
+
+    // The attachment: kept from last night when nothing changed, written anew otherwise.
+    let kept = context
+        .previous
+        .as_ref()
+        .and_then(|p| p.attachment.clone())
+        .filter(|dir| report.status == Status::Unchanged && dir.join("README.md").is_file());
+    report.attachment = match kept {
+        Some(dir) => Some(dir),
+        None => {
+            let _slot = match &context.settings.gate {
+                Some(gate) => gate.clone().acquire_owned().await.ok(),
+                None => None,
+            };
+            let redactor = bisect::redactor_for(&context.case, context.good.as_ref(), false);
+            let written = attachment::write(&attachment::Request {
+                out: &context.out,
+                case: &context.case,
+                good: context.good.as_ref(),
+                finding: &finding,
+                redactor: &redactor,
+                python: &context.runner.python,
+                broker_url: context.runner.broker.url(),
+            })
+            .await;
+            match written {
+                Ok(written) => {
+                    finding.attachment_verified = Some(written.verified);
+                    if !written.verified {
+                        report.reason = Some(format!(
+                            "{}the attachment's launcher did not reproduce the failure",
+                            report.reason.map(|r| r + "; ").unwrap_or_default()
+                        ));
+                    }
+                    Some(written.dir)
+                }
+                Err(err) => {
+                    report.status = Status::Error;
+                    report.reason = Some(format!("cannot write the attachment: {err}"));
+                    None
+                }
+            }
+        }
+    };
+    report
+}
+
+/// The status of a case that reproduced, against `[expected]` and last night.
+fn judge(report: &CaseReport, previous: Option<&CaseReport>) -> (Status, Option<String>) {
+    if let Some(expected) = &report.expected
+        && *expected != report.minimal
+    {
+        return (
+            Status::Changed,
+            Some(format!("expected {expected:?}, found {:?}", report.minimal)),
+        );
+    }
+    match previous {
+        None => (Status::Reduced, None),
+        Some(previous) => match previous.status {
+            Status::Error | Status::Unfinished => (Status::Reduced, None),
+            Status::Fixed => (
+                Status::Changed,
+                Some("fails again: the previous night it was fixed".into()),
+            ),
+            _ if sorted(previous.minimal.clone()) != report.minimal => (
+                Status::Changed,
+                Some(format!("the previous night found {:?}", previous.minimal)),
+            ),
+            _ => (Status::Unchanged, None),
+        },
+    }
+}
+
+fn series(finding: &Finding) -> Vec<TrialPoint> {
+    finding
+        .log
+        .iter()
+        .map(|trial| TrialPoint {
+            elements: trial.elements.len(),
+            seconds: trial.record.as_ref().map(|r| r.wall_s).unwrap_or(0.0),
+            verdict: trial.verdict,
+            recorded: trial.cache_hit,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(minimal: &[&str], expected: Option<&[&str]>, status: Status) -> CaseReport {
+        CaseReport {
+            status,
+            minimal: minimal.iter().map(|s| s.to_string()).collect(),
+            expected: expected.map(|e| e.iter().map(|s| s.to_string()).collect()),
+            ..error_report(Path::new("/c/x"), "")
+        }
+    }
+
+    #[test]
+    fn statuses_compare_with_expected_then_with_last_night() {
+        let tonight = report(&["env:A"], Some(&["env:A"]), Status::Reduced);
+        assert_eq!(judge(&tonight, None).0, Status::Reduced);
+        let last = report(&["env:A"], None, Status::Reduced);
+        assert_eq!(judge(&tonight, Some(&last)).0, Status::Unchanged);
+        let last = report(&["env:B"], None, Status::Unchanged);
+        assert_eq!(judge(&tonight, Some(&last)).0, Status::Changed);
+        let last = report(&[], None, Status::Fixed);
+        assert_eq!(judge(&tonight, Some(&last)).0, Status::Changed);
+        let unexpected = report(&["env:A"], Some(&["env:B"]), Status::Reduced);
+        let (status, reason) = judge(&unexpected, None);
+        assert_eq!(status, Status::Changed);
+        assert!(reason.unwrap().contains("env:B"));
+    }
+}
