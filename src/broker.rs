@@ -8,7 +8,7 @@ use lapin::options::{
     BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::FieldTable;
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 
 use crate::error::Error;
 use crate::redact::redact_url;
@@ -23,6 +23,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub struct Broker {
     connection: Connection,
     url: String,
+    /// Held while an operation the broker may refuse (closing its channel) runs.
+    refusals: tokio::sync::Mutex<()>,
 }
 
 /// Where a broker lives, to tell whether a worker's broker is this one.
@@ -51,6 +53,7 @@ impl Broker {
         Ok(Broker {
             connection,
             url: url.to_string(),
+            refusals: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -82,11 +85,15 @@ impl Broker {
         ))
     }
 
-    /// Publishes `body` to `queue` on the default exchange, persistent and confirmed. The
-    /// queue is not declared here: the worker declares it (and its `.DQ` and `.XQ`) with
-    /// the arguments its own configuration gives (a dead-message TTL or a max priority set
-    /// through env vars); any declaration of ours could differ and make its consumer fail.
-    pub async fn publish(&self, queue: &str, body: &[u8]) -> Result<(), Error> {
+    /// Publishes `body` to `queue` on the default exchange, persistent and confirmed, if the
+    /// queue exists; `false` when it does not exist yet (the broker returns the message).
+    ///
+    /// The queue is not declared here: the worker declares it (and its `.DQ` and `.XQ`)
+    /// with the arguments its own configuration gives (a dead-message TTL or a max priority
+    /// set through env vars); any declaration of ours could differ and make its consumer
+    /// fail. Nor is it looked up with a passive declare, whose 404 closes the channel: with
+    /// many trials at once, such closes race with channels being opened.
+    pub async fn publish_if_routable(&self, queue: &str, body: &[u8]) -> Result<bool, Error> {
         let channel = self.channel().await?;
         let lost = |err| self.lost(err);
         channel
@@ -108,19 +115,26 @@ impl Broker {
             .map_err(lost)?
             .await
             .map_err(lost)?;
-        if !confirmation.is_ack() {
-            return Err(Error::infra(format!(
+        let _ = channel.close(200, "probe published".into()).await;
+        match confirmation {
+            Confirmation::Ack(None) => Ok(true),
+            Confirmation::Ack(Some(_returned)) => Ok(false),
+            _ => Err(Error::infra(format!(
                 "the broker at {} did not accept the probe message for {queue}",
                 redact_url(&self.url)
-            )));
+            ))),
         }
-        let _ = channel.close(200, "probe published".into()).await;
-        Ok(())
     }
 
     /// How many consumers `queue` has; `None` if it does not exist. A missing queue closes
-    /// the channel (404), so each call uses a channel of its own.
+    /// the channel (404), so each call uses a channel of its own; callers ask about queues
+    /// they know to exist.
     pub async fn consumer_count(&self, queue: &str) -> Result<Option<u32>, Error> {
+        Ok(self.counts(queue).await?.map(|(_, consumers)| consumers))
+    }
+
+    /// Messages and consumers of `queue`, `None` if it does not exist.
+    async fn counts(&self, queue: &str) -> Result<Option<(u32, u32)>, Error> {
         let channel = self.channel().await?;
         let passive = QueueDeclareOptions {
             passive: true,
@@ -132,7 +146,7 @@ impl Broker {
         match result {
             Ok(declared) => {
                 let _ = channel.close(200, "checked".into()).await;
-                Ok(Some(declared.consumer_count()))
+                Ok(Some((declared.message_count(), declared.consumer_count())))
             }
             Err(err) if is_soft_error(&err) => Ok(None),
             Err(err) => Err(self.lost(err)),
@@ -154,10 +168,17 @@ impl Broker {
 
     /// Deletes the application queues a worker declared (with their `.DQ` and `.XQ`), but
     /// only those that are empty and have no consumer: never a message nor another
-    /// worker's queue is lost.
+    /// worker's queue is lost. One deletion at a time: a refusal (406) closes its channel,
+    /// and such closes must not race with other channels being opened.
     pub async fn delete_idle_queues(&self, queues: &[String]) -> Result<(), Error> {
+        let _one_at_a_time = self.refusals.lock().await;
         for queue in queues {
             for name in dramatiq_queue_family(queue) {
+                // Look first, so that a refusal is rare: another trial's worker may be using it.
+                match self.counts(&name).await? {
+                    Some((0, 0)) => {}
+                    _ => continue,
+                }
                 // A queue in use or holding messages answers 406 and closes the channel.
                 let channel = self.channel().await?;
                 let idle = QueueDeleteOptions {

@@ -188,17 +188,19 @@ impl TrialRunner {
                 });
             }
             let now = Instant::now();
-            if consumers.unwrap_or(0) == 0 && now >= next_consumer_poll {
-                consumers = self.broker.consumer_count(queue).await?;
-                // The worker declared the probe queue: the probe can go in.
-                if consumers.is_some() && !published {
-                    self.broker
-                        .publish(queue, &probe_message(queue, token))
+            if now >= next_consumer_poll && consumers.unwrap_or(0) == 0 {
+                if published {
+                    consumers = self.broker.consumer_count(queue).await?;
+                    if consumers.unwrap_or(0) > 0 {
+                        log.observe("broker:consuming", worker.pid());
+                    }
+                } else {
+                    // The probe goes in once the worker has declared its queue.
+                    published = self
+                        .broker
+                        .publish_if_routable(queue, &probe_message(queue, token))
                         .await?;
-                    published = true;
-                }
-                if consumers.unwrap_or(0) > 0 {
-                    log.observe("broker:consuming", worker.pid());
+                    consumers = published.then_some(0);
                 }
                 next_consumer_poll = now
                     + if published {
@@ -215,7 +217,9 @@ impl TrialRunner {
                     deadline = (now + quiet).min(last_chance);
                     continue;
                 }
-                consumers = self.broker.consumer_count(queue).await?;
+                if published {
+                    consumers = self.broker.consumer_count(queue).await?;
+                }
                 return Ok((Ending::Stuck, consumers));
             }
         }
