@@ -98,7 +98,7 @@ type TrialResult = Result<TrialRecord, Error>;
 /// What a trial's task tells the oracle.
 enum Message {
     Started(TrialId),
-    Finished(TrialId, TrialResult),
+    Finished(TrialId, Box<TrialResult>),
 }
 
 pub struct TrialOracle {
@@ -264,7 +264,7 @@ impl TrialOracle {
                 Some(gate) => tokio::select! {
                     permit = gate.acquire_owned() => permit.ok(),
                     _ = token.cancelled() => {
-                        let _ = sender.send(Message::Finished(trial, Err(Error::Interrupted)));
+                        let _ = sender.send(Message::Finished(trial, Box::new(Err(Error::Interrupted))));
                         return;
                     }
                 },
@@ -272,7 +272,7 @@ impl TrialOracle {
             };
             let _ = sender.send(Message::Started(trial));
             let result = runner.run(&case_name, &config, timeout, &token).await;
-            let _ = sender.send(Message::Finished(trial, result));
+            let _ = sender.send(Message::Finished(trial, Box::new(result)));
         }));
         self.running.insert(
             trial,
@@ -395,7 +395,7 @@ impl Oracle for TrialOracle {
                     }
                     continue;
                 }
-                Some(Message::Finished(trial, result)) => (trial, result),
+                Some(Message::Finished(trial, result)) => (trial, *result),
             };
             let Some(running) = self.running.remove(&trial) else {
                 continue; // cancelled: its verdict is not wanted
