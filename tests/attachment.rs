@@ -7,6 +7,21 @@ use std::io::Read;
 
 use common::*;
 
+/// `bisect --out` into a fresh folder: the folder and the command's output.
+fn bisect_with_attachment(case: &std::path::Path) -> (tempfile::TempDir, Output) {
+    let out = tempfile::tempdir().unwrap();
+    let output = minrepro(&[
+        "bisect",
+        path_str(case),
+        "--json",
+        "--jobs",
+        "4",
+        "--out",
+        path_str(out.path()),
+    ]);
+    (out, output)
+}
+
 fn tarball_files(path: &std::path::Path, root: &str) -> BTreeMap<String, Vec<u8>> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(
         std::fs::File::open(path).unwrap(),
@@ -32,16 +47,7 @@ fn tarball_files(path: &std::path::Path, root: &str) -> BTreeMap<String, Vec<u8>
 #[test]
 fn the_attachment_runs_without_minrepro_and_its_tarball_holds_the_same_files() {
     let case = copy_case("corpus/stub-broker-leak", &[]);
-    let out = tempfile::tempdir().unwrap();
-    let output = minrepro(&[
-        "bisect",
-        path_str(case.path()),
-        "--json",
-        "--jobs",
-        "4",
-        "--out",
-        path_str(out.path()),
-    ]);
+    let (out, output) = bisect_with_attachment(case.path());
     assert_eq!(output.code, 0, "{}", output.stderr);
     let json = output.json();
     let name = json["case"].as_str().unwrap();
@@ -105,14 +111,7 @@ fn the_attachment_runs_without_minrepro_and_its_tarball_holds_the_same_files() {
 #[test]
 fn a_crash_attachment_reproduces_the_same_signature() {
     let case = copy_case("corpus/import-crash", &[]);
-    let out = tempfile::tempdir().unwrap();
-    let output = minrepro(&[
-        "bisect",
-        path_str(case.path()),
-        "--json",
-        "--out",
-        path_str(out.path()),
-    ]);
+    let (out, output) = bisect_with_attachment(case.path());
     assert_eq!(output.code, 0, "{}", output.stderr);
     let dir = out.path().join(output.json()["case"].as_str().unwrap());
     let (code, printed) = run_launcher(&dir);
@@ -136,16 +135,7 @@ fn secrets_never_reach_the_attachment_the_tarball_or_the_output() {
         "corpus/stub-broker-leak",
         &[("APP_ENV = \"test\"", &planted)],
     );
-    let out = tempfile::tempdir().unwrap();
-    let output = minrepro(&[
-        "bisect",
-        path_str(case.path()),
-        "--json",
-        "--jobs",
-        "4",
-        "--out",
-        path_str(out.path()),
-    ]);
+    let (out, output) = bisect_with_attachment(case.path());
     assert_eq!(output.code, 0, "{}", output.stderr);
     let name = output.json()["case"].as_str().unwrap().to_string();
     let secrets = [api_key, db_password, token, broker_password];
@@ -195,16 +185,7 @@ fn a_secret_in_the_minimal_configuration_is_tried_with_its_placeholder() {
         "TESTING = os.environ.get(\"DRAMATIQ_TESTING\") == \"1\" and bool(os.environ.get(\"SERVICE_TOKEN\"))",
     );
     std::fs::write(&settings, code).unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let output = minrepro(&[
-        "bisect",
-        path_str(case.path()),
-        "--json",
-        "--jobs",
-        "4",
-        "--out",
-        path_str(out.path()),
-    ]);
+    let (out, output) = bisect_with_attachment(case.path());
     assert_eq!(output.code, 0, "{}", output.stderr);
     let json = output.json();
     assert_eq!(

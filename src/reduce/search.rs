@@ -389,11 +389,11 @@ fn key_of(in_flight: &BTreeMap<usize, ProbeId>, id: ProbeId) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, HashMap};
+    use std::collections::HashMap;
 
     use super::*;
     use crate::reduce::engine::runs_to_pass;
-    use crate::reduce::synthetic::{Costs, Kind, Scenario, SyntheticOracle};
+    use crate::reduce::synthetic::{Clock, Costs, Kind, Scenario, SyntheticOracle};
     use crate::reduce::{OracleEvent, Started, TrialId};
 
     fn reduce(scenario: &Scenario, jobs: usize) -> Reduction {
@@ -511,10 +511,7 @@ mod tests {
 
     /// Culprits 3 and 11 all needed, but any variant holding element 7 is slow to pass:
     /// overdue like a hang, so presumed to fail, then refuted.
-    struct SlowPasses {
-        now: u64,
-        running: BTreeMap<TrialId, (u64, u64, Verdict, bool)>,
-    }
+    struct SlowPasses(Clock);
 
     impl Oracle for SlowPasses {
         fn capacity(&self) -> usize {
@@ -527,40 +524,20 @@ mod tests {
                 (false, true) => (Verdict::Pass, 200),
                 (false, false) => (Verdict::Pass, 15),
             };
-            self.running
-                .insert(trial, (self.now, self.now + cost, verdict, false));
+            self.0.start(trial, verdict, cost);
             Ok(Started::Running)
         }
         fn next_event(&mut self) -> Result<OracleEvent, Stop> {
-            let ending = self
-                .running
-                .iter()
-                .map(|(id, (_, end, _, _))| (*end, *id, false));
-            let overdue = self
-                .running
-                .iter()
-                .filter(|(_, (start, end, _, said))| !said && start + 45 < *end)
-                .map(|(id, (start, _, _, _))| (start + 45, *id, true));
-            let (at, id, is_overdue) = ending.chain(overdue).min().unwrap();
-            self.now = self.now.max(at);
-            if is_overdue {
-                self.running.get_mut(&id).unwrap().3 = true;
-                return Ok(OracleEvent::Overdue(id));
-            }
-            let (_, _, verdict, _) = self.running.remove(&id).unwrap();
-            Ok(OracleEvent::Finished(id, verdict))
+            self.0.next_event()
         }
         fn cancel(&mut self, trial: TrialId) {
-            self.running.remove(&trial);
+            self.0.cancel(trial);
         }
     }
 
     #[test]
     fn slow_passes_presumed_to_fail_do_not_mislead_the_result() {
-        let mut oracle = SlowPasses {
-            now: 0,
-            running: BTreeMap::new(),
-        };
+        let mut oracle = SlowPasses(Clock::new(45));
         let mut engine = Engine::new(&mut oracle, 1);
         engine.know(Variant::full(16), Verdict::Fail);
         let found = minimize(&mut engine, &Order::plain(16), 1).unwrap();

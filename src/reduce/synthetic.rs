@@ -108,58 +108,32 @@ impl Costs {
     };
 }
 
-pub struct SyntheticOracle {
-    scenario: Scenario,
-    rng: StdRng,
-    capacity: usize,
-    costs: Costs,
+/// Trials on a simulated clock: each ends after its cost, and is said overdue once it has
+/// run `overdue_after` without ending.
+pub struct Clock {
     now: u64,
-    /// Running trials by id: when they end, their verdict, whether overdue was said.
+    overdue_after: u64,
+    /// Running trials: when they started and end, their verdict, whether overdue was said.
     running: BTreeMap<TrialId, (u64, u64, Verdict, bool)>,
 }
 
-impl SyntheticOracle {
-    pub fn new(scenario: Scenario, capacity: usize, costs: Costs) -> SyntheticOracle {
-        let rng = StdRng::seed_from_u64(scenario.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        SyntheticOracle {
-            scenario,
-            rng,
-            capacity,
-            costs,
+impl Clock {
+    pub fn new(overdue_after: u64) -> Clock {
+        Clock {
             now: 0,
+            overdue_after,
             running: BTreeMap::new(),
         }
     }
 
-    /// Simulated time spent so far.
-    pub fn elapsed(&self) -> u64 {
-        self.now
-    }
-}
-
-impl Oracle for SyntheticOracle {
-    fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    fn start(&mut self, trial: TrialId, variant: &Variant) -> Result<Started, Stop> {
-        let mut fails = self.scenario.triggers(variant);
-        if fails && self.scenario.kind == Kind::Flaky {
-            fails = self.rng.random_bool(0.5);
-        }
-        let (verdict, cost) = if fails {
-            (Verdict::Fail, self.costs.fail)
-        } else {
-            (Verdict::Pass, self.costs.pass)
-        };
+    pub fn start(&mut self, trial: TrialId, verdict: Verdict, cost: u64) {
         self.running
             .insert(trial, (self.now, self.now + cost, verdict, false));
-        Ok(Started::Running)
     }
 
-    fn next_event(&mut self) -> Result<OracleEvent, Stop> {
-        // The earliest of: a trial ending, a trial becoming overdue.
-        let overdue_after = self.costs.overdue_after;
+    /// The earliest of: a trial ending, a trial becoming overdue.
+    pub fn next_event(&mut self) -> Result<OracleEvent, Stop> {
+        let overdue_after = self.overdue_after;
         let ending = self
             .running
             .iter()
@@ -181,7 +155,65 @@ impl Oracle for SyntheticOracle {
         Ok(OracleEvent::Finished(id, verdict))
     }
 
-    fn cancel(&mut self, trial: TrialId) {
+    pub fn cancel(&mut self, trial: TrialId) {
         self.running.remove(&trial);
+    }
+
+    pub fn elapsed(&self) -> u64 {
+        self.now
+    }
+}
+
+pub struct SyntheticOracle {
+    scenario: Scenario,
+    rng: StdRng,
+    capacity: usize,
+    costs: Costs,
+    clock: Clock,
+}
+
+impl SyntheticOracle {
+    pub fn new(scenario: Scenario, capacity: usize, costs: Costs) -> SyntheticOracle {
+        let rng = StdRng::seed_from_u64(scenario.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        SyntheticOracle {
+            scenario,
+            rng,
+            capacity,
+            costs,
+            clock: Clock::new(costs.overdue_after),
+        }
+    }
+
+    /// Simulated time spent so far.
+    pub fn elapsed(&self) -> u64 {
+        self.clock.elapsed()
+    }
+}
+
+impl Oracle for SyntheticOracle {
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn start(&mut self, trial: TrialId, variant: &Variant) -> Result<Started, Stop> {
+        let mut fails = self.scenario.triggers(variant);
+        if fails && self.scenario.kind == Kind::Flaky {
+            fails = self.rng.random_bool(0.5);
+        }
+        let (verdict, cost) = if fails {
+            (Verdict::Fail, self.costs.fail)
+        } else {
+            (Verdict::Pass, self.costs.pass)
+        };
+        self.clock.start(trial, verdict, cost);
+        Ok(Started::Running)
+    }
+
+    fn next_event(&mut self) -> Result<OracleEvent, Stop> {
+        self.clock.next_event()
+    }
+
+    fn cancel(&mut self, trial: TrialId) {
+        self.clock.cancel(trial);
     }
 }

@@ -116,14 +116,15 @@ pub fn queue_exists(name: &str) -> bool {
     })
 }
 
-/// Command lines of live processes that mention `marker`.
-pub fn processes_mentioning(marker: &str) -> Vec<String> {
+/// Live (not zombie) processes: pid, command line, environment.
+fn live_processes() -> Vec<(String, String, String)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
+        let Some(pid) = entry
+            .file_name()
             .to_str()
             .filter(|n| n.chars().all(|c| c.is_ascii_digit()))
+            .map(str::to_string)
         else {
             continue;
         };
@@ -135,13 +136,32 @@ pub fn processes_mentioning(marker: &str) -> Vec<String> {
         {
             continue;
         }
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains(marker) {
-            found.push(format!("{pid}: {cmdline}"));
-        }
+        let read = |what: &str| {
+            let bytes = std::fs::read(format!("/proc/{pid}/{what}")).unwrap_or_default();
+            String::from_utf8_lossy(&bytes).replace('\0', " ")
+        };
+        found.push((pid.clone(), read("cmdline"), read("environ")));
     }
     found
+}
+
+/// Command lines of live processes that mention `marker`.
+pub fn processes_mentioning(marker: &str) -> Vec<String> {
+    live_processes()
+        .into_iter()
+        .filter(|(_, cmdline, _)| cmdline.contains(marker))
+        .map(|(pid, cmdline, _)| format!("{pid}: {cmdline}"))
+        .collect()
+}
+
+/// Live processes whose environment mentions `marker` (a worker gets the case's
+/// PYTHONPATH, which holds the case folder's path).
+pub fn processes_with_env_mentioning(marker: &str) -> Vec<String> {
+    live_processes()
+        .into_iter()
+        .filter(|(_, _, environ)| environ.contains(marker))
+        .map(|(pid, cmdline, _)| format!("{pid}: {cmdline}"))
+        .collect()
 }
 
 /// A marker unique to one test run.
@@ -151,38 +171,6 @@ pub fn unique_marker(prefix: &str) -> String {
         .unwrap()
         .as_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
-/// Live processes whose environment mentions `marker` (a worker gets the case's
-/// PYTHONPATH, which holds the case folder's path).
-pub fn processes_with_env_mentioning(marker: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.chars().all(|c| c.is_ascii_digit()))
-        else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z'))
-        {
-            continue;
-        }
-        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-        if String::from_utf8_lossy(&environ).contains(marker) {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            found.push(format!(
-                "{pid}: {}",
-                String::from_utf8_lossy(&cmdline).replace('\0', " ")
-            ));
-        }
-    }
-    found
 }
 
 /// The corpus cases: every folder of corpus/ that holds a case.toml.
