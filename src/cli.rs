@@ -31,6 +31,8 @@ pub enum Command {
     Nightly(NightlyArgs),
     /// The element-level difference of two case files
     Diff(DiffArgs),
+    /// Record the real configuration of a worker launch as a case file
+    Capture(CaptureArgs),
     /// The reducer against textbook ddmin on synthetic oracles (trial counts)
     Bench(BenchArgs),
 }
@@ -137,4 +139,24 @@ pub struct NightlyArgs {
     pub budget: Option<Duration>,
     #[command(flatten)]
     pub trial: TrialArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CaptureArgs {
+    /// The case file to write
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Capture the first process that imports this module (default: dramatiq)
+    #[arg(long = "match", value_name = "MODULE", default_value = "dramatiq")]
+    pub trigger: String,
+    /// Stop the command after this long (default: let it run its course)
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub duration: Option<Duration>,
+    /// An interpreter or virtual environment the worker may run on (besides the python3 and
+    /// python on PATH and the virtual environments of the current folder); repeatable
+    #[arg(long = "python-env", value_name = "PATH")]
+    pub python_envs: Vec<PathBuf>,
+    /// The command that launches the worker, e.g. tox exec -- pytest tests/test_worker.py
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }

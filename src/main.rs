@@ -4,6 +4,7 @@
 
 mod bisect;
 mod broker;
+mod capture;
 mod case;
 mod cli;
 mod commands;

@@ -94,6 +94,16 @@ impl Redactor {
         }
     }
 
+    /// This redactor, hiding `more` values as well.
+    pub fn with_more_secrets(self, more: Vec<String>) -> Redactor {
+        if !self.active {
+            return self;
+        }
+        let mut secrets = self.secrets;
+        secrets.extend(more);
+        Redactor::with_secrets(secrets)
+    }
+
     /// A redactor that leaves everything as it is.
     pub fn disabled() -> Redactor {
         Redactor {

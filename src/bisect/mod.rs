@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::case::space::{Mode, Space};
-use crate::case::{Case, Config, Runs, Timeout};
+use crate::case::{Case, Config, Element, Runs, Timeout};
 use crate::error::Error;
 use crate::latency::LatencyHistory;
 use crate::redact::Redactor;
@@ -346,7 +346,18 @@ pub fn redactor_for(case: &Case, good: Option<&Case>, show_secrets: bool) -> Red
         .chain(good_full.iter().flat_map(|g| g.env.iter()))
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    Redactor::for_env(pairs)
+    // Values the case files mark as secret, whatever their names.
+    let marked: Vec<String> = [Some(case), good]
+        .into_iter()
+        .flatten()
+        .flat_map(|c| {
+            c.elements
+                .iter()
+                .filter(|e| c.secrets.contains(&e.name()))
+                .filter_map(Element::value_text)
+        })
+        .collect();
+    Redactor::for_env(pairs).with_more_secrets(marked)
 }
 
 /// An element's value for display, secrets redacted.

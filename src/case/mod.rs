@@ -130,6 +130,9 @@ pub struct Case {
     pub elements: Vec<Element>,
     /// Indices into `elements` that are never stripped.
     pub keep: Vec<usize>,
+    /// Elements whose values are secret, beyond those whose names look secret: every
+    /// output redacts them.
+    pub secrets: Vec<String>,
     pub oracle: OracleSpec,
     pub expected: Expected,
 }

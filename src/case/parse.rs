@@ -23,6 +23,8 @@ struct RawCase {
     #[serde(default)]
     imports: Vec<Spanned<String>>,
     #[serde(default)]
+    secrets: Vec<Spanned<String>>,
+    #[serde(default)]
     env: IndexMap<Spanned<String>, Spanned<toml::Value>>,
     #[serde(default)]
     options: IndexMap<Spanned<String>, Spanned<toml::Value>>,
@@ -185,6 +187,11 @@ impl Checker<'_> {
                 keep.push(index);
             }
         }
+        let mut secrets = Vec::new();
+        for entry in &raw.secrets {
+            let index = self.element(&names, entry, "secrets")?;
+            secrets.push(names[index].clone());
+        }
         let minimal = match &raw.expected.minimal {
             Some(list) => Some(
                 list.iter()
@@ -219,6 +226,7 @@ impl Checker<'_> {
             dir: self.dir.to_path_buf(),
             elements,
             keep,
+            secrets,
             oracle: self.oracle(raw.oracle)?,
             expected: Expected { minimal, isolated },
         })

@@ -20,6 +20,8 @@ pub struct CaseFile<'a> {
     pub timeout: Option<Duration>,
     pub runs: Runs,
     pub keep: &'a [String],
+    /// Elements whose values are secret (outputs redact them).
+    pub secrets: &'a [String],
     pub expected_minimal: Option<&'a [String]>,
     pub expected_isolated: Option<&'a [String]>,
     /// Paths under this folder are written relative to `${CASE_DIR}`.
@@ -113,6 +115,12 @@ pub fn render(file: &CaseFile<'_>) -> String {
         },
     );
     table.insert("oracle".into(), Value::Table(oracle));
+    if !file.secrets.is_empty() {
+        table.insert(
+            "secrets".into(),
+            Value::Array(file.secrets.iter().cloned().map(Value::String).collect()),
+        );
+    }
     if !file.keep.is_empty() {
         let mut reduce = Table::new();
         reduce.insert(
@@ -167,6 +175,7 @@ mod tests {
             timeout: Some(Duration::from_millis(2500)),
             runs: Runs::Fixed(1),
             keep: &["env:PYTHONPATH".to_string()],
+            secrets: &[],
             expected_minimal: Some(&names),
             expected_isolated: None,
             case_dir: &case.dir,

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bisect;
+mod capture;
 mod diff;
 mod nightly;
 mod run;
@@ -20,6 +21,7 @@ pub async fn dispatch(command: Command) -> Result<i32, Error> {
         Command::Bench(args) => bench::bench(args),
         Command::Bisect(args) => bisect::bisect(args).await,
         Command::Diff(args) => diff::diff(args),
+        Command::Capture(args) => capture::capture(args).await,
         Command::Nightly(args) => nightly::nightly(args).await,
     }
 }
@@ -43,7 +45,7 @@ pub async fn trial_runner(args: &TrialArgs, template: &str) -> Result<TrialRunne
     })
 }
 
-fn cancel_on_signals() -> CancellationToken {
+pub fn cancel_on_signals() -> CancellationToken {
     let cancel = CancellationToken::new();
     let trip = cancel.clone();
     tokio::spawn(async move {

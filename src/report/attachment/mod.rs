@@ -189,6 +189,17 @@ fn minimal_case_file(request: &Request<'_>, redacted: &Config) -> String {
         (expect, _) => expect,
     };
     let name = format!("{}-minimal", finding.case);
+    // The case's own secret marks that still name an element here.
+    let secrets: Vec<String> = request
+        .case
+        .secrets
+        .iter()
+        .filter(|name| {
+            name.strip_prefix("env:")
+                .is_some_and(|key| redacted.env.contains_key(key))
+        })
+        .cloned()
+        .collect();
     let header = format!(
         "The minimal configuration of case `{}`, found by minrepro bisect.\n{}\n\nRun it with `minrepro run case.toml`, or without minrepro: `python reproduce.py`.",
         finding.case,
@@ -206,6 +217,7 @@ fn minimal_case_file(request: &Request<'_>, redacted: &Config) -> String {
         },
         runs: request.case.oracle.runs,
         keep: &finding.kept,
+        secrets: &secrets,
         expected_minimal: (finding.mode == Mode::Minimize).then_some(finding.minimal.as_slice()),
         expected_isolated: (finding.mode == Mode::Isolate).then_some(finding.minimal.as_slice()),
         case_dir: &request.case.dir,

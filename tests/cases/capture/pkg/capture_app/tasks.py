@@ -1,0 +1,8 @@
+import dramatiq
+
+from capture_app import settings  # noqa: F401  (the broker first)
+
+
+@dramatiq.actor(queue_name="minrepro-capture-test")
+def ping(value):
+    return value
