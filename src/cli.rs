@@ -98,6 +98,9 @@ pub struct BisectArgs {
     /// Ignore outcomes recorded by earlier runs of this case
     #[arg(long)]
     pub fresh: bool,
+    /// Stop after this many independent causes (default: until the rest no longer fails)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_causes: Option<u16>,
     /// Write the repro attachment to DIR/<case>/ and DIR/<case>.tar.gz
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -205,6 +205,7 @@ pub async fn run(plan: Plan) -> Result<Summary, Error> {
                 stop: budget.clone(),
                 gate: Some(gate.clone()),
                 live_progress: false,
+                max_causes: usize::MAX,
             },
         };
         let context = CaseContext {

@@ -22,15 +22,21 @@ const FINGERPRINT_MAX_FILE: u64 = 1 << 20;
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
 enum Line {
-    Outcome { key: String, outcome: Outcome },
-    Result { mode: String, minimal: Vec<String> },
+    Outcome {
+        key: String,
+        outcome: Outcome,
+    },
+    Result {
+        mode: String,
+        causes: Vec<Vec<String>>,
+    },
 }
 
 pub struct OutcomeCache {
     file: Option<File>,
     outcomes: HashMap<String, Vec<Outcome>>,
-    /// The last result of each mode ("minimize", "isolate").
-    results: HashMap<String, Vec<String>>,
+    /// The causes last found in each mode ("minimize", "isolate").
+    results: HashMap<String, Vec<Vec<String>>>,
     /// What every key of this case shares: template, interpreter, case files.
     salt: String,
 }
@@ -53,8 +59,8 @@ impl OutcomeCache {
                     Ok(Line::Outcome { key, outcome }) => {
                         outcomes.entry(key).or_default().push(outcome)
                     }
-                    Ok(Line::Result { mode, minimal }) => {
-                        results.insert(mode, minimal);
+                    Ok(Line::Result { mode, causes }) => {
+                        results.insert(mode, causes);
                     }
                     Err(_) => {}
                 }
@@ -111,16 +117,19 @@ impl OutcomeCache {
         });
     }
 
-    /// The last result found in `mode`, as element names.
-    pub fn last_result(&self, mode: &str) -> Option<&[String]> {
-        self.results.get(mode).map(Vec::as_slice)
+    /// The causes last found in `mode`, as element names.
+    pub fn last_result(&self, mode: &str) -> &[Vec<String>] {
+        self.results
+            .get(mode)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
-    pub fn record_result(&mut self, mode: &str, minimal: &[String]) {
-        self.results.insert(mode.to_string(), minimal.to_vec());
+    pub fn record_result(&mut self, mode: &str, causes: &[Vec<String>]) {
+        self.results.insert(mode.to_string(), causes.to_vec());
         self.append(&Line::Result {
             mode: mode.to_string(),
-            minimal: minimal.to_vec(),
+            causes: causes.to_vec(),
         });
     }
 

@@ -1,7 +1,8 @@
 //! A whole bisection of one case (SPEC §3, §4): check that the full configuration fails
 //! (and how reliably, for flaky cases), check that the empty (or the working) one passes,
-//! reduce, confirm the result with fresh runs, and gather everything a report needs.
-//! `minrepro bisect` and `minrepro nightly` both run this.
+//! find every independent cause, reduce inside list values, confirm each cause with fresh
+//! runs, and gather everything a report needs (with, for each element, the trials that show
+//! it is needed). `minrepro bisect` and `minrepro nightly` both run this.
 
 pub mod cache;
 pub mod oracle;
@@ -11,18 +12,21 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::case::space::{Mode, Space};
+use indexmap::IndexMap;
+
+use crate::case::entries::EntrySpace;
+use crate::case::space::{ConfigSpace, Mode, Space};
 use crate::case::{Case, Config, Element, Runs, Timeout};
 use crate::error::Error;
 use crate::latency::LatencyHistory;
 use crate::redact::Redactor;
 use crate::reduce::engine::{Engine, runs_to_pass};
-use crate::reduce::search::{minimize, minimize_from};
+use crate::reduce::search::{Order, causes, minimize};
 use crate::reduce::{Stop, Variant, Verdict};
 use crate::report::progress::Progress;
 use crate::trial::{Outcome, TrialRecord, TrialRunner, seconds};
 use cache::OutcomeCache;
-use oracle::{Judge, LoggedTrial, Timing, TrialOracle, TrialOracleParts};
+use oracle::{Evidence, Judge, LoggedTrial, Timing, TrialOracle, TrialOracleParts};
 
 /// Runs of the full configuration that measure a flaky failure's reproduction rate.
 const RATE_RUNS: u32 = 10;
@@ -51,6 +55,8 @@ pub struct Settings {
     pub gate: Option<Arc<tokio::sync::Semaphore>>,
     /// A live status line on a terminal (one bisection at a time), else plain lines.
     pub live_progress: bool,
+    /// Stop after this many independent causes.
+    pub max_causes: usize,
 }
 
 /// One element of the result, with the value it has there (secrets redacted).
@@ -59,6 +65,40 @@ pub struct FoundElement {
     pub name: String,
     /// `None` for an import, or for an env var that is unset on the failing side.
     pub value: Option<String>,
+}
+
+/// The entries of a list value that a cause needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryFinding {
+    pub element: String,
+    /// The entries kept, in their order (secrets redacted).
+    pub kept: Vec<String>,
+    /// How many entries the value had.
+    pub of: usize,
+    pub one_minimal: bool,
+    pub evidence: Vec<Evidence>,
+}
+
+/// One independent cause: a 1-minimal set of elements that shows the failure on its own.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cause {
+    pub minimal: Vec<String>,
+    /// The elements with their values (in the JSON: `values`).
+    #[serde(skip)]
+    pub elements: Vec<FoundElement>,
+    pub outcome: Option<Outcome>,
+    pub one_minimal: bool,
+    pub reproduction_rate: String,
+    /// For each element: the trials with it and without it.
+    pub evidence: Vec<Evidence>,
+    /// Entries of list values, where a list value is part of the cause.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<EntryFinding>,
+    /// The cause's configuration, list values cut down to their needed entries.
+    #[serde(skip)]
+    pub config: Config,
+    #[serde(skip)]
+    pub record: Option<TrialRecord>,
 }
 
 /// Everything a bisection found, for the terminal, the JSON output and the attachment.
@@ -89,6 +129,8 @@ pub struct Finding {
     pub attachment: Option<std::path::PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attachment_verified: Option<bool>,
+    /// Every independent cause; `minimal` and the fields above are the first one's.
+    pub causes: Vec<Cause>,
     /// The elements of `minimal` with their values.
     #[serde(skip)]
     pub minimal_elements: Vec<FoundElement>,
@@ -104,13 +146,22 @@ pub struct Finding {
 
 /// How the synchronous part of a bisection ended.
 struct Reduced {
-    minimal: Variant,
-    one_minimal: bool,
-    reproduction: Option<(u32, u32)>,
+    causes: Vec<Cause>,
+    /// The smallest failing variant seen, when interrupted before any cause was done.
+    best_so_far: Option<Variant>,
     /// Set when the case does not reproduce: why.
     not_reproducing: Option<String>,
     stopped: Option<Stop>,
     cache_hits: u32,
+}
+
+/// What the synchronous part needs to know of the case.
+struct Plan {
+    space: Arc<Space>,
+    runs: Runs,
+    max_causes: usize,
+    lists: IndexMap<String, String>,
+    redactor: Redactor,
 }
 
 pub async fn bisect(
@@ -153,11 +204,16 @@ pub async fn bisect(
     if settings.fresh_full {
         oracle.require_fresh(&full);
     }
-    let runs = case.oracle.runs;
-    let plan_space = space.clone();
+    let plan = Plan {
+        space: space.clone(),
+        runs: case.oracle.runs,
+        max_causes: settings.max_causes.max(1),
+        lists: case.lists.clone(),
+        redactor: redactor.clone(),
+    };
     let observer = progress.clone();
     let (mut oracle, reduced) = tokio::task::spawn_blocking(move || {
-        let reduced = reduce(&mut oracle, &plan_space, runs, observer);
+        let reduced = reduce(&mut oracle, &plan, observer);
         (oracle, reduced)
     })
     .await
@@ -169,28 +225,29 @@ pub async fn bisect(
         return Err(Error::infra(message.clone()));
     }
     let interrupted = matches!(reduced.stopped, Some(Stop::Interrupted));
-    let result = oracle.last_result(&reduced.minimal);
-    let outcome = result.map(|(outcome, _)| outcome.clone());
-    let minimal_record = result.and_then(|(_, record)| record.cloned());
     let full_outcome = oracle.last_result(&full).map(|(o, _)| o.clone());
-    let minimal_names = space.names(&reduced.minimal);
-    let minimal_elements = reduced
-        .minimal
-        .indices()
-        .iter()
-        .map(|i| {
-            let reducible = &space.reducible[*i as usize];
-            FoundElement {
-                name: reducible.name.clone(),
-                value: reducible
-                    .included
-                    .as_ref()
-                    .and_then(|e| e.value_text())
-                    .map(|v| redact_value(&reducible.name, &v, &redactor)),
-            }
-        })
-        .collect();
-    let (fails, runs_done) = reduced.reproduction.unwrap_or((0, 0));
+    let mut causes = reduced.causes;
+    if causes.is_empty() {
+        // Interrupted (or not reproducing) before a cause was done: the smallest failing
+        // configuration seen stands in for the first.
+        let best = reduced.best_so_far.unwrap_or_else(|| full.clone());
+        let (outcome, record) = oracle
+            .last_result(&best)
+            .map(|(o, r)| (Some(o.clone()), r.cloned()))
+            .unwrap_or_default();
+        causes.push(Cause {
+            minimal: space.names(&best),
+            elements: found_elements(&space, &best, &redactor),
+            outcome,
+            one_minimal: false,
+            reproduction_rate: "0/0".into(),
+            evidence: Vec::new(),
+            entries: Vec::new(),
+            config: space.config(&best),
+            record,
+        });
+    }
+    let first = causes[0].clone();
     Ok(Finding {
         case: case.name.clone(),
         mode: space.mode,
@@ -201,47 +258,62 @@ pub async fn bisect(
                     .to_string()
             })
         }),
-        minimal: minimal_names,
+        minimal: first.minimal,
         kept: space.kept.clone(),
         elements_total: case.elements.len(),
         reducible: space.len(),
-        outcome,
+        outcome: first.outcome,
         full_outcome,
         trials: oracle.trials_run,
         cache_hits: reduced.cache_hits,
-        one_minimal: reduced.one_minimal,
-        reproduction_rate: format!("{fails}/{runs_done}"),
+        one_minimal: first.one_minimal,
+        reproduction_rate: first.reproduction_rate,
         wall_s: seconds(started.elapsed()),
         timeout_s: seconds(oracle.timing.timeout()),
         attachment: None,
         attachment_verified: None,
-        minimal_elements,
-        minimal_config: Some(space.config(&reduced.minimal)),
-        minimal_record,
+        causes,
+        minimal_elements: first.elements,
+        minimal_config: Some(first.config),
+        minimal_record: first.record,
         interrupted,
         log: std::mem::take(&mut oracle.log),
     })
 }
 
+/// The elements of `variant` with their values, secrets redacted.
+fn found_elements(space: &Space, variant: &Variant, redactor: &Redactor) -> Vec<FoundElement> {
+    variant
+        .indices()
+        .iter()
+        .map(|i| {
+            let reducible = &space.reducible[*i as usize];
+            FoundElement {
+                name: reducible.name.clone(),
+                value: reducible
+                    .included
+                    .as_ref()
+                    .and_then(|e| e.value_text())
+                    .map(|v| redact_value(&reducible.name, &v, redactor)),
+            }
+        })
+        .collect()
+}
+
 /// The synchronous part: every question to the oracle, in order.
-fn reduce(oracle: &mut TrialOracle, space: &Space, runs: Runs, progress: Progress) -> Reduced {
-    let full = Variant::full(space.len());
+fn reduce(oracle: &mut TrialOracle, plan: &Plan, progress: Progress) -> Reduced {
     let mut engine = Engine::new(oracle, 1);
     engine.observe(move |stats| progress.stats(stats));
     let mut reduced = Reduced {
-        minimal: full.clone(),
-        one_minimal: false,
-        reproduction: None,
+        causes: Vec::new(),
+        best_so_far: None,
         not_reproducing: None,
         stopped: None,
         cache_hits: 0,
     };
-    if let Err(stop) = reduce_with(&mut engine, space, runs, &mut reduced) {
+    if let Err(stop) = reduce_with(&mut engine, plan, &mut reduced) {
         reduced.stopped = Some(stop);
-        // The best so far: the smallest configuration seen failing.
-        if let Some(smallest) = engine.smallest_failing() {
-            reduced.minimal = smallest.clone();
-        }
+        reduced.best_so_far = engine.smallest_failing().cloned();
     }
     reduced.cache_hits = engine.stats().cache_hits;
     reduced
@@ -249,16 +321,16 @@ fn reduce(oracle: &mut TrialOracle, space: &Space, runs: Runs, progress: Progres
 
 fn reduce_with(
     engine: &mut Engine<'_, TrialOracle>,
-    space: &Space,
-    runs: Runs,
+    plan: &Plan,
     reduced: &mut Reduced,
 ) -> Result<(), Stop> {
+    let space = &plan.space;
     let full = Variant::full(space.len());
     let empty = Variant::empty();
 
     // Does the full configuration fail, how, and (for a flaky case) how often? It is run
     // `runs` times, or RATE_RUNS times to measure the rate: one pass proves nothing there.
-    let full_runs = match runs {
+    let full_runs = match plan.runs {
         Runs::Fixed(n) => n,
         Runs::Auto => RATE_RUNS,
     };
@@ -284,15 +356,15 @@ fn reduce_with(
     engine.know(full.clone(), Verdict::Fail);
 
     // Passes of a flaky failure are re-run before they are believed.
-    let (search_runs, certificate_runs, confirm_runs) = match runs {
-        Runs::Fixed(n) => (n, n, n.max(CONFIRM_RUNS) - 1),
+    let (search_runs, certificate_runs, confirm_runs) = match plan.runs {
+        Runs::Fixed(n) => (n, n, n.max(CONFIRM_RUNS)),
         Runs::Auto => (
             runs_to_pass(fails, full_runs, SEARCH_EPSILON),
             runs_to_pass(fails, full_runs, CERTIFICATE_EPSILON),
             RATE_RUNS,
         ),
     };
-    if runs == Runs::Auto {
+    if plan.runs == Runs::Auto {
         engine.oracle().note(&format!(
             "the full configuration failed in {fails} of {full_runs} runs: a pass counts after {search_runs} passing runs"
         ));
@@ -306,29 +378,86 @@ fn reduce_with(
         return Ok(());
     }
 
-    // An earlier run's result is checked first: if it still holds, no search is needed.
-    let reduction = match engine.oracle().previous_result() {
-        Some(previous) => minimize_from(engine, &space.order(), previous, certificate_runs)?,
-        None => minimize(engine, &space.order(), certificate_runs)?,
-    };
-    if reduction.one_minimal {
-        engine.oracle().record_result(&reduction.minimal);
+    // Every cause; an earlier run's are checked first: if they still hold, no search runs.
+    let previous = engine.oracle().previous_causes();
+    let found = causes(
+        engine,
+        &space.order(),
+        certificate_runs,
+        plan.max_causes,
+        &previous,
+    )?;
+    if found.iter().all(|c| c.one_minimal) {
+        let variants: Vec<Variant> = found.iter().map(|c| c.minimal.clone()).collect();
+        engine.oracle().record_causes(&variants);
     }
-    if reduction.minimal.is_empty() {
+    if found.len() > 1 {
+        engine.oracle().note(&format!(
+            "{} independent causes: each shows the failure without the others",
+            found.len()
+        ));
+    }
+
+    let main: Arc<dyn ConfigSpace> = space.clone();
+    for cause in found {
+        engine.oracle().set_space(main.clone());
+        let evidence = engine.oracle().evidence(&cause.minimal);
+        let mut config = space.config(&cause.minimal);
+        // The variant and space the cause's final configuration is run in.
+        let mut last: (Arc<dyn ConfigSpace>, Variant) = (main.clone(), cause.minimal.clone());
+        let mut entries = Vec::new();
+        for element in space.names(&cause.minimal) {
+            let Some(list) = EntrySpace::of(&config, &element, &plan.lists) else {
+                continue;
+            };
+            let list = Arc::new(list);
+            engine.oracle().set_space(list.clone());
+            engine.forget();
+            engine.know(Variant::full(list.len()), Verdict::Fail);
+            let inside = minimize(engine, &Order::plain(list.len()), None, certificate_runs)?;
+            entries.push(EntryFinding {
+                element: element.clone(),
+                kept: list
+                    .entries(&inside.minimal)
+                    .iter()
+                    .map(|e| redact_value(&element, e, &plan.redactor))
+                    .collect(),
+                of: list.len(),
+                one_minimal: inside.one_minimal,
+                evidence: engine.oracle().evidence(&inside.minimal),
+            });
+            config = list.config(&inside.minimal);
+            last = (list, inside.minimal);
+        }
+
+        // How often does the cause reproduce, run afresh?
+        let (last_space, variant) = last;
+        engine.oracle().set_space(last_space.clone());
+        engine.forget();
+        let fails = engine.repeat(&variant, confirm_runs)?;
+        let (outcome, record) = engine
+            .oracle()
+            .last_result(&variant)
+            .map(|(o, r)| (Some(o.clone()), r.cloned()))
+            .unwrap_or_default();
+        reduced.causes.push(Cause {
+            minimal: space.names(&cause.minimal),
+            elements: found_elements(space, &cause.minimal, &plan.redactor),
+            outcome,
+            one_minimal: cause.one_minimal,
+            reproduction_rate: format!("{fails}/{confirm_runs}"),
+            evidence,
+            entries,
+            config,
+            record,
+        });
+    }
+    engine.oracle().set_space(main);
+    if reduced.causes.first().is_some_and(|c| c.minimal.is_empty()) {
         engine
             .oracle()
             .note("the failure shows with the kept elements alone: nothing else is needed");
     }
-    reduced.minimal = reduction.minimal.clone();
-    reduced.one_minimal = reduction.one_minimal;
-
-    // How often does the result reproduce, run afresh? (For a deterministic case, the
-    // certificate's run counts as one: it failed.)
-    let fails = engine.repeat(&reduction.minimal, confirm_runs)?;
-    reduced.reproduction = Some(match runs {
-        Runs::Fixed(_) => (fails + 1, confirm_runs + 1),
-        Runs::Auto => (fails, confirm_runs),
-    });
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cache::OutcomeCache;
 use crate::case::Expect;
-use crate::case::space::{Mode, Space};
+use crate::case::space::ConfigSpace;
 use crate::error::Error;
 use crate::latency::LatencyHistory;
 use crate::redact::Redactor;
@@ -62,6 +62,21 @@ impl Timing {
     }
 }
 
+/// A trial named in a report: its number (`None`: answered from a record) and outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrialRef {
+    pub trial: Option<u32>,
+    pub outcome: String,
+}
+
+/// Why an element is in a finding: the cause with it fails, without it passes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    pub element: String,
+    pub with: Option<TrialRef>,
+    pub without: Option<TrialRef>,
+}
+
 /// One line of the trial log (`trials.jsonl` in an attachment).
 #[derive(Debug, Clone, Serialize)]
 pub struct LoggedTrial {
@@ -104,7 +119,7 @@ enum Message {
 pub struct TrialOracle {
     handle: Handle,
     runner: Arc<TrialRunner>,
-    space: Arc<Space>,
+    space: Arc<dyn ConfigSpace>,
     case_name: Arc<str>,
     pub judge: Judge,
     pub timing: Timing,
@@ -136,7 +151,7 @@ pub struct TrialOracle {
 /// What a trial oracle is built from.
 pub struct TrialOracleParts {
     pub runner: Arc<TrialRunner>,
-    pub space: Arc<Space>,
+    pub space: Arc<dyn ConfigSpace>,
     pub case_name: String,
     pub judge: Judge,
     pub timing: Timing,
@@ -177,34 +192,60 @@ impl TrialOracle {
         }
     }
 
-    fn mode_key(&self) -> &'static str {
-        match self.space.mode {
-            Mode::Minimize => "minimize",
-            Mode::Isolate => "isolate",
+    /// The causes an earlier run found for this case and mode, as long as every element
+    /// of each is still in the case.
+    pub fn previous_causes(&self) -> Vec<Variant> {
+        let Some(key) = self.space.result_key() else {
+            return Vec::new();
+        };
+        self.cache
+            .last_result(key)
+            .iter()
+            .map_while(|names| {
+                let indices: Option<Vec<u32>> =
+                    names.iter().map(|name| self.space.index_of(name)).collect();
+                indices.map(Variant::new)
+            })
+            .collect()
+    }
+
+    pub fn record_causes(&mut self, causes: &[Variant]) {
+        if let Some(key) = self.space.result_key() {
+            let names: Vec<Vec<String>> = causes.iter().map(|c| self.space.names(c)).collect();
+            self.cache.record_result(key, &names);
         }
     }
 
-    /// The result an earlier run found for this case and mode, if every element of it is
-    /// still in the case.
-    pub fn previous_result(&self) -> Option<Variant> {
-        let names = self.cache.last_result(self.mode_key())?;
-        let indices: Option<Vec<u32>> = names
-            .iter()
-            .map(|name| {
-                self.space
-                    .reducible
-                    .iter()
-                    .position(|r| &r.name == name)
-                    .map(|i| i as u32)
-            })
-            .collect();
-        indices.map(Variant::new)
+    /// Trials vary over `space` from now on (the engine's cache must be forgotten too).
+    pub fn set_space(&mut self, space: Arc<dyn ConfigSpace>) {
+        self.space = space;
     }
 
-    pub fn record_result(&mut self, minimal: &Variant) {
-        let names = self.space.names(minimal);
-        let mode = self.mode_key();
-        self.cache.record_result(mode, &names);
+    /// For each element of `cause`, the pair of trials that shows it is needed: the cause
+    /// failing with it, and passing without it (their latest runs).
+    pub fn evidence(&self, cause: &Variant) -> Vec<Evidence> {
+        let with = self.latest(cause);
+        cause
+            .indices()
+            .iter()
+            .map(|index| Evidence {
+                element: self.space.name_of(*index),
+                with: with.clone(),
+                without: self.latest(&cause.without(*index)),
+            })
+            .collect()
+    }
+
+    fn latest(&self, variant: &Variant) -> Option<TrialRef> {
+        let names = self.space.names(variant);
+        self.log
+            .iter()
+            .rev()
+            .find(|t| t.elements == names && t.outcome.is_some())
+            .map(|t| TrialRef {
+                trial: t.number,
+                outcome: t.outcome.as_ref().map(Outcome::brief).unwrap_or_default(),
+            })
     }
 
     /// A line for the user, above the progress.

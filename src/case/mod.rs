@@ -2,6 +2,7 @@
 //! reducer may strip one by one, plus what "still fails" means for it.
 
 mod diagnostic;
+pub mod entries;
 pub mod options;
 mod parse;
 pub mod space;
@@ -133,6 +134,8 @@ pub struct Case {
     /// Elements whose values are secret, beyond those whose names look secret: every
     /// output redacts them.
     pub secrets: Vec<String>,
+    /// Env vars whose values are lists, with their separators (path-like ones need none).
+    pub lists: IndexMap<String, String>,
     pub oracle: OracleSpec,
     pub expected: Expected,
 }

@@ -25,6 +25,8 @@ struct RawCase {
     #[serde(default)]
     secrets: Vec<Spanned<String>>,
     #[serde(default)]
+    lists: IndexMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
     env: IndexMap<Spanned<String>, Spanned<toml::Value>>,
     #[serde(default)]
     options: IndexMap<Spanned<String>, Spanned<toml::Value>>,
@@ -192,6 +194,25 @@ impl Checker<'_> {
             let index = self.element(&names, entry, "secrets")?;
             secrets.push(names[index].clone());
         }
+        let mut lists = IndexMap::new();
+        for (key, separator) in &raw.lists {
+            let name = format!("env:{}", key.get_ref());
+            if !names.contains(&name) {
+                return Err(self.fail(
+                    key.span(),
+                    format!("lists: `{}` is not an env var of this case", key.get_ref()),
+                    "[lists] marks env vars whose values are lists: KEY = \"separator\"",
+                ));
+            }
+            if separator.get_ref().is_empty() {
+                return Err(self.fail(
+                    separator.span(),
+                    format!("lists: the separator of `{}` is empty", key.get_ref()),
+                    "give the text between entries, such as \",\" or \":\"",
+                ));
+            }
+            lists.insert(key.get_ref().clone(), separator.get_ref().clone());
+        }
         let minimal = match &raw.expected.minimal {
             Some(list) => Some(
                 list.iter()
@@ -227,6 +248,7 @@ impl Checker<'_> {
             elements,
             keep,
             secrets,
+            lists,
             oracle: self.oracle(raw.oracle)?,
             expected: Expected { minimal, isolated },
         })

@@ -10,6 +10,23 @@ use super::{Case, Config, Element};
 use crate::reduce::Variant;
 use crate::reduce::search::Order;
 
+/// What trials vary over, seen from the oracle: a variant becomes a configuration, and
+/// its parts have names for the log and the report.
+pub trait ConfigSpace: Send + Sync {
+    fn len(&self) -> usize;
+    fn config(&self, variant: &Variant) -> Config;
+    /// The name of part `index` of a variant.
+    fn name_of(&self, index: u32) -> String;
+    fn names(&self, variant: &Variant) -> Vec<String> {
+        variant.indices().iter().map(|i| self.name_of(*i)).collect()
+    }
+    fn index_of(&self, name: &str) -> Option<u32> {
+        (0..self.len() as u32).find(|i| self.name_of(*i) == name)
+    }
+    /// Under which name results are remembered for the next run (`None`: not at all).
+    fn result_key(&self) -> Option<&'static str>;
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
@@ -102,40 +119,6 @@ impl Space {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.reducible.len()
-    }
-
-    /// The configuration a variant stands for.
-    pub fn config(&self, variant: &Variant) -> Config {
-        let mut elements: IndexMap<String, &Element> =
-            self.base.iter().map(|e| (e.name(), e)).collect();
-        for (index, reducible) in self.reducible.iter().enumerate() {
-            let state = if variant.contains(index as u32) {
-                &reducible.included
-            } else {
-                &reducible.excluded
-            };
-            if let Some(element) = state {
-                elements.insert(reducible.name.clone(), element);
-            }
-        }
-        Config::from_elements(
-            &self.template,
-            self.layout
-                .iter()
-                .filter_map(|name| elements.get(name).copied()),
-        )
-    }
-
-    pub fn names(&self, variant: &Variant) -> Vec<String> {
-        variant
-            .indices()
-            .iter()
-            .map(|i| self.reducible[*i as usize].name.clone())
-            .collect()
-    }
-
     /// The search order: options, then imports, then env vars grouped by prefix (the text
     /// before the first `_`), so that binary splits fall between groups where they can.
     pub fn order(&self) -> Order {
@@ -163,6 +146,44 @@ impl Space {
             elements: indices,
             group_ends,
         }
+    }
+}
+
+impl ConfigSpace for Space {
+    fn len(&self) -> usize {
+        self.reducible.len()
+    }
+
+    fn config(&self, variant: &Variant) -> Config {
+        let mut elements: IndexMap<String, &Element> =
+            self.base.iter().map(|e| (e.name(), e)).collect();
+        for (index, reducible) in self.reducible.iter().enumerate() {
+            let state = if variant.contains(index as u32) {
+                &reducible.included
+            } else {
+                &reducible.excluded
+            };
+            if let Some(element) = state {
+                elements.insert(reducible.name.clone(), element);
+            }
+        }
+        Config::from_elements(
+            &self.template,
+            self.layout
+                .iter()
+                .filter_map(|name| elements.get(name).copied()),
+        )
+    }
+
+    fn name_of(&self, index: u32) -> String {
+        self.reducible[index as usize].name.clone()
+    }
+
+    fn result_key(&self) -> Option<&'static str> {
+        Some(match self.mode {
+            Mode::Minimize => "minimize",
+            Mode::Isolate => "isolate",
+        })
     }
 }
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::bisect::{self, Settings};
 use crate::case;
+use crate::case::space::ConfigSpace;
 use crate::cli::BisectArgs;
 use crate::error::{EXIT_INTERRUPTED, Error};
 use crate::report::{attachment, json, terminal};
@@ -33,6 +34,7 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         stop: runner.interrupted.clone(),
         gate: None,
         live_progress: true,
+        max_causes: args.max_causes.map_or(usize::MAX, usize::from),
     };
     let space_size = match &good {
         Some(good) => case::space::Space::isolate(&case, good).len(),

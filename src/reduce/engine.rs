@@ -91,6 +91,16 @@ impl<'a, O: Oracle> Engine<'a, O> {
         self.observer = Some(Box::new(observer));
     }
 
+    /// Forgets every verdict: the variants are about to mean something else (a new space
+    /// of the same oracle). No probe may be in flight.
+    pub fn forget(&mut self) {
+        debug_assert!(
+            self.probes.is_empty(),
+            "forget() while probes are in flight"
+        );
+        self.cache.clear();
+    }
+
     /// Records a verdict known from elsewhere (the full configuration, checked before).
     pub fn know(&mut self, variant: Variant, verdict: Verdict) {
         let known = match verdict {

@@ -66,6 +66,19 @@ impl Order {
             .unwrap_or(middle)
     }
 
+    /// The order without the elements of `variant` (group ends are dropped).
+    pub fn without(&self, variant: &Variant) -> Order {
+        Order {
+            elements: self
+                .elements
+                .iter()
+                .copied()
+                .filter(|e| !variant.contains(*e))
+                .collect(),
+            group_ends: Vec::new(),
+        }
+    }
+
     fn restricted_to(&self, variant: &Variant) -> Order {
         Order {
             elements: self
@@ -79,46 +92,75 @@ impl Order {
     }
 }
 
-/// Finds a 1-minimal failing subset of `order`'s elements. The full set must be known to
-/// fail (the engine knows its verdict); the empty set is assumed to pass until shown
-/// otherwise.
+/// Finds a 1-minimal failing subset of `order`'s elements. The set of all of them must be
+/// known to fail (the engine knows its verdict); the empty set is assumed to pass until
+/// shown otherwise.
 ///
+/// `previous`: an earlier result; if it still fails and each of its elements is still
+/// needed, it is the answer again for the price of its certificate, and no search runs.
 /// `certificate_runs`: passing runs demanded of each variant in the certificate, which may
 /// be more than the search demands (flaky failures: a wrong "not needed" there would end
 /// in the result).
 pub fn minimize<O: Oracle>(
     engine: &mut Engine<'_, O>,
     order: &Order,
-    certificate_runs: u32,
-) -> Result<Reduction, Stop> {
-    let mut search = Search::new(engine);
-    let found = search.culprits(order, true)?;
-    search.engine.set_runs_to_pass(certificate_runs);
-    search.certify(order, found)
-}
-
-/// Starts from an earlier result instead of searching: if `previous` still fails and each
-/// of its elements is still needed, it is the answer again, for the price of its
-/// certificate. Otherwise the search runs as [`minimize`] does.
-pub fn minimize_from<O: Oracle>(
-    engine: &mut Engine<'_, O>,
-    order: &Order,
-    previous: Variant,
+    previous: Option<Variant>,
     certificate_runs: u32,
 ) -> Result<Reduction, Stop> {
     let search_runs = engine.runs_to_pass();
     let mut search = Search::new(engine);
-    search.engine.set_runs_to_pass(certificate_runs);
-    if search.holds(&previous)? {
-        return Ok(Reduction {
-            minimal: previous,
-            one_minimal: true,
-        });
+    if let Some(previous) = previous {
+        search.engine.set_runs_to_pass(certificate_runs);
+        let holds = search.holds(&previous)?;
+        search.engine.set_runs_to_pass(search_runs);
+        if holds {
+            return Ok(Reduction {
+                minimal: previous,
+                one_minimal: true,
+            });
+        }
     }
-    search.engine.set_runs_to_pass(search_runs);
     let found = search.culprits(order, true)?;
     search.engine.set_runs_to_pass(certificate_runs);
-    search.certify(order, found)
+    let reduction = search.certify(order, found);
+    search.engine.set_runs_to_pass(search_runs);
+    reduction
+}
+
+/// Every independent cause (Go's bisect does the same): once a cause is found and
+/// certified, its elements are stripped from what is left; while what is left still
+/// fails, the next cause is searched there. At most `max` causes; `previous` are the
+/// causes an earlier run found, tried first in turn.
+pub fn causes<O: Oracle>(
+    engine: &mut Engine<'_, O>,
+    order: &Order,
+    certificate_runs: u32,
+    max: usize,
+    previous: &[Variant],
+) -> Result<Vec<Reduction>, Stop> {
+    let mut found: Vec<Reduction> = Vec::new();
+    let mut remaining = order.clone();
+    loop {
+        let earlier = previous
+            .get(found.len())
+            .filter(|p| p.indices().iter().all(|i| remaining.elements.contains(i)))
+            .cloned();
+        let cause = minimize(engine, &remaining, earlier, certificate_runs)?;
+        let stripped = remaining.without(&cause.minimal);
+        let empty_cause = cause.minimal.is_empty();
+        found.push(cause);
+        if found.len() >= max || empty_cause || stripped.elements.is_empty() {
+            break;
+        }
+        // Does what is left still fail, the same way?
+        let rest = Variant::new(stripped.elements.clone());
+        engine.set_elements_left(stripped.elements.len());
+        if engine.test(rest)? == Verdict::Pass {
+            break;
+        }
+        remaining = stripped;
+    }
+    Ok(found)
 }
 
 /// Why a search round ended early.
@@ -396,7 +438,7 @@ mod tests {
     use crate::reduce::synthetic::{Clock, Costs, Kind, Scenario, SyntheticOracle};
     use crate::reduce::{OracleEvent, Started, TrialId};
 
-    fn reduce(scenario: &Scenario, jobs: usize) -> Reduction {
+    fn reduce(scenario: &Scenario, jobs: usize) -> Vec<Reduction> {
         let mut oracle = SyntheticOracle::new(scenario.clone(), jobs, Costs::HANG);
         let full = Variant::full(scenario.n);
         let (runs, certificate_runs) = if scenario.kind == Kind::Flaky {
@@ -410,7 +452,19 @@ mod tests {
         };
         let mut engine = Engine::new(&mut oracle, runs);
         engine.know(full, Verdict::Fail);
-        minimize(&mut engine, &Order::plain(scenario.n), certificate_runs).unwrap()
+        let max = if scenario.kind == Kind::TwoCauses {
+            usize::MAX
+        } else {
+            1
+        };
+        causes(
+            &mut engine,
+            &Order::plain(scenario.n),
+            certificate_runs,
+            max,
+            &[],
+        )
+        .unwrap()
     }
 
     #[test]
@@ -422,8 +476,11 @@ mod tests {
                         for jobs in [1, 4] {
                             let scenario = Scenario::new(kind, n, k, seed);
                             let found = reduce(&scenario, jobs);
+                            let minimal: Vec<Variant> =
+                                found.iter().map(|c| c.minimal.clone()).collect();
                             assert!(
-                                scenario.is_correct(&found.minimal) && found.one_minimal,
+                                scenario.is_correct(&minimal)
+                                    && found.iter().all(|c| c.one_minimal),
                                 "{kind:?} n={n} k={k} seed={seed} jobs={jobs}: culprits {:?}, found {found:?}",
                                 scenario.culprits
                             );
@@ -482,7 +539,7 @@ mod tests {
             };
             let mut engine = Engine::new(&mut oracle, 1);
             engine.know(Variant::full(n as usize), Verdict::Fail);
-            let found = minimize(&mut engine, &Order::plain(n as usize), 1).unwrap();
+            let found = minimize(&mut engine, &Order::plain(n as usize), None, 1).unwrap();
             assert!(
                 table[&found.minimal],
                 "seed {seed}: {found:?} does not fail"
@@ -505,7 +562,7 @@ mod tests {
         };
         let mut engine = Engine::new(&mut oracle, 1);
         engine.know(Variant::full(10), Verdict::Fail);
-        let found = minimize(&mut engine, &Order::plain(10), 1).unwrap();
+        let found = minimize(&mut engine, &Order::plain(10), None, 1).unwrap();
         assert!(found.minimal.is_empty() && found.one_minimal);
     }
 
@@ -540,7 +597,7 @@ mod tests {
         let mut oracle = SlowPasses(Clock::new(45));
         let mut engine = Engine::new(&mut oracle, 1);
         engine.know(Variant::full(16), Verdict::Fail);
-        let found = minimize(&mut engine, &Order::plain(16), 1).unwrap();
+        let found = minimize(&mut engine, &Order::plain(16), None, 1).unwrap();
         assert_eq!(found.minimal, Variant::new(vec![3, 11]));
         assert!(found.one_minimal);
     }

@@ -23,10 +23,18 @@ pub enum Kind {
     Masked,
     /// All culprits are needed, and then the failure shows with probability 1/2.
     Flaky,
+    /// Two disjoint culprit sets of k each, either one enough: two independent causes.
+    TwoCauses,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::And, Kind::Or, Kind::Masked, Kind::Flaky];
+    pub const ALL: [Kind; 5] = [
+        Kind::And,
+        Kind::Or,
+        Kind::Masked,
+        Kind::Flaky,
+        Kind::TwoCauses,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -34,6 +42,7 @@ impl Kind {
             Kind::Or => "or",
             Kind::Masked => "masked",
             Kind::Flaky => "flaky",
+            Kind::TwoCauses => "two-causes",
         }
     }
 }
@@ -47,24 +56,37 @@ pub struct Scenario {
     pub culprits: Vec<u32>,
     /// For `Masked`: the element that hides the failure, and the one that lifts that.
     pub masker: Option<(u32, u32)>,
+    /// For `TwoCauses`: the second culprit set.
+    pub second: Vec<u32>,
 }
 
 impl Scenario {
     pub fn new(kind: Kind, n: usize, k: usize, seed: u64) -> Scenario {
         let mut rng = StdRng::seed_from_u64(seed ^ ((n as u64) << 20) ^ ((k as u64) << 40));
-        let extra = if kind == Kind::Masked { 2 } else { 0 };
+        let extra = match kind {
+            Kind::Masked => 2,
+            Kind::TwoCauses => k,
+            _ => 0,
+        };
         let picked: Vec<u32> = rand::seq::index::sample(&mut rng, n, k + extra)
             .into_iter()
             .map(|i| i as u32)
             .collect();
         let mut culprits = picked[..k].to_vec();
         culprits.sort_unstable();
+        let mut second = if kind == Kind::TwoCauses {
+            picked[k..2 * k].to_vec()
+        } else {
+            Vec::new()
+        };
+        second.sort_unstable();
         Scenario {
             kind,
             n,
             seed,
             culprits,
             masker: (kind == Kind::Masked).then(|| (picked[k], picked[k + 1])),
+            second,
         }
     }
 
@@ -73,6 +95,7 @@ impl Scenario {
         let all = self.culprits.iter().all(|c| variant.contains(*c));
         match self.kind {
             Kind::And | Kind::Flaky => all,
+            Kind::TwoCauses => all || self.second.iter().all(|c| variant.contains(*c)),
             Kind::Or => self.culprits.iter().any(|c| variant.contains(*c)),
             Kind::Masked => {
                 let (masker, unmasker) = self.masker.expect("masked scenarios have a masker");
@@ -81,11 +104,31 @@ impl Scenario {
         }
     }
 
-    /// Whether `found` is a right answer: the culprits, or for `Or` any one of them.
-    pub fn is_correct(&self, found: &Variant) -> bool {
+    /// Whether `found` is one of the right answers for a single cause (what ddmin gives).
+    pub fn is_a_cause(&self, found: &Variant) -> bool {
         match self.kind {
-            Kind::Or => found.len() == 1 && self.culprits.contains(&found.indices()[0]),
-            _ => found.indices() == self.culprits.as_slice(),
+            Kind::TwoCauses => {
+                found.indices() == self.culprits.as_slice()
+                    || found.indices() == self.second.as_slice()
+            }
+            _ => self.is_correct(std::slice::from_ref(found)),
+        }
+    }
+
+    /// Whether the causes found are the right answer: the culprits, for `Or` any one of
+    /// them, for `TwoCauses` both culprit sets.
+    pub fn is_correct(&self, found: &[Variant]) -> bool {
+        match (self.kind, found) {
+            (Kind::Or, [one]) => one.len() == 1 && self.culprits.contains(&one.indices()[0]),
+            (Kind::TwoCauses, [a, b]) => {
+                let (a, b) = (a.indices(), b.indices());
+                (a == self.culprits.as_slice() && b == self.second.as_slice())
+                    || (b == self.culprits.as_slice() && a == self.second.as_slice())
+            }
+            (Kind::And | Kind::Masked | Kind::Flaky, [one]) => {
+                one.indices() == self.culprits.as_slice()
+            }
+            _ => false,
         }
     }
 }

@@ -13,6 +13,16 @@ pub fn finding(finding: &Finding) -> Value {
             .map(|e| (e.name.clone(), json!(e.value)))
             .collect();
         map.insert("values".into(), Value::Object(values));
+        if let Some(Value::Array(causes)) = map.get_mut("causes") {
+            for (json, cause) in causes.iter_mut().zip(&finding.causes) {
+                let values: serde_json::Map<String, Value> = cause
+                    .elements
+                    .iter()
+                    .map(|e| (e.name.clone(), json!(e.value)))
+                    .collect();
+                json["values"] = Value::Object(values);
+            }
+        }
     }
     value
 }

@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use crate::bisect::Finding;
+use crate::bisect::oracle::TrialRef;
+use crate::bisect::{Cause, Finding};
 use crate::case::space::Mode;
 use crate::trial::{Outcome, TrialRecord};
 
@@ -71,8 +72,8 @@ pub fn trial(record: &TrialRecord) -> String {
     out
 }
 
-/// What a bisection found: the elements with their values, the failure with its stage,
-/// the rate, the cost.
+/// What a bisection found: each cause with its elements, their values and the trials
+/// that show each one is needed, the failure with its stage, the rate, the cost.
 pub fn finding(finding: &Finding) -> String {
     let mut out = String::new();
     if !finding.reproduces && !finding.interrupted {
@@ -88,15 +89,10 @@ pub fn finding(finding: &Finding) -> String {
         let _ = writeln!(out, "  {} trials in {:.1}s", finding.trials, finding.wall_s);
         return out;
     }
-    let what = match finding.mode {
-        Mode::Minimize => format!(
-            "{} of {} elements",
-            finding.minimal.len(),
-            finding.reducible
-        ),
+    let of = match finding.mode {
+        Mode::Minimize => format!("{} elements", finding.reducible),
         Mode::Isolate => format!(
-            "{} of {} differences from the good configuration",
-            finding.minimal.len(),
+            "{} differences from the good configuration",
             finding.reducible
         ),
     };
@@ -104,41 +100,49 @@ pub fn finding(finding: &Finding) -> String {
     if finding.interrupted {
         let _ = writeln!(
             out,
-            "{}: interrupted; the smallest failing configuration so far has {what}:",
-            finding.case
+            "{}: interrupted; the smallest failing configuration so far has {} of {of}:",
+            finding.case,
+            finding.minimal.len()
         );
-    } else {
-        let _ = writeln!(out, "{}: {what} reproduce the failure:", finding.case);
+    } else if finding.causes.len() > 1 {
+        let _ = writeln!(
+            out,
+            "{}: {} independent causes, each shows the failure without the others:",
+            finding.case,
+            finding.causes.len()
+        );
     }
-    for element in &finding.minimal_elements {
-        match &element.value {
-            Some(value) => {
-                let _ = writeln!(out, "  {} = {}", element.name, value.replace('\n', "\\n"));
-            }
-            None => {
-                let _ = writeln!(out, "  {}", element.name);
-            }
+    for (number, cause) in finding.causes.iter().enumerate() {
+        if finding.interrupted {
+            cause_elements(&mut out, cause);
+            break;
         }
-    }
-    if finding.minimal.is_empty() {
-        let _ = writeln!(
-            out,
-            "  (none: the failure shows with only the kept elements)"
-        );
-    }
-    if !finding.kept.is_empty() {
-        let _ = writeln!(out, "  kept in every trial: {}", finding.kept.join(", "));
-    }
-    if let Some(outcome) = &finding.outcome {
-        let _ = writeln!(
-            out,
-            "\n  {:<10} {}",
-            outcome.kind().to_uppercase(),
-            outcome.summary()
-        );
-    }
-    if !finding.interrupted {
-        let minimality = if finding.one_minimal {
+        if finding.causes.len() > 1 {
+            let _ = writeln!(
+                out,
+                "\ncause {} of {}: {} of {of}",
+                number + 1,
+                finding.causes.len(),
+                cause.minimal.len()
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{}: {} of {of} reproduce the failure:",
+                finding.case,
+                cause.minimal.len()
+            );
+        }
+        cause_elements(&mut out, cause);
+        if let Some(outcome) = &cause.outcome {
+            let _ = writeln!(
+                out,
+                "  {:<10} {}",
+                outcome.kind().to_uppercase(),
+                outcome.summary()
+            );
+        }
+        let minimality = if cause.one_minimal {
             "1-minimal: without any one of them, the failure is gone"
         } else {
             "not shown 1-minimal: the oracle gave contradictory answers"
@@ -146,8 +150,11 @@ pub fn finding(finding: &Finding) -> String {
         let _ = writeln!(
             out,
             "  reproduced {} fresh runs · {minimality}",
-            finding.reproduction_rate
+            cause.reproduction_rate
         );
+    }
+    if !finding.kept.is_empty() {
+        let _ = writeln!(out, "\n  kept in every trial: {}", finding.kept.join(", "));
     }
     let _ = writeln!(
         out,
@@ -167,6 +174,76 @@ pub fn finding(finding: &Finding) -> String {
         );
     }
     out
+}
+
+/// "with all of them: pending at worker:started (trial 12)"
+fn trial_ref(trial: &Option<TrialRef>) -> String {
+    match trial {
+        Some(TrialRef {
+            trial: Some(n),
+            outcome,
+        }) => format!("{outcome} (trial {n})"),
+        Some(TrialRef {
+            trial: None,
+            outcome,
+        }) => format!("{outcome} (recorded earlier)"),
+        None => "not run".to_string(),
+    }
+}
+
+fn cause_elements(out: &mut String, cause: &Cause) {
+    let width = cause
+        .elements
+        .iter()
+        .map(|e| e.name.len() + e.value.as_ref().map_or(0, |v| v.len() + 3))
+        .max()
+        .unwrap_or(0)
+        .min(60);
+    for element in &cause.elements {
+        let shown = match &element.value {
+            Some(value) => format!("{} = {}", element.name, value.replace('\n', "\\n")),
+            None => element.name.clone(),
+        };
+        let without = cause
+            .evidence
+            .iter()
+            .find(|e| e.element == element.name)
+            .map(|e| format!("  without it: {}", trial_ref(&e.without)))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {shown:<width$}{without}");
+    }
+    if cause.elements.is_empty() {
+        let _ = writeln!(
+            out,
+            "  (none: the failure shows with only the kept elements)"
+        );
+    }
+    if let Some(with) = cause.evidence.first().map(|e| &e.with) {
+        let _ = writeln!(
+            out,
+            "  {:<width$}  with all of them: {}",
+            "",
+            trial_ref(with)
+        );
+    }
+    for entries in &cause.entries {
+        let _ = writeln!(
+            out,
+            "  {}: {} of its {} entries matter: {}",
+            entries.element,
+            entries.kept.len(),
+            entries.of,
+            entries.kept.join(" ")
+        );
+        for evidence in &entries.evidence {
+            let _ = writeln!(
+                out,
+                "    {}  without it: {}",
+                evidence.element,
+                trial_ref(&evidence.without)
+            );
+        }
+    }
 }
 
 /// A faulthandler dump with identical stacks shown once ("4 threads"): a pool of idle

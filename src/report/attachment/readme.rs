@@ -6,11 +6,85 @@ use std::fmt::Write;
 use similar::TextDiff;
 
 use super::{Attachment, LAUNCHER, Request};
-use crate::bisect::Finding;
+use crate::bisect::oracle::TrialRef;
+use crate::bisect::{Cause, Finding};
 use crate::case::Config;
 use crate::case::space::Mode;
 use crate::case::write;
 use crate::trial::Outcome;
+
+/// The elements of a cause with their values and the trial without each, the entries that
+/// matter inside list values, and what was shown of them.
+fn cause_table(out: &mut String, cause: &Cause, kept: &[String]) {
+    let cell = |text: &str| text.replace('|', "\\|").replace('\n', "\\n");
+    let trial = |t: &Option<TrialRef>| match t {
+        Some(TrialRef {
+            trial: Some(n),
+            outcome,
+        }) => format!("{} (trial {n})", cell(outcome)),
+        Some(TrialRef {
+            trial: None,
+            outcome,
+        }) => format!("{} (recorded)", cell(outcome)),
+        None => String::new(),
+    };
+    let _ = writeln!(out, "| element | value | without it |\n|---|---|---|");
+    for element in &cause.elements {
+        let value = match (&element.value, element.name.starts_with("env:")) {
+            (Some(v), _) => format!("`{}`", cell(v)),
+            (None, true) => "(unset)".into(),
+            (None, false) => String::new(),
+        };
+        let without = cause
+            .evidence
+            .iter()
+            .find(|e| e.element == element.name)
+            .map(|e| trial(&e.without))
+            .unwrap_or_default();
+        let _ = writeln!(out, "| `{}` | {value} | {without} |", element.name);
+    }
+    for name in kept {
+        let _ = writeln!(out, "| `{name}` (kept in every trial) | | |");
+    }
+    let _ = writeln!(out);
+    if let Some(with) = cause.evidence.first().map(|e| &e.with) {
+        let _ = writeln!(out, "With all of them: {}.\n", trial(with));
+    }
+    for entries in &cause.entries {
+        let _ = writeln!(
+            out,
+            "Inside `{}`, {} of its {} entries matter, in this order: {}. Without each, the failure is gone:\n",
+            entries.element,
+            entries.kept.len(),
+            entries.of,
+            entries
+                .kept
+                .iter()
+                .map(|e| format!("`{}`", cell(e)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for evidence in &entries.evidence {
+            let _ = writeln!(
+                out,
+                "- without `{}`: {}",
+                evidence.element,
+                trial(&evidence.without)
+            );
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(
+        out,
+        "{} Reproduced in {} fresh runs.\n",
+        if cause.one_minimal {
+            "Each element is necessary: without any one of them the failure does not show (1-minimal)."
+        } else {
+            "The oracle gave contradictory answers: this configuration fails, but not every element of it was shown necessary."
+        },
+        cause.reproduction_rate
+    );
+}
 
 /// "The worker stays PENDING … when `X=1` is set and `app.settings` is imported; …"
 pub fn finding_sentence(finding: &Finding) -> String {
@@ -24,10 +98,22 @@ pub fn finding_sentence(finding: &Finding) -> String {
         Some(other) => format!("The worker ends {}", other.kind()),
         None => "The worker fails".to_string(),
     };
+    let entries_of = |name: &str| {
+        finding
+            .causes
+            .first()
+            .and_then(|c| c.entries.iter().find(|e| e.element == name))
+    };
     let conditions: Vec<String> = finding
         .minimal_elements
         .iter()
         .map(|e| match (e.name.split_once(':'), &e.value) {
+            (Some((kind, key)), _) if entries_of(&e.name).is_some() => {
+                let entries = entries_of(&e.name).expect("checked");
+                let list: Vec<String> = entries.kept.iter().map(|k| format!("`{k}`")).collect();
+                let what = if kind == "env" { "holds" } else { "includes" };
+                format!("`{key}` {what} {}", list.join(" and "))
+            }
             (Some(("env", key)), Some(value)) => format!("`{key}={value}` is set"),
             (Some(("env", key)), None) => format!("`{key}` is unset"),
             (Some(("import", module)), _) => format!("`{module}` is imported"),
@@ -98,34 +184,9 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
     let _ = writeln!(out, "```\n{}\n```\n", attachment.verification);
 
     let _ = writeln!(out, "## The minimal configuration\n");
-    let _ = writeln!(out, "| element | value |\n|---|---|");
-    for element in &finding.minimal_elements {
-        let value = element
-            .value
-            .as_deref()
-            .map(|v| format!("`{}`", v.replace('|', "\\|").replace('\n', "\\n")))
-            .unwrap_or_else(|| {
-                if element.name.starts_with("env:") {
-                    "(unset)".into()
-                } else {
-                    String::new()
-                }
-            });
-        let _ = writeln!(out, "| `{}` | {value} |", element.name);
+    if let Some(first) = finding.causes.first() {
+        cause_table(&mut out, first, &finding.kept);
     }
-    for kept in &finding.kept {
-        let _ = writeln!(out, "| `{kept}` (kept in every trial) | |");
-    }
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "{}\n",
-        if finding.one_minimal {
-            "Each element is necessary: without any one of them the failure does not show (1-minimal)."
-        } else {
-            "The oracle gave contradictory answers: this configuration fails, but not every element of it was shown necessary."
-        }
-    );
     if finding.mode == Mode::Isolate {
         let _ = writeln!(
             out,
@@ -148,6 +209,26 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
             out,
             "Secret values (keys, tokens, passwords, credentials inside URLs) anywhere in this attachment\nare replaced by `REDACTED`.\n"
         );
+    }
+
+    if finding.causes.len() > 1 {
+        let _ = writeln!(
+            out,
+            "## Other causes\n\nThe failure has {} independent causes: with the first one's elements stripped, it still\nshowed, and the next was searched among what was left. Each shows the failure on its own.\n",
+            finding.causes.len()
+        );
+        for (number, cause) in finding.causes.iter().enumerate().skip(1) {
+            let _ = writeln!(out, "### Cause {}\n", number + 1);
+            if let Some(outcome) = &cause.outcome {
+                let _ = writeln!(
+                    out,
+                    "{}: {}\n",
+                    outcome.kind().to_uppercase(),
+                    outcome.summary()
+                );
+            }
+            cause_table(&mut out, cause, &[]);
+        }
     }
 
     let _ = writeln!(out, "## From the full configuration to the minimal one\n");
