@@ -10,15 +10,71 @@ use common::*;
 
 /// Bisects every corpus case (and isolates those with a good.toml) and checks the result
 /// against the case's `[expected]`. Cases run a few at a time, each with `--jobs 4`.
+/// What a bisection found does not match `expected`: why.
+fn mismatch(
+    json: &serde_json::Value,
+    expected: &[String],
+    want: &Expected,
+    isolate: bool,
+) -> Option<String> {
+    let found = sorted_names(&json["minimal"]);
+    if found != expected || json["one_minimal"] != true {
+        return Some(format!(
+            "minimal {found:?} (expected {expected:?}), one_minimal {}",
+            json["one_minimal"]
+        ));
+    }
+    if isolate {
+        return None;
+    }
+    let causes = json["causes"].as_array().unwrap();
+    if let Some(want) = &want.causes {
+        let mut got: Vec<Vec<String>> =
+            causes.iter().map(|c| sorted_names(&c["minimal"])).collect();
+        let mut want = want.clone();
+        got.sort();
+        want.sort();
+        if got != want {
+            return Some(format!("causes {got:?} (expected {want:?})"));
+        }
+    }
+    if let Some(want) = &want.entries {
+        for (key, entries) in want {
+            let element = if key == "python_flags" {
+                "option:python_flags".to_string()
+            } else {
+                format!("env:{key}")
+            };
+            let got: Vec<String> = causes
+                .iter()
+                .flat_map(|c| c["entries"].as_array().cloned().unwrap_or_default())
+                .filter(|e| e["element"] == element.as_str())
+                .flat_map(|e| e["kept"].as_array().cloned().unwrap_or_default())
+                .map(|k| k.as_str().unwrap().to_string())
+                .collect();
+            if got != *entries {
+                return Some(format!(
+                    "entries of {element}: {got:?} (expected {entries:?})"
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Bisects every corpus case (and isolates those with a good.toml) and checks the result
+/// against the case's `[expected]`: the minimal set, every cause, the entries named inside
+/// list values. Cases run a few at a time, each with `--jobs 4`.
 #[test]
 fn every_corpus_case_reduces_to_its_expected_culprits() {
     let cases = corpus_cases();
     assert!(cases.len() >= 3, "corpus: {cases:?}");
-    let mut runs: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
+    /// One bisection to run: its label, arguments, expected minimal set, `[expected]`, and
+    /// whether it isolates.
+    struct Run(String, Vec<String>, Vec<String>, Expected, bool);
+    let mut runs: Vec<Run> = Vec::new();
     for case in &cases {
         let dir = repo(&format!("corpus/{case}"));
-        let (minimal, isolated) = expected_of(&dir);
-        let minimal = minimal.unwrap_or_else(|| panic!("{case} has no [expected] minimal"));
         let base = vec![
             "bisect".to_string(),
             path_str(&dir).to_string(),
@@ -27,14 +83,29 @@ fn every_corpus_case_reduces_to_its_expected_culprits() {
             "--jobs".into(),
             "4".into(),
         ];
-        runs.push((format!("{case} (minimize)"), base.clone(), minimal));
-        if let Some(isolated) = isolated {
+        let minimal = expected_of(&dir)
+            .minimal
+            .unwrap_or_else(|| panic!("{case} has no [expected] minimal"));
+        runs.push((
+            format!("{case} (minimize)"),
+            base.clone(),
+            minimal,
+            expected_of(&dir),
+            false,
+        ));
+        if let Some(isolated) = expected_of(&dir).isolated {
             let mut args = base;
             args.extend([
                 "--good".to_string(),
                 path_str(&dir.join("good.toml")).to_string(),
             ]);
-            runs.push((format!("{case} (isolate)"), args, isolated));
+            runs.push((
+                format!("{case} (isolate)"),
+                args,
+                isolated,
+                expected_of(&dir),
+                true,
+            ));
         }
     }
     let failures = std::sync::Mutex::new(Vec::new());
@@ -42,25 +113,21 @@ fn every_corpus_case_reduces_to_its_expected_culprits() {
         for chunk in runs.chunks(runs.len().div_ceil(3)) {
             let failures = &failures;
             scope.spawn(move || {
-                for (label, args, expected) in chunk {
+                for Run(label, args, expected, want, isolate) in chunk {
                     let args: Vec<&str> = args.iter().map(String::as_str).collect();
                     let output = minrepro(&args);
                     let problem = match serde_json::from_str::<serde_json::Value>(&output.stdout) {
-                        Err(_) => Some(format!("no JSON (exit {}): {}", output.code, output.stderr)),
-                        Ok(json) => {
-                            let found = sorted_names(&json["minimal"]);
-                            if output.code != 0 || found != *expected || json["one_minimal"] != true {
-                                Some(format!(
-                                    "exit {}, minimal {found:?} (expected {expected:?}), one_minimal {}\n{}",
-                                    output.code, json["one_minimal"], output.stderr
-                                ))
-                            } else {
-                                None
-                            }
+                        Err(_) => Some(format!("no JSON (exit {})", output.code)),
+                        Ok(json) if output.code != 0 => {
+                            Some(format!("exit {}: {json}", output.code))
                         }
+                        Ok(json) => mismatch(&json, expected, want, *isolate),
                     };
                     if let Some(problem) = problem {
-                        failures.lock().unwrap().push(format!("{label}: {problem}"));
+                        failures
+                            .lock()
+                            .unwrap()
+                            .push(format!("{label}: {problem}\n{}", output.stderr));
                     }
                 }
             });

@@ -440,9 +440,25 @@ fn reduce_with(
             .last_result(&variant)
             .map(|(o, r)| (Some(o.clone()), r.cloned()))
             .unwrap_or_default();
+        // List values read as the cause has them: the entries that matter.
+        let mut elements = found_elements(space, &cause.minimal, &plan.redactor);
+        for element in elements.iter_mut() {
+            if entries.iter().any(|e| e.element == element.name) {
+                element.value = match element.name.strip_prefix("env:") {
+                    Some(key) => config
+                        .env
+                        .get(key)
+                        .map(|v| redact_value(&element.name, v, &plan.redactor)),
+                    None => Some(
+                        crate::case::LaunchOption::PythonFlags(config.options.python_flags.clone())
+                            .to_string(),
+                    ),
+                };
+            }
+        }
         reduced.causes.push(Cause {
             minimal: space.names(&cause.minimal),
-            elements: found_elements(space, &cause.minimal, &plan.redactor),
+            elements,
             outcome,
             one_minimal: cause.one_minimal,
             reproduction_rate: format!("{fails}/{confirm_runs}"),

@@ -115,6 +115,10 @@ pub struct OracleSpec {
 pub struct Expected {
     pub minimal: Option<Vec<String>>,
     pub isolated: Option<Vec<String>>,
+    /// Every independent cause, in the order they are found.
+    pub causes: Option<Vec<Vec<String>>>,
+    /// The entries that matter inside list values, by env var name (or `python_flags`).
+    pub entries: Option<IndexMap<String, Vec<String>>>,
 }
 
 /// A loaded, validated case file.

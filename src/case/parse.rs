@@ -58,6 +58,8 @@ struct RawReduce {
 struct RawExpected {
     minimal: Option<Vec<Spanned<String>>>,
     isolated: Option<Vec<Spanned<String>>>,
+    causes: Option<Vec<Vec<Spanned<String>>>>,
+    entries: Option<IndexMap<Spanned<String>, Vec<String>>>,
 }
 
 /// Loads and validates the case file at `path` (a file, or a folder holding case.toml).
@@ -237,6 +239,48 @@ impl Checker<'_> {
             ),
             None => None,
         };
+        let causes = match &raw.expected.causes {
+            Some(causes) => Some(
+                causes
+                    .iter()
+                    .map(|cause| {
+                        cause
+                            .iter()
+                            .map(|entry| {
+                                self.element_form(entry, "expected.causes")
+                                    .map(|_| entry.get_ref().clone())
+                            })
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            None => None,
+        };
+        let entries = match &raw.expected.entries {
+            Some(entries) => {
+                let mut expanded = IndexMap::new();
+                for (key, values) in entries {
+                    if !names.contains(&format!("env:{}", key.get_ref()))
+                        && key.get_ref() != "python_flags"
+                    {
+                        return Err(self.fail(
+                            key.span(),
+                            format!(
+                                "expected.entries: `{}` is not an env var of this case",
+                                key.get_ref()
+                            ),
+                            "name an env var whose value is a list, or python_flags",
+                        ));
+                    }
+                    expanded.insert(
+                        key.get_ref().clone(),
+                        values.iter().map(|v| self.expand(v)).collect(),
+                    );
+                }
+                Some(expanded)
+            }
+            None => None,
+        };
         debug_assert_eq!(spans.len(), elements.len());
 
         Ok(Case {
@@ -250,7 +294,12 @@ impl Checker<'_> {
             secrets,
             lists,
             oracle: self.oracle(raw.oracle)?,
-            expected: Expected { minimal, isolated },
+            expected: Expected {
+                minimal,
+                isolated,
+                causes,
+                entries,
+            },
         })
     }
 

@@ -197,24 +197,54 @@ pub fn sorted_names(value: &serde_json::Value) -> Vec<String> {
     names
 }
 
-/// `[expected]` of a case file: (minimal, isolated).
-pub fn expected_of(case_dir: &Path) -> (Option<Vec<String>>, Option<Vec<String>>) {
+/// `[expected]` of a case file, names sorted; entries with `${CASE_DIR}` expanded.
+#[derive(Debug, Default)]
+pub struct Expected {
+    pub minimal: Option<Vec<String>>,
+    pub isolated: Option<Vec<String>>,
+    pub causes: Option<Vec<Vec<String>>>,
+    pub entries: Option<std::collections::BTreeMap<String, Vec<String>>>,
+}
+
+pub fn expected_of(case_dir: &Path) -> Expected {
     let text = std::fs::read_to_string(case_dir.join("case.toml")).unwrap();
     let table: toml::Table = toml::from_str(&text).unwrap();
-    let expected = table.get("expected").and_then(|e| e.as_table());
-    let list = |key: &str| {
-        expected.and_then(|e| e.get(key)).map(|v| {
-            let mut names: Vec<String> = v
-                .as_array()
+    let Some(expected) = table.get("expected").and_then(|e| e.as_table()) else {
+        return Expected::default();
+    };
+    let names = |value: &toml::Value| -> Vec<String> {
+        let mut names: Vec<String> = value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let case_dir_text = case_dir.display().to_string();
+    Expected {
+        minimal: expected.get("minimal").map(names),
+        isolated: expected.get("isolated").map(names),
+        causes: expected
+            .get("causes")
+            .map(|c| c.as_array().unwrap().iter().map(names).collect()),
+        entries: expected.get("entries").map(|e| {
+            e.as_table()
                 .unwrap()
                 .iter()
-                .map(|s| s.as_str().unwrap().to_string())
-                .collect();
-            names.sort();
-            names
-        })
-    };
-    (list("minimal"), list("isolated"))
+                .map(|(key, values)| {
+                    let values = values
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.as_str().unwrap().replace("${CASE_DIR}", &case_dir_text))
+                        .collect();
+                    (key.clone(), values)
+                })
+                .collect()
+        }),
+    }
 }
 
 /// The interpreter minrepro runs workers with (it has dramatiq and pika).

@@ -1,0 +1,5 @@
+"""Audit plugin: records who enqueued what."""
+import logging
+
+def setup():
+    logging.getLogger("audit").debug("audit plugin ready")

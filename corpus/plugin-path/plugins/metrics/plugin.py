@@ -1,0 +1,5 @@
+"""Metrics plugin: counts processed messages."""
+COUNTERS = {}
+
+def setup():
+    COUNTERS["processed"] = 0
