@@ -86,7 +86,7 @@ fn every_corpus_case_reduces_to_its_expected_culprits() {
         let minimal = expected_of(&dir)
             .minimal
             .unwrap_or_else(|| panic!("{case} has no [expected] minimal"));
-        runs.push((
+        runs.push(Run(
             format!("{case} (minimize)"),
             base.clone(),
             minimal,
@@ -99,7 +99,7 @@ fn every_corpus_case_reduces_to_its_expected_culprits() {
                 "--good".to_string(),
                 path_str(&dir.join("good.toml")).to_string(),
             ]);
-            runs.push((
+            runs.push(Run(
                 format!("{case} (isolate)"),
                 args,
                 isolated,
