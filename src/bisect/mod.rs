@@ -327,6 +327,7 @@ fn reduce_with(
     let space = &plan.space;
     let full = Variant::full(space.len());
     let empty = Variant::empty();
+    engine.set_elements_left(space.len());
 
     // Does the full configuration fail, how, and (for a flaky case) how often? It is run
     // `runs` times, or RATE_RUNS times to measure the rate: one pass proves nothing there.
