@@ -112,7 +112,7 @@ impl TrialRunner {
         let cleaned = self.delete_queues(&queue, &log).await;
 
         let (ending, consumers) = watched?;
-        let exit_status = stopped?;
+        stopped?;
         cleaned?;
         log.poll();
         if let Some((module, executable)) = log.missing_module() {
@@ -134,7 +134,6 @@ impl TrialRunner {
             },
             Ending::Exited(status) => crash(&log, status, &stderr_tail, &stdout_tail),
         };
-        let _ = exit_status;
         let kept = self.keep_scratch.then(|| scratch.keep());
         Ok(TrialRecord {
             id,

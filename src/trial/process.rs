@@ -183,23 +183,19 @@ impl WorkerProcess {
 
     /// Stops the worker and every process it started: TERM to the group (and to any
     /// descendant that left it), a short grace, then KILL, and waits until none is left.
-    pub async fn stop(&mut self) -> Result<Option<ExitStatus>, Error> {
+    pub async fn stop(&mut self) -> Result<(), Error> {
         let mut targets = self.members();
         for pid in &targets {
             let _ = kill(*pid, Signal::SIGTERM);
         }
         let _ = killpg(self.pgid, Signal::SIGTERM);
-        let status = self.wait_gone(TERM_GRACE, &mut targets).await;
-        if !targets.is_empty() {
+        if !self.wait_gone(TERM_GRACE, &mut targets).await {
             for pid in &targets {
                 let _ = kill(*pid, Signal::SIGKILL);
             }
             let _ = killpg(self.pgid, Signal::SIGKILL);
+            self.wait_gone(KILL_WAIT, &mut targets).await;
         }
-        let status = match status {
-            Some(status) => Some(status),
-            None => self.wait_gone(KILL_WAIT, &mut targets).await,
-        };
         self.stopped = true;
         if !targets.is_empty() {
             return Err(Error::infra(format!(
@@ -207,29 +203,23 @@ impl WorkerProcess {
                 KILL_WAIT.as_secs()
             )));
         }
-        Ok(status)
+        Ok(())
     }
 
-    /// Waits up to `limit` for the main process to exit and `targets` to disappear.
-    async fn wait_gone(
-        &mut self,
-        limit: Duration,
-        targets: &mut HashSet<Pid>,
-    ) -> Option<ExitStatus> {
+    /// Waits up to `limit` for the main process to be reaped and `targets` (refreshed
+    /// with any process that joined) to disappear; whether they all did.
+    async fn wait_gone(&mut self, limit: Duration, targets: &mut HashSet<Pid>) -> bool {
         let started = Instant::now();
-        let mut status = None;
         loop {
-            if status.is_none() {
-                status = self.child.try_wait().ok().flatten();
-            }
+            let reaped = matches!(self.child.try_wait(), Ok(Some(_)));
             let alive = self.members();
             targets.retain(|pid| alive.contains(pid));
             targets.extend(alive);
-            if status.is_some() && targets.is_empty() {
-                return status;
+            if reaped && targets.is_empty() {
+                return true;
             }
             if started.elapsed() >= limit {
-                return status;
+                return false;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
