@@ -31,6 +31,9 @@ pub fn exists(name: &str) -> bool {
     names().contains(&name)
 }
 
+/// The worker template's file name in a template folder.
+const WORKER_SOURCE: &str = "worker.py.j2";
+
 fn file(template: &str, file: &str) -> Result<&'static str, Error> {
     TEMPLATES
         .get_file(format!("{template}/{file}"))
@@ -40,6 +43,11 @@ fn file(template: &str, file: &str) -> Result<&'static str, Error> {
                 "template `{template}` has no file `{file}` (this minrepro build is incomplete)"
             ))
         })
+}
+
+/// The source of a template's worker: with a configuration, it decides the worker.
+pub fn worker_source(template: &str) -> Result<&'static str, Error> {
+    file(template, WORKER_SOURCE)
 }
 
 /// The pinned Python requirements of a template's worker.
@@ -79,11 +87,7 @@ pub fn render_worker(case_name: &str, config: &Config) -> Result<String, Error> 
         log_level: config.options.log_level.as_deref(),
         worker_threads: config.options.worker_threads,
     };
-    render(
-        &config.template,
-        "worker.py.j2",
-        Value::from(Serde(context)),
-    )
+    render(&config.template, WORKER_SOURCE, Value::from(Serde(context)))
 }
 
 #[cfg(test)]

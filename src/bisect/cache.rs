@@ -76,9 +76,12 @@ impl OutcomeCache {
                 .open(&path)
                 .ok()
         });
+        // The worker is rendered from the template's source and the configuration: the
+        // source is part of every key, the configuration of each.
         let salt = format!(
-            "{}\n{}\n{}",
+            "{}\n{}\n{}\n{}",
             case.template,
+            crate::template::worker_source(&case.template).unwrap_or_default(),
             interpreter.display(),
             folder_fingerprint(&case.dir)
         );
@@ -91,12 +94,10 @@ impl OutcomeCache {
     }
 
     pub fn key(&self, config: &Config) -> String {
-        let worker = crate::template::render_worker("", config).unwrap_or_default();
         hex(format!(
-            "{}\n{}\n{}",
+            "{}\n{}",
             self.salt,
-            serde_json::to_string(config).unwrap_or_default(),
-            worker
+            serde_json::to_string(config).unwrap_or_default()
         )
         .as_bytes())
     }
