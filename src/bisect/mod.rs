@@ -171,10 +171,7 @@ pub async fn bisect(
     settings: &Settings,
 ) -> Result<Finding, Error> {
     let started = Instant::now();
-    let space = Arc::new(match good {
-        Some(good) => Space::isolate(case, good),
-        None => Space::minimize(case),
-    });
+    let space = Arc::new(Space::of(case, good));
     let redactor = redactor_for(case, good, settings.show_secrets);
     let timing = Timing {
         fixed: settings.timeout.or(match case.oracle.timeout {

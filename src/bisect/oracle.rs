@@ -69,6 +69,16 @@ pub struct TrialRef {
     pub outcome: String,
 }
 
+impl std::fmt::Display for TrialRef {
+    /// "processed in 0.11s (trial 14)"
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.trial {
+            Some(n) => write!(f, "{} (trial {n})", self.outcome),
+            None => write!(f, "{} (recorded earlier)", self.outcome),
+        }
+    }
+}
+
 /// Why an element is in a finding: the cause with it fails, without it passes.
 #[derive(Debug, Clone, Serialize)]
 pub struct Evidence {

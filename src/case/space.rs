@@ -59,6 +59,15 @@ pub struct Space {
 }
 
 impl Space {
+    /// What `bisect` reduces over: the differences from `good` when there is one (isolate),
+    /// else the case's own elements (minimize).
+    pub fn of(case: &Case, good: Option<&Case>) -> Space {
+        match good {
+            Some(good) => Space::isolate(case, good),
+            None => Space::minimize(case),
+        }
+    }
+
     pub fn minimize(case: &Case) -> Space {
         let mut base = Vec::new();
         let mut reducible = Vec::new();

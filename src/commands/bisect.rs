@@ -36,10 +36,7 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         live_progress: true,
         max_causes: args.max_causes.map_or(usize::MAX, usize::from),
     };
-    let space_size = match &good {
-        Some(good) => case::space::Space::isolate(&case, good).len(),
-        None => case::space::Space::minimize(&case).len(),
-    };
+    let space_size = case::space::Space::of(&case, good.as_ref()).len();
     eprintln!(
         "minrepro: {} `{}`: {} elements to reduce, {} at a time",
         if good.is_some() {

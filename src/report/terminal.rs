@@ -178,17 +178,9 @@ pub fn finding(finding: &Finding) -> String {
 
 /// "with all of them: pending at worker:started (trial 12)"
 fn trial_ref(trial: &Option<TrialRef>) -> String {
-    match trial {
-        Some(TrialRef {
-            trial: Some(n),
-            outcome,
-        }) => format!("{outcome} (trial {n})"),
-        Some(TrialRef {
-            trial: None,
-            outcome,
-        }) => format!("{outcome} (recorded earlier)"),
-        None => "not run".to_string(),
-    }
+    trial
+        .as_ref()
+        .map_or_else(|| "not run".to_string(), TrialRef::to_string)
 }
 
 fn cause_elements(out: &mut String, cause: &Cause) {

@@ -17,17 +17,7 @@ use crate::trial::Outcome;
 /// matter inside list values, and what was shown of them.
 fn cause_table(out: &mut String, cause: &Cause, kept: &[String]) {
     let cell = |text: &str| text.replace('|', "\\|").replace('\n', "\\n");
-    let trial = |t: &Option<TrialRef>| match t {
-        Some(TrialRef {
-            trial: Some(n),
-            outcome,
-        }) => format!("{} (trial {n})", cell(outcome)),
-        Some(TrialRef {
-            trial: None,
-            outcome,
-        }) => format!("{} (recorded)", cell(outcome)),
-        None => String::new(),
-    };
+    let trial = |t: &Option<TrialRef>| t.as_ref().map(|t| cell(&t.to_string())).unwrap_or_default();
     let _ = writeln!(out, "| element | value | without it |\n|---|---|---|");
     for element in &cause.elements {
         let value = match (&element.value, element.name.starts_with("env:")) {
