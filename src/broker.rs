@@ -126,6 +126,42 @@ impl Broker {
         }
     }
 
+    /// Publishes `bodies` to `queue` (which exists) as one burst on one channel, persistent,
+    /// and waits until the broker has confirmed every one.
+    pub async fn publish_all(&self, queue: &str, bodies: &[Vec<u8>]) -> Result<(), Error> {
+        let channel = self.channel().await?;
+        let lost = |err| self.lost(err);
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(lost)?;
+        let mut confirms = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            confirms.push(
+                channel
+                    .basic_publish(
+                        "".into(),
+                        queue.into(),
+                        BasicPublishOptions::default(),
+                        body,
+                        BasicProperties::default().with_delivery_mode(2),
+                    )
+                    .await
+                    .map_err(lost)?,
+            );
+        }
+        for confirm in confirms {
+            if !matches!(confirm.await.map_err(lost)?, Confirmation::Ack(_)) {
+                return Err(Error::infra(format!(
+                    "the broker at {} did not accept a probe message for {queue}",
+                    redact_url(&self.url)
+                )));
+            }
+        }
+        let _ = channel.close(200, "probes published".into()).await;
+        Ok(())
+    }
+
     /// How many consumers `queue` has; `None` if it does not exist. A missing queue closes
     /// the channel (404), so each call uses a channel of its own; callers ask about queues
     /// they know to exist.

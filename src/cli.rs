@@ -43,7 +43,8 @@ pub struct TrialArgs {
     /// The RabbitMQ the workers and the probe use
     #[arg(long, env = "MINREPRO_BROKER", hide_env_values = true, default_value = broker::DEFAULT_URL)]
     pub broker: String,
-    /// The Python that runs the workers (default: a virtual environment minrepro provisions)
+    /// The Python that runs the workers (default: the case's own `python`, else a virtual
+    /// environment minrepro provisions)
     #[arg(long, env = "MINREPRO_PYTHON", value_name = "PATH")]
     pub python: Option<PathBuf>,
     /// Override the case's timeout, e.g. 4s or 1500ms
@@ -149,9 +150,10 @@ pub struct CaptureArgs {
     /// The case file to write
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// Capture the first process that imports this module (default: dramatiq)
-    #[arg(long = "match", value_name = "MODULE", default_value = "dramatiq")]
-    pub trigger: String,
+    /// Capture the first process that imports this module, instead of the process that
+    /// starts a Dramatiq worker (for a launch that starts its worker some other way)
+    #[arg(long = "match", value_name = "MODULE")]
+    pub trigger: Option<String>,
     /// Stop the command after this long (default: let it run its course)
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub duration: Option<Duration>,

@@ -1,6 +1,6 @@
 //! `timeout = "auto"`: how long a worker may take before it counts as pending, derived from
 //! how fast passing configurations were processed here, with a safe floor. Latencies are
-//! remembered per template and interpreter, so that a one-off `run` benefits too.
+//! remembered per template, interpreter and number of probe messages, so that a one-off `run` benefits too.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -43,14 +43,21 @@ pub struct LatencyHistory {
 }
 
 impl LatencyHistory {
-    pub fn load(template: &str, interpreter: &Path) -> LatencyHistory {
+    /// The history of `template` on `interpreter` with `messages` probe messages per
+    /// trial (processing 500 messages takes longer than one).
+    pub fn load(template: &str, interpreter: &Path, messages: u32) -> LatencyHistory {
         let key = format!(
             "{:x}",
             Sha256::digest(interpreter.as_os_str().as_encoded_bytes())
         );
+        let load = if messages > 1 {
+            format!("-{messages}msg")
+        } else {
+            String::new()
+        };
         let path = python::cache_root()
             .join("latency")
-            .join(format!("{template}-{}.json", &key[..12]));
+            .join(format!("{template}-{}{load}.json", &key[..12]));
         let samples = std::fs::read_to_string(&path)
             .ok()
             .and_then(|text| serde_json::from_str(&text).ok())

@@ -110,6 +110,8 @@ pub struct Plan {
     pub jobs: usize,
     pub budget: Option<Duration>,
     pub runner: Arc<TrialRunner>,
+    /// `--python`: every case's interpreter; `None`: each case's own.
+    pub python: Option<PathBuf>,
     pub timeout: Option<Duration>,
 }
 
@@ -196,6 +198,7 @@ pub async fn run(plan: Plan) -> Result<Summary, Error> {
             out: out.clone(),
             previous: None,
             runner: plan.runner.clone(),
+            python: plan.python.clone(),
             settings: Settings {
                 jobs: plan.jobs,
                 fresh: false,
@@ -265,6 +268,7 @@ struct CaseContext {
     out: PathBuf,
     previous: Option<CaseReport>,
     runner: Arc<TrialRunner>,
+    python: Option<PathBuf>,
     settings: Settings,
 }
 
@@ -320,13 +324,25 @@ fn sorted(mut names: Vec<String>) -> Vec<String> {
 async fn run_case(context: CaseContext) -> CaseReport {
     let mut report = base_report(&context);
     let started = Instant::now();
-    let finding = bisect::bisect(
-        &context.case,
-        context.good.as_ref(),
-        context.runner.clone(),
-        &context.settings,
-    )
-    .await;
+    let python = {
+        let (explicit, case) = (context.python.clone(), context.case.clone());
+        tokio::task::spawn_blocking(move || crate::python::interpreter(explicit.as_deref(), &case))
+            .await
+            .unwrap_or_else(|err| Err(Error::infra(format!("interpreter set-up failed: {err}"))))
+    };
+    let finding = match &python {
+        Ok(python) => {
+            bisect::bisect(
+                &context.case,
+                context.good.as_ref(),
+                context.runner.clone(),
+                python,
+                &context.settings,
+            )
+            .await
+        }
+        Err(err) => Err(Error::infra(err.to_string().trim_start_matches("error: "))),
+    };
     let mut finding = match finding {
         Ok(finding) => finding,
         Err(err) => {
@@ -380,7 +396,7 @@ async fn run_case(context: CaseContext) -> CaseReport {
                 good: context.good.as_ref(),
                 finding: &finding,
                 redactor: &redactor,
-                python: &context.runner.python,
+                python: python.as_deref().unwrap_or(Path::new("python3")),
                 broker_url: context.runner.broker.url(),
             })
             .await;

@@ -1,6 +1,7 @@
 //! The interpreter the workers run on: the one the user names (`--python`,
-//! `MINREPRO_PYTHON`), or a virtual environment minrepro provisions once per template from
-//! the template's pinned requirements and then reuses.
+//! `MINREPRO_PYTHON`), the one the case names (its real launch's), or a virtual environment
+//! minrepro provisions once per template from the template's pinned requirements and then
+//! reuses.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::process::Command;
 use nix::fcntl::{Flock, FlockArg};
 use sha2::{Digest, Sha256};
 
+use crate::case::Case;
 use crate::error::Error;
 use crate::template;
 
@@ -29,18 +31,31 @@ pub fn cache_root() -> PathBuf {
     }
 }
 
-/// Finds the interpreter: `explicit` if given (a path or a name on PATH), else the managed
-/// environment of `template`, created on first use.
-pub fn interpreter(explicit: Option<&Path>, template: &str) -> Result<PathBuf, Error> {
-    match explicit {
-        Some(python) => which::which(python).map_err(|_| {
+/// Finds the interpreter of a case: `explicit` if given (a path or a name on PATH), else the
+/// one the case names (its launch's own, as `capture` recorded it), else the managed
+/// environment of its template, created on first use.
+pub fn interpreter(explicit: Option<&Path>, case: &Case) -> Result<PathBuf, Error> {
+    if let Some(python) = explicit {
+        return which::which(python).map_err(|_| {
             Error::infra(format!(
-                "the interpreter `{}` (from --python or MINREPRO_PYTHON) was not found or is not executable\n  = help: give the path of a Python that has dramatiq and pika installed, or leave it out to let minrepro provision one",
+                "the interpreter `{}` (from --python or MINREPRO_PYTHON) was not found or is not executable\n  = help: give the path of a Python that has dramatiq and pika installed, or leave it out to use the case's own (or one minrepro provisions)",
                 python.display()
             ))
-        }),
-        None => managed_environment(template),
+        });
     }
+    if let Some(python) = &case.python {
+        // Kept as written: a virtual environment's bin/python is a symlink whose target
+        // does not know the environment's packages.
+        if python.is_file() {
+            return Ok(python.clone());
+        }
+        return Err(Error::input(format!(
+            "the case's interpreter {} does not exist (`python` in {})\n  = help: recreate the environment the launch ran in (for tox: `tox -e ENV --notest`), correct `python` in the case file, or give another interpreter with --python",
+            python.display(),
+            case.path.display()
+        )));
+    }
+    managed_environment(&case.template)
 }
 
 fn managed_environment(template: &str) -> Result<PathBuf, Error> {

@@ -7,16 +7,22 @@ use minijinja::value::Serde;
 use minijinja::{Environment, Value};
 use serde::Serialize;
 
-use crate::case::Config;
+use crate::case::{Config, Launcher};
 use crate::error::Error;
 
 static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
 /// The template a case file gets when it names none.
 pub const DEFAULT: &str = "dramatiq";
-/// The generated worker's file name; its module name is the same without `.py`.
+/// The plumbing module every generated worker imports (stage reports, stack dumps, the
+/// probe actor), copied from the template's `plumbing.py`.
+pub const PLUMBING_FILE: &str = "minrepro_plumbing.py";
+/// The in-process worker a `script` launch runs.
 pub const WORKER_FILE: &str = "minrepro_worker.py";
-pub const WORKER_MODULE: &str = "minrepro_worker";
+/// What a CLI launch runs: Dramatiq's command line, started as the case's launch did.
+pub const LAUNCH_FILE: &str = "minrepro_launch.py";
+/// The module a CLI launch gets after the application's: it declares the probe actor.
+pub const PROBE_FILE: &str = "minrepro_probe.py";
 
 pub fn names() -> Vec<&'static str> {
     let mut names: Vec<&str> = TEMPLATES
@@ -31,9 +37,6 @@ pub fn exists(name: &str) -> bool {
     names().contains(&name)
 }
 
-/// The worker template's file name in a template folder.
-const WORKER_SOURCE: &str = "worker.py.j2";
-
 fn file(template: &str, file: &str) -> Result<&'static str, Error> {
     TEMPLATES
         .get_file(format!("{template}/{file}"))
@@ -45,22 +48,19 @@ fn file(template: &str, file: &str) -> Result<&'static str, Error> {
         })
 }
 
-/// The source of a template's worker: with a configuration, it decides the worker.
-pub fn worker_source(template: &str) -> Result<&'static str, Error> {
-    file(template, WORKER_SOURCE)
+/// Every source of a template's workers, concatenated: with a configuration, it decides
+/// what a trial runs.
+pub fn worker_source(template: &str) -> Result<String, Error> {
+    ["plumbing.py", "probe.py", "worker.py.j2", "launch.py.j2"]
+        .iter()
+        .map(|name| file(template, name))
+        .collect::<Result<Vec<_>, _>>()
+        .map(|sources| sources.join("\n"))
 }
 
 /// The pinned Python requirements of a template's worker.
 pub fn requirements(template: &str) -> Result<&'static str, Error> {
     file(template, "requirements.txt")
-}
-
-#[derive(Serialize)]
-struct WorkerContext<'a> {
-    case_name: &'a str,
-    imports: &'a [String],
-    log_level: Option<&'a str>,
-    worker_threads: u32,
 }
 
 /// Renders `templates/<template>/<name>` with `context`.
@@ -74,20 +74,109 @@ pub fn render(template: &str, name: &str, context: Value) -> Result<String, Erro
         .map_err(|err| Error::infra(format!("template syntax: {err}")))?;
     let mut env = Environment::new();
     env.set_syntax(syntax);
+    env.add_filter("py", python_literal);
     env.render_str(source, context)
         .map_err(|err| Error::infra(format!("cannot render {template}/{name}: {err:#}")))
 }
 
+/// The `py` filter: a value as a Python literal (`None`, `True`, strings with their escapes),
+/// so that nothing from a configuration can break the generated code.
+fn python_literal(value: Value) -> Result<String, minijinja::Error> {
+    let json = serde_json::to_value(&value).map_err(|err| {
+        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, err.to_string())
+    })?;
+    Ok(literal(&json))
+}
+
+fn literal(value: &serde_json::Value) -> String {
+    use serde_json::Value as J;
+    match value {
+        J::Null => "None".into(),
+        J::Bool(true) => "True".into(),
+        J::Bool(false) => "False".into(),
+        J::Number(n) => n.to_string(),
+        // A JSON string is a valid Python string literal: the same escapes, \uXXXX included.
+        J::String(_) => value.to_string(),
+        J::Array(items) => format!(
+            "[{}]",
+            items.iter().map(literal).collect::<Vec<_>>().join(", ")
+        ),
+        J::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{}: {}", J::String(k.clone()), literal(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The files of one worker, and the one the interpreter runs.
+pub struct WorkerFiles {
+    /// (file name, text), all written beside each other.
+    pub files: Vec<(&'static str, String)>,
+    /// The file `python` is given: the in-process worker or the CLI launch.
+    pub entry: &'static str,
+}
+
+#[derive(Serialize)]
+struct WorkerContext<'a> {
+    case_name: &'a str,
+    imports: &'a [String],
+    /// The modules whose import is reported as a stage.
+    stages: Vec<&'a str>,
+    log_level: Option<&'a str>,
+    django_settings: Option<&'a str>,
+    worker_threads: u32,
+}
+
+#[derive(Serialize)]
+struct LaunchContext<'a> {
+    case_name: &'a str,
+    form: Launcher,
+    imports: &'a [String],
+    arguments: Vec<String>,
+    queues: Option<&'a [String]>,
+}
+
 /// Renders the worker for `config`. Only the configuration goes into the text; the probe's
-/// plumbing is read at run time from files beside the worker.
-pub fn render_worker(case_name: &str, config: &Config) -> Result<String, Error> {
-    let context = WorkerContext {
-        case_name,
-        imports: &config.imports,
-        log_level: config.options.log_level.as_deref(),
-        worker_threads: config.options.worker_threads,
+/// settings are read at run time from `probe.json` beside it.
+pub fn render_worker(case_name: &str, config: &Config) -> Result<WorkerFiles, Error> {
+    let template = config.template.as_str();
+    let options = &config.options;
+    let mut files = vec![(PLUMBING_FILE, file(template, "plumbing.py")?.to_string())];
+    let entry = if options.launcher.is_cli() {
+        let context = LaunchContext {
+            case_name,
+            form: options.launcher,
+            imports: &config.imports,
+            arguments: options.cli_arguments(),
+            queues: options.queues.as_deref(),
+        };
+        files.push((
+            LAUNCH_FILE,
+            render(template, "launch.py.j2", Value::from(Serde(context)))?,
+        ));
+        files.push((PROBE_FILE, file(template, "probe.py")?.to_string()));
+        LAUNCH_FILE
+    } else {
+        let mut stages = vec!["dramatiq"];
+        stages.extend(config.imports.iter().map(String::as_str));
+        let context = WorkerContext {
+            case_name,
+            imports: &config.imports,
+            stages,
+            log_level: options.log_level.as_deref(),
+            django_settings: options.django_settings.as_deref(),
+            worker_threads: options.worker_threads.unwrap_or(1),
+        };
+        files.push((
+            WORKER_FILE,
+            render(template, "worker.py.j2", Value::from(Serde(context)))?,
+        ));
+        WORKER_FILE
     };
-    render(&config.template, WORKER_SOURCE, Value::from(Serde(context)))
+    Ok(WorkerFiles { files, entry })
 }
 
 #[cfg(test)]
@@ -110,15 +199,78 @@ mod tests {
             imports: vec!["app.settings".into(), "app.tasks".into()],
             options: LaunchOptions {
                 log_level: Some("DEBUG".into()),
-                worker_threads: 3,
+                worker_threads: Some(3),
                 ..LaunchOptions::default()
             },
         };
-        let text = render_worker("demo", &config).unwrap();
-        let settings = text.find(r#"_mr_import("app.settings")"#).unwrap();
-        let tasks = text.find(r#"_mr_import("app.tasks")"#).unwrap();
+        let worker = render_worker("demo", &config).unwrap();
+        assert_eq!(worker.entry, WORKER_FILE);
+        let text = &worker
+            .files
+            .iter()
+            .find(|(n, _)| *n == WORKER_FILE)
+            .unwrap()
+            .1;
+        let settings = text.find(r#"_mr.import_spec("app.settings")"#).unwrap();
+        let tasks = text.find(r#"_mr.import_spec("app.tasks")"#).unwrap();
         assert!(settings < tasks);
         assert!(text.contains(r#"setLevel("DEBUG")"#));
         assert!(text.contains("worker_threads=3"));
+        assert!(worker.files.iter().any(|(n, _)| *n == PLUMBING_FILE));
+    }
+
+    #[test]
+    fn a_cli_launch_is_dramatiqs_command_line_with_the_probe_module_last() {
+        let config = Config {
+            template: "dramatiq".into(),
+            env: IndexMap::new(),
+            imports: vec!["app.broker:redis".into(), "app.tasks".into()],
+            options: LaunchOptions {
+                launcher: Launcher::ConsoleScript,
+                verbose: 1,
+                processes: Some(2),
+                queues: Some(vec!["emails".into()]),
+                ..LaunchOptions::default()
+            },
+        };
+        let worker = render_worker("demo", &config).unwrap();
+        assert_eq!(worker.entry, LAUNCH_FILE);
+        let text = &worker
+            .files
+            .iter()
+            .find(|(n, _)| *n == LAUNCH_FILE)
+            .unwrap()
+            .1;
+        assert!(text.contains(r#"FORM = "console-script""#), "{text}");
+        assert!(
+            text.contains(r#"MODULES = ["app.broker:redis", "app.tasks"]"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"ARGUMENTS = ["--processes", "2", "-v"]"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"QUEUES = ["emails"]"#), "{text}");
+        assert!(worker.files.iter().any(|(n, _)| *n == PROBE_FILE));
+        let no_queues = Config {
+            options: LaunchOptions {
+                queues: None,
+                ..config.options.clone()
+            },
+            ..config
+        };
+        let text = render_worker("demo", &no_queues).unwrap().files[1]
+            .1
+            .clone();
+        assert!(text.contains("QUEUES = None"), "{text}");
+    }
+
+    #[test]
+    fn values_become_python_literals() {
+        let value = serde_json::json!({"a": [null, true, false, 1.5, "x\"\\\n\u{e9}"]});
+        assert_eq!(
+            literal(&value),
+            "{\"a\": [None, True, False, 1.5, \"x\\\"\\\\\\n\u{e9}\"]}"
+        );
     }
 }

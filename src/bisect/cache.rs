@@ -1,7 +1,8 @@
 //! Outcomes of trials kept on disk, keyed by what the trial ran, so that a re-run of an
 //! interrupted `bisect` (or tomorrow's `nightly`) does not repeat them. A key covers the
-//! rendered configuration, the worker template, the interpreter and the files of the case
-//! folder (its Python packages): change any of them and the old outcomes no longer apply.
+//! rendered configuration, the worker template, the interpreter, the number of probe
+//! messages and the files of the case folder (its Python packages): change any of them and
+//! the old outcomes no longer apply.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -79,10 +80,11 @@ impl OutcomeCache {
         // The worker is rendered from the template's source and the configuration: the
         // source is part of every key, the configuration of each.
         let salt = format!(
-            "{}\n{}\n{}\n{}",
+            "{}\n{}\n{}\n{} messages\n{}",
             case.template,
             crate::template::worker_source(&case.template).unwrap_or_default(),
             interpreter.display(),
+            case.oracle.messages,
             folder_fingerprint(&case.dir)
         );
         OutcomeCache {

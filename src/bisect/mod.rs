@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod oracle;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -168,6 +169,7 @@ pub async fn bisect(
     case: &Case,
     good: Option<&Case>,
     runner: Arc<TrialRunner>,
+    python: &Path,
     settings: &Settings,
 ) -> Result<Finding, Error> {
     let started = Instant::now();
@@ -178,11 +180,13 @@ pub async fn bisect(
             Timeout::Fixed(timeout) => Some(timeout),
             Timeout::Auto => None,
         }),
-        history: LatencyHistory::load(&case.template, &runner.python),
+        history: LatencyHistory::load(&case.template, python, case.oracle.messages),
     };
     let progress = Progress::new(&case.name, settings.live_progress);
     let mut oracle = TrialOracle::new(TrialOracleParts {
         runner: runner.clone(),
+        python: python.to_path_buf(),
+        messages: case.oracle.messages,
         space: space.clone(),
         case_name: case.name.clone(),
         judge: Judge {
@@ -191,7 +195,7 @@ pub async fn bisect(
         },
         timing,
         jobs: settings.jobs,
-        cache: OutcomeCache::open(case, &runner.python, settings.fresh),
+        cache: OutcomeCache::open(case, python, settings.fresh),
         progress: progress.clone(),
         redactor: redactor.clone(),
         stop: settings.stop.clone(),

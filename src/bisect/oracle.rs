@@ -21,7 +21,7 @@ use crate::redact::Redactor;
 use crate::reduce::{Oracle, OracleEvent, Started, Stop, TrialId, Variant, Verdict};
 use crate::report::progress::Progress;
 use crate::report::redacted;
-use crate::trial::{Failure, Outcome, TrialRecord, TrialRunner};
+use crate::trial::{Failure, Outcome, TrialRecord, TrialRunner, TrialSpec};
 
 /// Decides whether an outcome shows "the same failure".
 #[derive(Debug, Clone)]
@@ -129,6 +129,8 @@ enum Message {
 pub struct TrialOracle {
     handle: Handle,
     runner: Arc<TrialRunner>,
+    python: Arc<std::path::Path>,
+    messages: u32,
     space: Arc<dyn ConfigSpace>,
     case_name: Arc<str>,
     pub judge: Judge,
@@ -161,6 +163,10 @@ pub struct TrialOracle {
 /// What a trial oracle is built from.
 pub struct TrialOracleParts {
     pub runner: Arc<TrialRunner>,
+    /// The interpreter every trial runs on.
+    pub python: std::path::PathBuf,
+    /// Probe messages per trial.
+    pub messages: u32,
     pub space: Arc<dyn ConfigSpace>,
     pub case_name: String,
     pub judge: Judge,
@@ -179,6 +185,8 @@ impl TrialOracle {
         TrialOracle {
             handle: Handle::current(),
             runner: parts.runner,
+            python: parts.python.into(),
+            messages: parts.messages,
             space: parts.space,
             case_name: parts.case_name.into(),
             judge: parts.judge,
@@ -303,6 +311,8 @@ impl TrialOracle {
 
     fn launch(&mut self, trial: TrialId, key: String, variant: &Variant, retried: bool) {
         let runner = self.runner.clone();
+        let python = self.python.clone();
+        let messages = self.messages;
         let config = self.space.config(variant);
         let case_name = self.case_name.clone();
         let timeout = self.timing.timeout();
@@ -322,7 +332,14 @@ impl TrialOracle {
                 None => None,
             };
             let _ = sender.send(Message::Started(trial));
-            let result = runner.run(&case_name, &config, timeout, &token).await;
+            let spec = TrialSpec {
+                case_name: &case_name,
+                config: &config,
+                python: &python,
+                timeout,
+                messages,
+            };
+            let result = runner.run(&spec, &token).await;
             let _ = sender.send(Message::Finished(trial, Box::new(result)));
         }));
         self.running.insert(

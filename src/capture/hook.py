@@ -4,19 +4,25 @@
 # environment would reach it). It does nothing unless the capture session's folder exists
 # and the process descends from the captured command.
 #
-# In those processes it only watches: it records each import (start order, duration, file)
-# and, in the first process that imports the trigger module, writes them to the session
-# folder as they happen (one O_APPEND write per line, so nothing is lost if the process is
-# killed), with the process's sys.path[0] and, when a dramatiq.Worker starts, its thread
-# count and the root logger's level. minrepro reads the rest (environment, working
-# directory, interpreter, standard streams) from /proc.
+# In those processes it only watches, and writes what it sees to the session folder (one
+# O_APPEND write per line, so that nothing is lost if the process is killed):
+#   processes.jsonl   every process: its pid, parent, argv, interpreter (also after a fork)
+#   imports-PID.jsonl each application module a process imports, in order, with its time
+#   candidates.jsonl  each process that starts a dramatiq.Worker (or imports the --match
+#                     module): how it was launched, Dramatiq's CLI arguments read with the
+#                     CLI's own parser, the worker's threads and queues, logging, Django
+#   enqueued.jsonl    each message any process enqueued, by queue (the load of the launch)
+#   processed.jsonl   each message a worker processed
+# minrepro reads the rest (environment, working directory, standard streams) from /proc.
 
 
-def _minrepro_capture(session, root_pid, trigger):
-    import json
+def _minrepro_capture(session, root_pid, match):
     import os
     import sys
-    import time
+
+    # site.py may read the same .pth twice (lib and lib64 of one environment).
+    if getattr(sys, "_minrepro_capture_session", None) == session:
+        return
 
     def descends_from_root():
         pid = os.getpid()
@@ -34,12 +40,14 @@ def _minrepro_capture(session, root_pid, trigger):
 
     if not os.path.isdir(session) or not descends_from_root():
         return
+    sys._minrepro_capture_session = session
 
-    state = {"claimed": False, "order": 0, "pending": []}
-
+    import json
     import site
     import sysconfig
+    import time
 
+    state = {"order": 0, "forked": False}
     paths = sysconfig.get_paths()
     real = os.path.realpath
     stdlib = {real(paths[k]) for k in ("stdlib", "platstdlib") if paths.get(k)}
@@ -57,54 +65,193 @@ def _minrepro_capture(session, root_pid, trigger):
             return "stdlib"
         return "application"
 
-    def write(record):
-        line = (json.dumps(record) + "\n").encode("utf-8")
-        fd = os.open(os.path.join(session, "imports-%d.jsonl" % os.getpid()), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    def append(name, record):
+        line = (json.dumps(record, default=str) + "\n").encode("utf-8")
+        try:
+            fd = os.open(os.path.join(session, name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError:
+            return  # the session is over
         try:
             os.write(fd, line)
         finally:
             os.close(fd)
 
-    def emit(record):
-        if state["claimed"]:
-            write(record)
-        else:
-            state["pending"].append(record)
+    def process(event):
+        return {
+            "event": event,
+            "pid": os.getpid(),
+            "ppid": os.getppid(),
+            "argv": list(sys.argv),
+            "executable": sys.executable,
+            "t": time.time(),
+        }
 
-    def claim():
+    def forked():
+        state["forked"] = True
+        append("processes.jsonl", process("forked"))
+
+    append("processes.jsonl", process("started"))
+    os.register_at_fork(after_in_child=forked)
+
+    def cli_argv():
+        """The arguments Dramatiq's CLI was given: this process's own when it was forked
+        from the CLI, else those of the parent that started it (spawn)."""
+        if state["forked"]:
+            return list(sys.argv[1:])
         try:
-            fd = os.open(os.path.join(session, "claim"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return
-        try:
-            os.write(fd, json.dumps({"pid": os.getpid(), "path0": sys.path[0] if sys.path else None,
-                                     "argv": list(sys.argv), "executable": sys.executable}).encode("utf-8"))
-        finally:
-            os.close(fd)
-        state["claimed"] = True
-        for record in state["pending"]:
-            write(record)
-        state["pending"] = []
+            with open("/proc/%d/cmdline" % os.getppid(), "rb") as f:
+                words = [w.decode("utf-8", "replace") for w in f.read().split(b"\0") if w]
+        except OSError:
+            return []
+        for i, word in enumerate(words[:-1]):
+            if word == "-m" and words[i + 1] == "dramatiq":
+                return words[i + 2:]
+        for i, word in enumerate(words[1:], 1):
+            if not word.startswith("-"):
+                return words[i + 1:]
+        return []
+
+    def parse_cli(argv):
+        """Dramatiq's CLI arguments, split as its own parser splits them: the modules, and
+        each flag with the words that belong to it, verbatim."""
+        from dramatiq.cli import make_argument_parser
+
+        actions = {}
+        for action in make_argument_parser()._actions:
+            for flag in action.option_strings:
+                actions[flag] = action
+
+        def long_name(action, fallback):
+            longs = [f for f in action.option_strings if f.startswith("--")]
+            return longs[0] if longs else fallback
+
+        positionals, flags = [], []
+        i = 0
+        while i < len(argv):
+            word = argv[i]
+            i += 1
+            if word == "--":
+                positionals.extend(argv[i:])
+                break
+            if not word.startswith("-") or word == "-":
+                positionals.append(word)
+                continue
+            name, inline = word, None
+            if word.startswith("--") and "=" in word:
+                name, inline = word.split("=", 1)
+            action = actions.get(name)
+            if action is None and not word.startswith("--") and len(word) > 2:
+                first = actions.get(word[:2])
+                if first is not None and first.nargs == 0:
+                    # -vv: several short flags at once
+                    for letter in word[1:]:
+                        combined = actions.get("-" + letter)
+                        flags.append([combined.dest if combined else None, long_name(combined, "-" + letter) if combined else "-" + letter, []])
+                    continue
+                if first is not None:
+                    action, inline = first, word[2:]
+            if action is None:
+                flags.append([None, word, []])
+                continue
+            values = []
+            if inline is not None:
+                values = [inline]
+            elif action.nargs == 0:
+                pass
+            elif action.nargs in (None, 1, "?"):
+                if i < len(argv) and (action.nargs != "?" or not argv[i].startswith("-")):
+                    values = [argv[i]]
+                    i += 1
+            else:
+                while i < len(argv) and not argv[i].startswith("-"):
+                    values.append(argv[i])
+                    i += 1
+            flags.append([action.dest, long_name(action, name), values])
+        return {"positionals": positionals, "flags": flags}
+
+    def on_stack(function, module):
+        frame = sys._getframe()
+        while frame is not None:
+            if frame.f_code.co_name == function and frame.f_globals.get("__name__") == module:
+                return True
+            frame = frame.f_back
+        return False
+
+    def launch(kind, worker=None):
+        record = process(kind)
+        main = sys.modules.get("__main__")
+        spec = getattr(main, "__spec__", None)
+        record["main_module"] = getattr(spec, "name", None)
+        record["main_file"] = getattr(main, "__file__", None)
+        record["path0"] = sys.path[0] if sys.path else None
+        record["cli"] = on_stack("worker_process", "dramatiq.cli")
+        record["launch_pid"] = os.getppid() if record["cli"] else os.getpid()
+        if record["cli"]:
+            try:
+                record["cli_args"] = parse_cli(cli_argv())
+            except Exception as exc:  # an unknown Dramatiq version: say so, do not break it
+                record["cli_error"] = "%s: %s" % (type(exc).__name__, exc)
+        if worker is not None:
+            broker = worker.broker
+            whitelist = getattr(worker, "consumer_whitelist", None)
+            record["worker_threads"] = getattr(worker, "worker_threads", None)
+            record["queues"] = sorted(whitelist) if whitelist else sorted(broker.get_declared_queues())
+            record["broker"] = type(broker).__name__
+        import logging
+
+        root = logging.getLogger()
+        record["log_level"] = logging.getLevelName(root.level)
+        record["log_handlers"] = len(root.handlers)
+        if "django.conf" in sys.modules:
+            try:
+                from django.apps import apps
+                from django.conf import settings
+
+                if settings.configured and apps.ready:
+                    record["django_settings"] = getattr(settings, "SETTINGS_MODULE", None)
+            except Exception:
+                pass
+        append("candidates.jsonl", record)
 
     def watch_worker(module):
-        """Record what a dramatiq.Worker is started with (its threads, the logging set up)."""
+        """Each dramatiq.Worker started is a candidate: the process that runs it."""
         worker_class = getattr(module, "Worker", None)
         if worker_class is None:
             return
-        original_init, original_start = worker_class.__init__, worker_class.start
-
-        def __init__(self, *args, **kwargs):
-            original_init(self, *args, **kwargs)
-            emit({"event": "worker", "worker_threads": getattr(self, "worker_threads", None)})
+        original_start = worker_class.start
 
         def start(self, *args, **kwargs):
-            import logging
+            result = original_start(self, *args, **kwargs)
+            launch("worker", self)
+            return result
 
-            root = logging.getLogger()
-            emit({"event": "logging", "level": logging.getLevelName(root.level), "handlers": len(root.handlers)})
-            return original_start(self, *args, **kwargs)
+        worker_class.start = start
 
-        worker_class.__init__, worker_class.start = __init__, start
+    def watch_broker(module):
+        """Counts the messages enqueued (by any process) and processed (by a worker)."""
+        broker_class = getattr(module, "Broker", None)
+        if broker_class is None:
+            return
+        original_before, original_after = broker_class.emit_before, broker_class.emit_after
+
+        def queue_of(args):
+            name = getattr(args[0], "queue_name", "") if args else ""
+            for suffix in (".DQ", ".XQ"):
+                if name.endswith(suffix):
+                    name = name[: -len(suffix)]
+            return name
+
+        def emit_before(self, signal, *args, **kwargs):
+            if signal == "enqueue":
+                append("enqueued.jsonl", {"pid": os.getpid(), "queue": queue_of(args), "broker": type(self).__name__})
+            return original_before(self, signal, *args, **kwargs)
+
+        def emit_after(self, signal, *args, **kwargs):
+            if signal == "process_message":
+                append("processed.jsonl", {"pid": os.getpid(), "queue": queue_of(args)})
+            return original_after(self, signal, *args, **kwargs)
+
+        broker_class.emit_before, broker_class.emit_after = emit_before, emit_after
 
     class Loader:
         """The real loader, timed; the module keeps the real one as its __loader__."""
@@ -124,16 +271,21 @@ def _minrepro_capture(session, root_pid, trigger):
                 module.__spec__.loader = self._real
             state["order"] += 1
             order, started = state["order"], time.perf_counter()
-            if self._name == trigger:
-                claim()
             try:
                 self._real.exec_module(module)
             finally:
                 file = getattr(module, "__file__", None)
-                emit({"event": "import", "order": order, "module": self._name, "file": file,
-                      "origin": origin(file), "duration_s": round(time.perf_counter() - started, 6)})
-            if self._name == "dramatiq.worker" and state["claimed"]:
+                kind = origin(file)
+                if kind == "application" or self._name == "dramatiq":
+                    append("imports-%d.jsonl" % os.getpid(), {
+                        "event": "import", "order": order, "module": self._name, "file": file,
+                        "origin": kind, "duration_s": round(time.perf_counter() - started, 6)})
+            if self._name == "dramatiq.worker":
                 watch_worker(module)
+            elif self._name == "dramatiq.broker":
+                watch_broker(module)
+            if match and self._name == match:
+                launch("match")
 
     class Finder:
         busy = False

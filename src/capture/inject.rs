@@ -54,6 +54,28 @@ pub fn candidate_interpreters(named: &[PathBuf], command: &[String]) -> Vec<Path
     found
 }
 
+/// Removes the hooks of earlier captures that were killed before they could: a hook whose
+/// session folder is gone. (Such a hook does nothing, but the folder should not fill up.)
+fn remove_stale_hooks(site: &Path) {
+    let Ok(entries) = std::fs::read_dir(site) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with(HOOK_PREFIX) && name.ends_with(".pth")) {
+            continue;
+        }
+        let session = std::fs::read_to_string(entry.path()).ok().and_then(|line| {
+            let start = line.find("os.path.isdir(")? + "os.path.isdir(".len();
+            let end = start + line[start..].find(')')?;
+            serde_json::from_str::<String>(&line[start..end]).ok()
+        });
+        if session.is_some_and(|dir| !Path::new(&dir).is_dir()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// The site-packages folder of `python`, where `.pth` files are read.
 fn site_packages(python: &Path) -> Option<PathBuf> {
     let output = Command::new(python)
@@ -85,13 +107,16 @@ impl Drop for Installed {
     }
 }
 
-/// Installs the hook for `session` into the site-packages of `interpreters`. It claims
-/// the first process descending from `root_pid` that imports `trigger`.
+/// The prefix of every hook file, so that one left behind can be recognised.
+const HOOK_PREFIX: &str = "minrepro_capture_";
+
+/// Installs the hook for `session` into the site-packages of `interpreters`, for the
+/// processes descending from `root_pid`; `trigger` is the `--match` module, if any.
 pub fn install(
     session: &Path,
     interpreters: &[PathBuf],
     root_pid: u32,
-    trigger: &str,
+    trigger: Option<&str>,
 ) -> Result<Installed, Error> {
     let hook = session.join("hook.py");
     std::fs::write(&hook, HOOK)
@@ -104,10 +129,10 @@ pub fn install(
     // One line: site.py executes .pth lines that start with "import".
     let line = format!(
         "import os; os.path.isdir({session_text}) and (lambda ns: (exec(compile(open({hook_text}).read(), {hook_text}, 'exec'), ns), ns['_minrepro_capture']({session_text}, {root_pid}, {})))({{}})\n",
-        quote(trigger)
+        trigger.map_or("None".to_string(), quote)
     );
     let name = format!(
-        "minrepro_capture_{}.pth",
+        "{HOOK_PREFIX}{}.pth",
         session
             .file_name()
             .map(|n| n
@@ -128,6 +153,7 @@ pub fn install(
         if !seen.insert(site.clone()) {
             continue;
         }
+        remove_stale_hooks(&site);
         let file = site.join(&name);
         match std::fs::write(&file, &line) {
             Ok(()) => {

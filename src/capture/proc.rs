@@ -48,11 +48,9 @@ impl Stream {
 
 #[derive(Debug, Clone)]
 pub struct Snapshot {
-    pub pid: u32,
     /// As the process was started, in order; values that are not UTF-8 are made so.
     pub environ: Vec<(String, String)>,
     pub cwd: PathBuf,
-    pub exe: PathBuf,
     pub cmdline: Vec<String>,
     pub streams: [Stream; 3],
 }
@@ -81,10 +79,8 @@ pub fn snapshot(pid: u32) -> std::io::Result<Snapshot> {
         )
     };
     Ok(Snapshot {
-        pid,
         environ,
         cwd: std::fs::read_link(base.join("cwd"))?,
-        exe: std::fs::read_link(base.join("exe"))?,
         cmdline,
         streams: [stream(0), stream(1), stream(2)],
     })

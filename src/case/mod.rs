@@ -1,4 +1,4 @@
-//! The case file (SPEC §2): one full worker configuration, split into elements that the
+//! The case file: one full worker configuration, split into elements that the
 //! reducer may strip one by one, plus what "still fails" means for it.
 
 mod diagnostic;
@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::trial::{Failure, Outcome};
 pub use diagnostic::SourceFile;
-pub use options::{InputMode, LaunchOption, LaunchOptions, Launcher, OutputMode};
+pub use options::{FlagValue, InputMode, LaunchOption, LaunchOptions, Launcher, OutputMode};
 pub use parse::load;
 
 /// The file a case folder holds.
@@ -108,6 +108,9 @@ pub struct OracleSpec {
     pub expect: Expect,
     pub timeout: Timeout,
     pub runs: Runs,
+    /// Probe messages published at once: "processed" means all of them. Some failures
+    /// show only under load (a log pipe that fills after a hundred messages).
+    pub messages: u32,
 }
 
 /// Optional ground truth, used by tests and by `nightly`.
@@ -127,6 +130,9 @@ pub struct Case {
     pub name: String,
     pub description: Option<String>,
     pub template: String,
+    /// The interpreter the workers run on, as the real launch had it (a virtual
+    /// environment's `bin/python`); `None`: minrepro's own environment for the template.
+    pub python: Option<PathBuf>,
     /// The case file itself.
     pub path: PathBuf,
     /// `${CASE_DIR}`: the absolute folder of the case file.

@@ -1,9 +1,17 @@
-//! The launch and worker options of the `dramatiq` template (SPEC §2): what each one may be,
-//! and what a stripped option falls back to.
+//! The launch and worker options of the `dramatiq` template: what each one may be, which
+//! launcher it applies to, and what a stripped option falls back to.
+//!
+//! Two kinds of launch exist. The in-process one (`launcher = "script"`) is a generated
+//! script that imports the modules and starts a `dramatiq.Worker` itself. The CLI ones
+//! (`"module"`, `python -m dramatiq`, and `"console-script"`, the `dramatiq` script of the
+//! interpreter's environment) run Dramatiq's own command line with the options a real launch
+//! gave it: `--processes`, `--threads`, `--path`, `--queues`, `-v`, and any other flag kept
+//! verbatim as an option named after it (`"--use-spawn" = true`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use indexmap::IndexMap;
 use serde::Serialize;
 
 /// Where one of the worker's output streams goes.
@@ -35,12 +43,45 @@ pub enum InputMode {
 
 /// How the worker is started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Launcher {
-    /// `python minrepro_worker.py`: an in-process `dramatiq.Worker`.
+    /// A generated script that imports the modules and runs an in-process `dramatiq.Worker`.
     Script,
-    /// `python -m dramatiq minrepro_worker`: the CLI, which forks worker processes.
-    Cli,
+    /// `python -m dramatiq MODULES…`: Dramatiq's CLI, which forks worker processes.
+    Module,
+    /// The `dramatiq` console script beside the interpreter (also what `manage.py
+    /// rundramatiq` execs): the same CLI, started the way a shell or `tox exec` starts it.
+    ConsoleScript,
+}
+
+impl Launcher {
+    /// Whether the launch is Dramatiq's command line.
+    pub fn is_cli(self) -> bool {
+        !matches!(self, Launcher::Script)
+    }
+}
+
+/// The value of a CLI flag kept verbatim: what follows the flag on the command line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum FlagValue {
+    /// The flag alone (`--skip-logging`).
+    Switch,
+    /// One argument (`--log-file worker.log`).
+    One(String),
+    /// Several (`--watch-include a b`).
+    Many(Vec<String>),
+}
+
+impl FlagValue {
+    /// The command-line words after the flag.
+    pub fn words(&self) -> Vec<String> {
+        match self {
+            FlagValue::Switch => Vec::new(),
+            FlagValue::One(value) => vec![value.clone()],
+            FlagValue::Many(values) => values.clone(),
+        }
+    }
 }
 
 /// One option as written in a case file, already validated.
@@ -51,10 +92,19 @@ pub enum LaunchOption {
     Stdin(InputMode),
     Cwd(PathBuf),
     LogLevel(String),
+    DjangoSettings(String),
     WorkerThreads(u32),
     Launcher(Launcher),
     Processes(u32),
+    Verbose(u32),
+    Path(Vec<String>),
+    Queues(Vec<String>),
     PythonFlags(Vec<String>),
+    /// A flag of Dramatiq's CLI that has no option of its own, kept as it was given.
+    CliFlag {
+        flag: String,
+        value: FlagValue,
+    },
 }
 
 /// Every option with its value; stripped options hold their defaults.
@@ -65,12 +115,26 @@ pub struct LaunchOptions {
     pub stdin: InputMode,
     /// `None`: the trial's own scratch folder.
     pub cwd: Option<PathBuf>,
-    /// `None`: Python's default (WARNING, no handler).
+    /// In-process launches: the root logger's level, with a handler on stderr. `None`:
+    /// Python's default (WARNING, no handler).
     pub log_level: Option<String>,
-    pub worker_threads: u32,
+    /// In-process launches: `DJANGO_SETTINGS_MODULE` unless the env sets it (as manage.py
+    /// does), then `django.setup()` before the imports.
+    pub django_settings: Option<String>,
+    /// `None`: the launcher's default (1 in process, Dramatiq's 8 for the CLI).
+    pub worker_threads: Option<u32>,
     pub launcher: Launcher,
-    pub processes: u32,
+    /// CLI: `--processes`; `None`: Dramatiq's default (one per CPU).
+    pub processes: Option<u32>,
+    /// CLI: how many `-v`.
+    pub verbose: u32,
+    /// CLI: `--path`; `None`: Dramatiq's default (`.`, the working directory).
+    pub path: Option<Vec<String>>,
+    /// CLI: `--queues`; `None`: every queue the worker's actors declared.
+    pub queues: Option<Vec<String>>,
     pub python_flags: Vec<String>,
+    /// CLI: every other flag, verbatim, in the order given.
+    pub cli_flags: IndexMap<String, FlagValue>,
 }
 
 impl Default for LaunchOptions {
@@ -81,32 +145,51 @@ impl Default for LaunchOptions {
             stdin: InputMode::Null,
             cwd: None,
             log_level: None,
-            worker_threads: 1,
+            django_settings: None,
+            worker_threads: None,
             launcher: Launcher::Script,
-            processes: 1,
+            processes: None,
+            verbose: 0,
+            path: None,
+            queues: None,
             python_flags: Vec::new(),
+            cli_flags: IndexMap::new(),
         }
     }
 }
 
 impl LaunchOptions {
-    /// The options that differ from their defaults, as case-file elements.
+    /// The options that differ from their defaults, as case-file elements, in the order a
+    /// case file lists them.
     pub fn explicit(&self) -> Vec<LaunchOption> {
-        let all = [
+        let mut options = vec![
             LaunchOption::Stdout(self.stdout),
             LaunchOption::Stderr(self.stderr),
             LaunchOption::Stdin(self.stdin),
-            LaunchOption::WorkerThreads(self.worker_threads),
-            LaunchOption::Launcher(self.launcher),
-            LaunchOption::Processes(self.processes),
-            LaunchOption::PythonFlags(self.python_flags.clone()),
         ];
-        let mut options: Vec<LaunchOption> = all
-            .into_iter()
-            .filter(|option| !option.is_default())
-            .collect();
         options.extend(self.cwd.clone().map(LaunchOption::Cwd));
         options.extend(self.log_level.clone().map(LaunchOption::LogLevel));
+        options.extend(
+            self.django_settings
+                .clone()
+                .map(LaunchOption::DjangoSettings),
+        );
+        options.extend(self.worker_threads.map(LaunchOption::WorkerThreads));
+        options.push(LaunchOption::Launcher(self.launcher));
+        options.extend(self.processes.map(LaunchOption::Processes));
+        options.push(LaunchOption::Verbose(self.verbose));
+        options.extend(self.path.clone().map(LaunchOption::Path));
+        options.extend(self.queues.clone().map(LaunchOption::Queues));
+        options.push(LaunchOption::PythonFlags(self.python_flags.clone()));
+        options.extend(
+            self.cli_flags
+                .iter()
+                .map(|(flag, value)| LaunchOption::CliFlag {
+                    flag: flag.clone(),
+                    value: value.clone(),
+                }),
+        );
+        options.retain(|option| !option.is_default());
         options
     }
 
@@ -117,25 +200,65 @@ impl LaunchOptions {
             LaunchOption::Stdin(mode) => self.stdin = *mode,
             LaunchOption::Cwd(dir) => self.cwd = Some(dir.clone()),
             LaunchOption::LogLevel(level) => self.log_level = Some(level.clone()),
-            LaunchOption::WorkerThreads(n) => self.worker_threads = *n,
+            LaunchOption::DjangoSettings(module) => self.django_settings = Some(module.clone()),
+            LaunchOption::WorkerThreads(n) => self.worker_threads = Some(*n),
             LaunchOption::Launcher(launcher) => self.launcher = *launcher,
-            LaunchOption::Processes(n) => self.processes = *n,
+            LaunchOption::Processes(n) => self.processes = Some(*n),
+            LaunchOption::Verbose(n) => self.verbose = *n,
+            LaunchOption::Path(paths) => self.path = Some(paths.clone()),
+            LaunchOption::Queues(queues) => self.queues = Some(queues.clone()),
             LaunchOption::PythonFlags(flags) => self.python_flags = flags.clone(),
+            LaunchOption::CliFlag { flag, value } => {
+                self.cli_flags.insert(flag.clone(), value.clone());
+            }
         }
+    }
+
+    /// The arguments Dramatiq's CLI gets after its modules: the options it knows by name,
+    /// then the verbatim flags. The probe's queue is not among them (the launch adds it).
+    pub fn cli_arguments(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(n) = self.processes {
+            args.extend(["--processes".to_string(), n.to_string()]);
+        }
+        if let Some(n) = self.worker_threads {
+            args.extend(["--threads".to_string(), n.to_string()]);
+        }
+        if let Some(paths) = &self.path {
+            args.push("--path".to_string());
+            args.extend(paths.iter().cloned());
+        }
+        args.extend((0..self.verbose).map(|_| "-v".to_string()));
+        for (flag, value) in &self.cli_flags {
+            args.push(flag_word(flag).to_string());
+            args.extend(value.words());
+        }
+        args
     }
 }
 
-/// The option names, in the order of SPEC §2's table.
+/// A verbatim flag that occurs more than once is kept as `--flag`, `--flag #2`, …: the
+/// command-line word is the part before the space.
+fn flag_word(name: &str) -> &str {
+    name.split(' ').next().unwrap_or(name)
+}
+
+/// The options of the table, in its order; `--…` stands for any verbatim CLI flag.
 pub const OPTION_NAMES: &[&str] = &[
     "stdout",
     "stderr",
     "stdin",
     "cwd",
     "log_level",
+    "django_settings",
     "worker_threads",
     "launcher",
     "processes",
+    "verbose",
+    "path",
+    "queues",
     "python_flags",
+    "--<flag>",
 ];
 
 const LOG_LEVELS: &[&str] = &[
@@ -152,6 +275,14 @@ pub struct OptionError {
     pub help: String,
 }
 
+/// Which launches an option means something for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppliesTo {
+    Any,
+    InProcess,
+    Cli,
+}
+
 impl LaunchOption {
     /// Whether the option only says what its default is.
     pub fn is_default(&self) -> bool {
@@ -160,34 +291,62 @@ impl LaunchOption {
         options == LaunchOptions::default()
     }
 
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> String {
         match self {
             LaunchOption::Stdout(_) => "stdout",
             LaunchOption::Stderr(_) => "stderr",
             LaunchOption::Stdin(_) => "stdin",
             LaunchOption::Cwd(_) => "cwd",
             LaunchOption::LogLevel(_) => "log_level",
+            LaunchOption::DjangoSettings(_) => "django_settings",
             LaunchOption::WorkerThreads(_) => "worker_threads",
             LaunchOption::Launcher(_) => "launcher",
             LaunchOption::Processes(_) => "processes",
+            LaunchOption::Verbose(_) => "verbose",
+            LaunchOption::Path(_) => "path",
+            LaunchOption::Queues(_) => "queues",
             LaunchOption::PythonFlags(_) => "python_flags",
+            LaunchOption::CliFlag { flag, .. } => return flag.clone(),
+        }
+        .to_string()
+    }
+
+    pub fn applies_to(&self) -> AppliesTo {
+        match self {
+            LaunchOption::LogLevel(_) | LaunchOption::DjangoSettings(_) => AppliesTo::InProcess,
+            LaunchOption::Processes(_)
+            | LaunchOption::Verbose(_)
+            | LaunchOption::Path(_)
+            | LaunchOption::Queues(_)
+            | LaunchOption::CliFlag { .. } => AppliesTo::Cli,
+            _ => AppliesTo::Any,
         }
     }
 
     /// The value as it would be written in a case file.
     pub fn to_toml(&self) -> toml::Value {
+        let strings = |items: &[String]| {
+            toml::Value::Array(items.iter().cloned().map(toml::Value::String).collect())
+        };
         match self {
             LaunchOption::Stdout(mode) | LaunchOption::Stderr(mode) => word(mode),
             LaunchOption::Stdin(mode) => word(mode),
             LaunchOption::Launcher(launcher) => word(launcher),
             LaunchOption::Cwd(dir) => toml::Value::String(dir.display().to_string()),
-            LaunchOption::LogLevel(level) => toml::Value::String(level.clone()),
-            LaunchOption::WorkerThreads(n) | LaunchOption::Processes(n) => {
-                toml::Value::Integer(i64::from(*n))
+            LaunchOption::LogLevel(text) | LaunchOption::DjangoSettings(text) => {
+                toml::Value::String(text.clone())
             }
-            LaunchOption::PythonFlags(flags) => {
-                toml::Value::Array(flags.iter().cloned().map(toml::Value::String).collect())
-            }
+            LaunchOption::WorkerThreads(n)
+            | LaunchOption::Processes(n)
+            | LaunchOption::Verbose(n) => toml::Value::Integer(i64::from(*n)),
+            LaunchOption::Path(items)
+            | LaunchOption::Queues(items)
+            | LaunchOption::PythonFlags(items) => strings(items),
+            LaunchOption::CliFlag { value, .. } => match value {
+                FlagValue::Switch => toml::Value::Boolean(true),
+                FlagValue::One(text) => toml::Value::String(text.clone()),
+                FlagValue::Many(items) => strings(items),
+            },
         }
     }
 
@@ -230,38 +389,80 @@ impl LaunchOption {
                 }
                 Ok(LaunchOption::LogLevel(level))
             }
+            "django_settings" => {
+                let module = string(value, "a settings module")?;
+                if !is_module_name(module) {
+                    return Err(OptionError {
+                        message: format!("`{module}` is not a Python module name"),
+                        help: "give the settings module as DJANGO_SETTINGS_MODULE would, e.g. \"mysite.settings\"".into(),
+                    });
+                }
+                Ok(LaunchOption::DjangoSettings(module.to_string()))
+            }
             "worker_threads" => Ok(LaunchOption::WorkerThreads(positive(value)?)),
             "processes" => Ok(LaunchOption::Processes(positive(value)?)),
+            "verbose" => Ok(LaunchOption::Verbose(count(value)?)),
             "launcher" => Ok(LaunchOption::Launcher(
-                match one_of(value, &["script", "cli"])? {
+                // `cli` is what earlier case files called `python -m dramatiq`.
+                match one_of(value, &["script", "module", "console-script", "cli"])? {
                     "script" => Launcher::Script,
-                    _ => Launcher::Cli,
+                    "console-script" => Launcher::ConsoleScript,
+                    _ => Launcher::Module,
                 },
             )),
+            "path" => Ok(LaunchOption::Path(string_list(
+                value,
+                &expand,
+                r#"for example path = [".", "src"] (relative to the worker's working directory)"#,
+            )?)),
+            "queues" => Ok(LaunchOption::Queues(string_list(
+                value,
+                &expand,
+                r#"for example queues = ["default", "emails"]"#,
+            )?)),
             "python_flags" => {
-                let flags = value
-                    .as_array()
-                    .and_then(|items| {
-                        items
-                            .iter()
-                            .map(|item| item.as_str().map(&expand))
-                            .collect::<Option<Vec<_>>>()
-                    })
-                    .ok_or_else(|| OptionError {
-                        message: format!("expected a list of strings, found {}", describe(value)),
-                        help: r#"for example python_flags = ["-u", "-X", "importtime"]"#.into(),
-                    })?;
+                let flags = string_list(
+                    value,
+                    &expand,
+                    r#"for example python_flags = ["-u", "-X", "importtime"]"#,
+                )?;
                 if let Some(bad) = flags.iter().find(|f| FORBIDDEN_FLAGS.contains(&f.as_str())) {
                     return Err(OptionError {
                         message: format!("`{bad}` would replace the worker program"),
-                        help: "python_flags holds interpreter flags only; put the modules to import in `imports`".into(),
+                        help: "python_flags holds interpreter flags only; put the modules to import in `imports` and choose the launch with `launcher`".into(),
                     });
                 }
                 Ok(LaunchOption::PythonFlags(flags))
             }
+            flag if flag.starts_with('-') && flag.len() > 1 => {
+                let value = match value {
+                    toml::Value::Boolean(true) => FlagValue::Switch,
+                    toml::Value::String(text) => FlagValue::One(expand(text)),
+                    toml::Value::Integer(n) => FlagValue::One(n.to_string()),
+                    toml::Value::Array(_) => FlagValue::Many(string_list(value, &expand, "")?),
+                    other => {
+                        return Err(OptionError {
+                            message: format!(
+                                "expected true, a string or a list of strings, found {}",
+                                describe(other)
+                            ),
+                            help: format!(
+                                "write `\"{flag}\" = true` for a flag alone, or the words that follow it on the command line; leave it out to strip it"
+                            ),
+                        });
+                    }
+                };
+                Ok(LaunchOption::CliFlag {
+                    flag: flag.to_string(),
+                    value,
+                })
+            }
             _ => Err(OptionError {
                 message: format!("unknown option `{name}`"),
-                help: format!("known options: {}", OPTION_NAMES.join(", ")),
+                help: format!(
+                    "known options: {}; a flag of Dramatiq's CLI is written with its dashes, e.g. \"--use-spawn\" = true",
+                    OPTION_NAMES.join(", ")
+                ),
             }),
         }
     }
@@ -271,6 +472,17 @@ impl fmt::Display for LaunchOption {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.to_toml())
     }
+}
+
+/// A dotted Python module name.
+pub fn is_module_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.split('.').all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+        })
 }
 
 fn word<T: Serialize>(value: &T) -> toml::Value {
@@ -321,6 +533,29 @@ fn string<'v>(value: &'v toml::Value, what: &str) -> Result<&'v str, OptionError
     })
 }
 
+fn string_list(
+    value: &toml::Value,
+    expand: &impl Fn(&str) -> String,
+    example: &str,
+) -> Result<Vec<String>, OptionError> {
+    value
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .map(|item| item.as_str().map(expand))
+                .collect::<Option<Vec<_>>>()
+        })
+        .ok_or_else(|| OptionError {
+            message: format!("expected a list of strings, found {}", describe(value)),
+            help: if example.is_empty() {
+                "write the words as a list of quoted strings".into()
+            } else {
+                example.into()
+            },
+        })
+}
+
 fn positive(value: &toml::Value) -> Result<u32, OptionError> {
     value
         .as_integer()
@@ -329,6 +564,20 @@ fn positive(value: &toml::Value) -> Result<u32, OptionError> {
         .ok_or_else(|| OptionError {
             message: format!("expected a positive integer, found {}", describe(value)),
             help: "write a whole number of at least 1, without quotes".into(),
+        })
+}
+
+fn count(value: &toml::Value) -> Result<u32, OptionError> {
+    value
+        .as_integer()
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| *n <= 10)
+        .ok_or_else(|| OptionError {
+            message: format!(
+                "expected how many times -v is given, found {}",
+                describe(value)
+            ),
+            help: "write a whole number such as 1 (for -v) or 2 (for -vv)".into(),
         })
 }
 
@@ -363,8 +612,12 @@ mod tests {
             ("stdin", "\"inherit\""),
             ("log_level", "\"DEBUG\""),
             ("worker_threads", "4"),
-            ("launcher", "\"cli\""),
+            ("launcher", "\"console-script\""),
             ("python_flags", "[\"-u\", \"-X\", \"importtime\"]"),
+            ("verbose", "2"),
+            ("path", "[\".\", \"src\"]"),
+            ("--use-spawn", "true"),
+            ("--log-file", "\"worker.log\""),
         ] {
             let option = parse(name, text).unwrap();
             assert_eq!(option.name(), name);
@@ -384,6 +637,8 @@ mod tests {
         assert!(err.message.contains("-c"));
         let err = parse("colour", "1").unwrap_err();
         assert!(err.help.contains("stdout"));
+        let err = parse("--use-spawn", "false").unwrap_err();
+        assert!(err.help.contains("leave it out"), "{}", err.help);
     }
 
     #[test]
@@ -392,5 +647,40 @@ mod tests {
             parse("log_level", "\"debug\"").unwrap(),
             LaunchOption::LogLevel("DEBUG".into())
         );
+    }
+
+    #[test]
+    fn cli_arguments_are_the_command_line_a_launch_gave() {
+        let mut options = LaunchOptions {
+            launcher: Launcher::ConsoleScript,
+            ..LaunchOptions::default()
+        };
+        for (name, text) in [
+            ("processes", "2"),
+            ("worker_threads", "4"),
+            ("path", "[\".\"]"),
+            ("verbose", "1"),
+            ("--skip-logging", "true"),
+            ("--worker-shutdown-timeout", "\"1000\""),
+        ] {
+            options.apply(&parse(name, text).unwrap());
+        }
+        assert_eq!(
+            options.cli_arguments(),
+            [
+                "--processes",
+                "2",
+                "--threads",
+                "4",
+                "--path",
+                ".",
+                "-v",
+                "--skip-logging",
+                "--worker-shutdown-timeout",
+                "1000"
+            ]
+        );
+        // Stripped options are not passed at all: Dramatiq's own defaults apply.
+        assert!(LaunchOptions::default().cli_arguments().is_empty());
     }
 }

@@ -2,15 +2,15 @@
 
 use std::collections::HashSet;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::options::{LaunchOption, describe};
-use super::{Case, Element, Expect, Expected, OracleSpec, Runs, SourceFile, Timeout};
+use super::options::{AppliesTo, LaunchOption, describe, is_module_name};
+use super::{Case, Element, Expect, Expected, Launcher, OracleSpec, Runs, SourceFile, Timeout};
 use crate::error::Error;
 use crate::template;
 
@@ -20,6 +20,7 @@ struct RawCase {
     name: Option<Spanned<String>>,
     description: Option<String>,
     template: Option<Spanned<String>>,
+    python: Option<Spanned<String>>,
     #[serde(default)]
     imports: Vec<Spanned<String>>,
     #[serde(default)]
@@ -44,6 +45,7 @@ struct RawOracle {
     expect: Option<Spanned<String>>,
     timeout: Option<Spanned<toml::Value>>,
     runs: Option<Spanned<toml::Value>>,
+    messages: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -182,7 +184,9 @@ impl Checker<'_> {
             spans.push(option_name.span());
             elements.push(Element::Option(option));
         }
+        self.check_launcher_options(&elements, &spans)?;
         let names: Vec<String> = elements.iter().map(Element::name).collect();
+        let python = raw.python.map(|p| self.python(&p)).transpose()?;
 
         let mut keep = Vec::new();
         for entry in &raw.reduce.keep {
@@ -287,6 +291,7 @@ impl Checker<'_> {
             name,
             description: raw.description,
             template,
+            python,
             path: path.to_path_buf(),
             dir: self.dir.to_path_buf(),
             elements,
@@ -340,22 +345,77 @@ impl Checker<'_> {
     }
 
     fn check_module(&self, module: &Spanned<String>) -> Result<(), Error> {
-        let valid = !module.get_ref().is_empty()
-            && module.get_ref().split('.').all(|part| {
-                part.chars()
-                    .next()
-                    .is_some_and(|c| c.is_alphabetic() || c == '_')
-                    && part.chars().all(|c| c.is_alphanumeric() || c == '_')
-            });
-        if valid {
+        // `module:attribute` names the broker (or a function that sets it up), as the first
+        // module given to Dramatiq's CLI may.
+        let (name, attribute) = match module.get_ref().split_once(':') {
+            Some((name, attribute)) => (name, Some(attribute)),
+            None => (module.get_ref().as_str(), None),
+        };
+        if is_module_name(name) && attribute.is_none_or(is_module_name) {
             Ok(())
         } else {
             Err(self.fail(
                 module.span(),
                 format!("`{}` is not a Python module name", module.get_ref()),
-                "write dotted module names, as in `import app.settings`",
+                "write dotted module names, as in `import app.settings` (the first may name its broker as Dramatiq's CLI does: `app.broker:redis_broker`)",
             ))
         }
+    }
+
+    /// Options that mean nothing for the case's own launcher are refused: they would be
+    /// elements of a generated worker only, not of the real launch.
+    fn check_launcher_options(
+        &self,
+        elements: &[Element],
+        spans: &[Range<usize>],
+    ) -> Result<(), Error> {
+        let launcher = elements
+            .iter()
+            .find_map(|e| match e {
+                Element::Option(LaunchOption::Launcher(l)) => Some(*l),
+                _ => None,
+            })
+            .unwrap_or(Launcher::Script);
+        for (element, span) in elements.iter().zip(spans) {
+            let Element::Option(option) = element else {
+                continue;
+            };
+            let wrong = match option.applies_to() {
+                AppliesTo::Any => None,
+                AppliesTo::Cli if !launcher.is_cli() => Some((
+                    "an option of Dramatiq's CLI, but the launcher is \"script\" (an in-process worker)",
+                    "set launcher = \"module\" (python -m dramatiq) or \"console-script\" (the dramatiq script), or leave the option out",
+                )),
+                AppliesTo::InProcess if launcher.is_cli() => Some((
+                    "an option of the in-process worker, but the launcher is Dramatiq's CLI",
+                    "the CLI sets up logging and Django itself: use verbose = 1 for DEBUG logging, a DJANGO_SETTINGS_MODULE env var and `django_dramatiq.setup` as the first import for Django",
+                )),
+                _ => None,
+            };
+            if let Some((what, help)) = wrong {
+                return Err(self.fail(
+                    span.clone(),
+                    format!("option `{}` is {what}", option.name()),
+                    help,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The interpreter the case's workers run on: `${CASE_DIR}` expanded, relative paths
+    /// taken from the case's folder. Kept as written (a virtual environment's `bin/python`
+    /// is a symlink that must not be resolved, or its packages are lost).
+    fn python(&self, python: &Spanned<String>) -> Result<PathBuf, Error> {
+        let text = self.expand(python.get_ref());
+        if text.trim().is_empty() {
+            return Err(self.fail(
+                python.span(),
+                "python: the interpreter's path is empty",
+                "give the path of the worker's interpreter (such as .tox/py311/bin/python), or leave `python` out to use minrepro's own",
+            ));
+        }
+        Ok(self.dir.join(text))
     }
 
     fn element_form(&self, entry: &Spanned<String>, field: &str) -> Result<(), Error> {
@@ -464,10 +524,24 @@ impl Checker<'_> {
                 }
             },
         };
+        let messages = match raw.messages {
+            None => 1,
+            Some(m) => match m.get_ref() {
+                toml::Value::Integer(n) if (1..=100_000).contains(n) => *n as u32,
+                other => {
+                    return Err(self.fail(
+                        m.span(),
+                        format!("oracle.messages: {} is not a number of messages", describe(other)),
+                        "write a whole number from 1 to 100000: the probe messages published at once to the worker",
+                    ));
+                }
+            },
+        };
         Ok(OracleSpec {
             expect,
             timeout,
             runs,
+            messages,
         })
     }
 }

@@ -15,10 +15,13 @@ pub struct CaseFile<'a> {
     pub name: &'a str,
     pub description: Option<&'a str>,
     pub config: &'a Config,
+    /// The workers' interpreter (`None`: minrepro's own for the template).
+    pub python: Option<&'a Path>,
     pub expect: Expect,
     /// `None`: "auto".
     pub timeout: Option<Duration>,
     pub runs: Runs,
+    pub messages: u32,
     pub keep: &'a [String],
     /// Elements whose values are secret (outputs redact them).
     pub secrets: &'a [String],
@@ -28,16 +31,19 @@ pub struct CaseFile<'a> {
     pub case_dir: &'a Path,
 }
 
+/// `text` with the case's folder written as `${CASE_DIR}`.
+fn relative(text: &str, case_dir: &Path) -> String {
+    let dir = case_dir.display().to_string();
+    if dir.len() > 1 {
+        text.replace(&dir, "${CASE_DIR}")
+    } else {
+        text.to_string()
+    }
+}
+
 /// The `[env]`, `imports` and `[options]` of a configuration as a case file writes them.
 pub fn config_table(config: &Config, case_dir: &Path) -> Table {
-    let relative = |text: &str| {
-        let dir = case_dir.display().to_string();
-        if dir.len() > 1 {
-            text.replace(&dir, "${CASE_DIR}")
-        } else {
-            text.to_string()
-        }
-    };
+    let relative = |text: &str| relative(text, case_dir);
     let mut table = Table::new();
     table.insert(
         "imports".into(),
@@ -67,7 +73,7 @@ pub fn config_table(config: &Config, case_dir: &Path) -> Table {
                 ),
                 other => other,
             };
-            (option.name().to_string(), value)
+            (option.name(), value)
         })
         .collect();
     table.insert("options".into(), Value::Table(options));
@@ -89,6 +95,12 @@ pub fn render(file: &CaseFile<'_>) -> String {
         "template".into(),
         Value::String(file.config.template.clone()),
     );
+    if let Some(python) = file.python {
+        table.insert(
+            "python".into(),
+            Value::String(relative(&python.display().to_string(), file.case_dir)),
+        );
+    }
     table.extend(config_table(file.config, file.case_dir));
     let mut oracle = Table::new();
     let expect = match file.expect {
@@ -114,6 +126,9 @@ pub fn render(file: &CaseFile<'_>) -> String {
             Runs::Auto => Value::String("auto".into()),
         },
     );
+    if file.messages > 1 {
+        oracle.insert("messages".into(), Value::Integer(i64::from(file.messages)));
+    }
     table.insert("oracle".into(), Value::Table(oracle));
     if !file.secrets.is_empty() {
         table.insert(
@@ -171,9 +186,11 @@ mod tests {
             name: "copy",
             description: Some("a copy"),
             config: &config,
+            python: Some(&case.dir.join("venv/bin/python")),
             expect: Expect::Pending,
             timeout: Some(Duration::from_millis(2500)),
             runs: Runs::Fixed(1),
+            messages: 300,
             keep: &["env:PYTHONPATH".to_string()],
             secrets: &[],
             expected_minimal: Some(&names),
@@ -197,6 +214,8 @@ mod tests {
         expected.options.cwd = Some(copy.join("fixture"));
         assert_eq!(reloaded.full_config(), expected);
         assert_eq!(reloaded.oracle.expect, Expect::Pending);
+        assert_eq!(reloaded.oracle.messages, 300);
+        assert_eq!(reloaded.python, Some(copy.join("venv/bin/python")));
         assert_eq!(reloaded.expected.minimal, Some(names));
     }
 }

@@ -23,8 +23,24 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
             case.template
         )));
     }
-    let runner = Arc::new(crate::commands::trial_runner(&args.trial, &case.template).await?);
-    let python = runner.python.clone();
+    let python = crate::commands::interpreter(&args.trial, &case).await?;
+    if let Some(good) = &good
+        && args.trial.python.is_none()
+        && good.python.is_some()
+        && good.python != case.python
+    {
+        eprintln!(
+            "minrepro: note: {} ran on {}, {} on {}: every trial runs on the failing side's",
+            good.path.display(),
+            good.python
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            case.path.display(),
+            python.display()
+        );
+    }
+    let runner = Arc::new(crate::commands::trial_runner(&args.trial).await?);
     let settings = Settings {
         jobs: usize::from(args.jobs),
         fresh: args.fresh,
@@ -48,7 +64,7 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         space_size,
         settings.jobs
     );
-    let mut finding = bisect::bisect(&case, good.as_ref(), runner, &settings).await?;
+    let mut finding = bisect::bisect(&case, good.as_ref(), runner, &python, &settings).await?;
     if let Some(out) = &args.out
         && finding.reproduces
     {

@@ -18,11 +18,13 @@ pub async fn capture(args: CaptureArgs) -> Result<i32, Error> {
     )
     .await?;
     eprintln!(
-        "minrepro: wrote {}: process {}, {} env vars, {} application imports{}",
+        "minrepro: wrote {}: process {}, {} env vars, {} imports, {} probe message{} per trial{}",
         args.out.display(),
         captured.pid,
         captured.env_vars,
         captured.imports,
+        captured.messages,
+        if captured.messages == 1 { "" } else { "s" },
         captured
             .command_status
             .map(|code| format!("; the command exited with {code}"))

@@ -7,9 +7,12 @@ mod diff;
 mod nightly;
 mod run;
 
+use std::path::PathBuf;
+
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::Broker;
+use crate::case::Case;
 use crate::cli::{Command, TrialArgs};
 use crate::error::Error;
 use crate::python;
@@ -26,23 +29,24 @@ pub async fn dispatch(command: Command) -> Result<i32, Error> {
     }
 }
 
-/// Gets what trials need: the interpreter (provisioned on first use), the broker, and a
-/// cancellation token that Ctrl-C and SIGTERM trip so that every trial cleans up.
-pub async fn trial_runner(args: &TrialArgs, template: &str) -> Result<TrialRunner, Error> {
-    let python = {
-        let explicit = args.python.clone();
-        let template = template.to_string();
-        tokio::task::spawn_blocking(move || python::interpreter(explicit.as_deref(), &template))
-            .await
-            .map_err(|err| Error::infra(format!("interpreter set-up failed: {err}")))??
-    };
+/// Gets what trials need: the broker, and a cancellation token that Ctrl-C and SIGTERM
+/// trip so that every trial cleans up.
+pub async fn trial_runner(args: &TrialArgs) -> Result<TrialRunner, Error> {
     let broker = Broker::connect(&args.broker).await?;
     Ok(TrialRunner {
         broker,
-        python,
         keep_scratch: args.keep_scratch,
         interrupted: cancel_on_signals(),
     })
+}
+
+/// The interpreter `case`'s trials run on (provisioned on first use, see [`python`]).
+pub async fn interpreter(args: &TrialArgs, case: &Case) -> Result<PathBuf, Error> {
+    let explicit = args.python.clone();
+    let case = case.clone();
+    tokio::task::spawn_blocking(move || python::interpreter(explicit.as_deref(), &case))
+        .await
+        .map_err(|err| Error::infra(format!("interpreter set-up failed: {err}")))?
 }
 
 pub fn cancel_on_signals() -> CancellationToken {

@@ -17,14 +17,14 @@ pub async fn nightly(args: NightlyArgs) -> Result<i32, Error> {
             args.corpus.display()
         )));
     }
-    let template = first_template(&args)?;
-    let runner = Arc::new(crate::commands::trial_runner(&args.trial, &template).await?);
+    let runner = Arc::new(crate::commands::trial_runner(&args.trial).await?);
     let summary = nightly::run(Plan {
         corpus: args.corpus.clone(),
         out: args.out.clone(),
         jobs: usize::from(args.jobs),
         budget: args.budget,
         runner,
+        python: args.trial.python.clone(),
         timeout: args.trial.timeout,
     })
     .await?;
@@ -39,16 +39,6 @@ pub async fn nightly(args: NightlyArgs) -> Result<i32, Error> {
     let _ = stderr.write_all(table(&summary).as_bytes());
     let failing = summary.count(Status::Changed) + summary.count(Status::Error);
     Ok(if failing > 0 { 1 } else { 0 })
-}
-
-/// The template of the first loadable case: the interpreter is provisioned for it.
-fn first_template(args: &NightlyArgs) -> Result<String, Error> {
-    let out = std::path::absolute(&args.out).unwrap_or(args.out.clone());
-    Ok(nightly::discover(&args.corpus, &out)
-        .iter()
-        .find_map(|folder| crate::case::load(folder).ok())
-        .map(|case| case.template)
-        .unwrap_or_else(|| crate::template::DEFAULT.to_string()))
 }
 
 fn write_reports(summary: &Summary, args: &NightlyArgs) -> Result<(), Error> {

@@ -7,7 +7,7 @@ use crate::cli::RunArgs;
 use crate::error::Error;
 use crate::latency::LatencyHistory;
 use crate::report::{self, terminal};
-use crate::trial::{Outcome, seconds};
+use crate::trial::{Outcome, TrialSpec, seconds};
 
 /// Exit 0 when the configuration shows the case's failure, 1 when it does not.
 pub async fn run(args: RunArgs) -> Result<i32, Error> {
@@ -30,10 +30,14 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
         }
         err
     };
-    let runner = crate::commands::trial_runner(&args.trial, &case.template)
+    let python = crate::commands::interpreter(&args.trial, &case)
         .await
         .map_err(failed)?;
-    let mut history = LatencyHistory::load(&case.template, &runner.python);
+    let runner = crate::commands::trial_runner(&args.trial)
+        .await
+        .map_err(failed)?;
+    let messages = case.oracle.messages;
+    let mut history = LatencyHistory::load(&case.template, &python, messages);
     let timeout = match (args.trial.timeout, case.oracle.timeout) {
         (Some(timeout), _) | (None, Timeout::Fixed(timeout)) => timeout,
         (None, Timeout::Auto) => history.timeout(),
@@ -44,15 +48,28 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
         case.elements.len()
     };
     eprintln!(
-        "minrepro: one trial of the {label} configuration of `{}` ({element_count} elements, timeout {:.1}s)",
+        "minrepro: one trial of the {label} configuration of `{}` ({element_count} elements, timeout {:.1}s{}, on {})",
         case.name,
-        timeout.as_secs_f64()
+        timeout.as_secs_f64(),
+        if messages > 1 {
+            format!(", {messages} probe messages")
+        } else {
+            String::new()
+        },
+        python.display()
     );
     if let Some(description) = &case.description {
         eprintln!("  {}", description.trim().replace('\n', "\n  "));
     }
+    let spec = TrialSpec {
+        case_name: &case.name,
+        config: &config,
+        python: &python,
+        timeout,
+        messages,
+    };
     let record = runner
-        .run(&case.name, &config, timeout, &runner.interrupted)
+        .run(&spec, &runner.interrupted)
         .await
         .map_err(failed)?;
     if let Outcome::Processed { latency } = record.outcome {
@@ -78,7 +95,7 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
                     "stdout_tail": record.stdout_tail,
                     "stderr_tail": record.stderr_tail,
                     "scratch": record.scratch,
-                    "interpreter": runner.python,
+                    "interpreter": python,
                 }),
             );
         }

@@ -16,15 +16,19 @@ pub fn redacted(record: &TrialRecord, redactor: &Redactor) -> TrialRecord {
     let mut record = record.clone();
     record.outcome = match record.outcome {
         Outcome::Pending {
-            stage,
-            timeout,
-            consumers,
             stack_dump,
-        } => Outcome::Pending {
             stage,
             timeout,
             consumers,
+            messages,
+            processed,
+        } => Outcome::Pending {
             stack_dump: redactor.redact(&stack_dump),
+            stage,
+            timeout,
+            consumers,
+            messages,
+            processed,
         },
         Outcome::Crash {
             stage,

@@ -239,8 +239,26 @@ fn cause_elements(out: &mut String, cause: &Cause) {
 }
 
 /// A faulthandler dump with identical stacks shown once ("4 threads"): a pool of idle
-/// worker threads would otherwise bury the one thread that is stuck.
+/// worker threads would otherwise bury the one thread that is stuck. A dump of several
+/// processes (Dramatiq's CLI and the workers it forked) is grouped process by process.
 fn grouped_stacks(dump: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut section = String::new();
+    for line in dump.lines() {
+        if line.starts_with("process ") && line.ends_with("):") {
+            lines.extend(grouped_threads(&section));
+            section.clear();
+            lines.push(line.to_string());
+        } else {
+            section.push_str(line);
+            section.push('\n');
+        }
+    }
+    lines.extend(grouped_threads(&section));
+    lines
+}
+
+fn grouped_threads(dump: &str) -> Vec<String> {
     let mut groups: Vec<(Vec<&str>, usize)> = Vec::new();
     for block in dump.split("\n\n") {
         let mut lines = block.lines().filter(|l| !l.trim().is_empty());
@@ -285,5 +303,25 @@ mod tests {
             lines.contains(&"2 threads with this same stack (most recent call first):".to_string())
         );
         assert_eq!(lines.iter().filter(|l| l.contains("queue.py")).count(), 1);
+    }
+
+    #[test]
+    fn a_dump_of_several_processes_is_grouped_process_by_process() {
+        let idle = "  File \"queue.py\", line 180 in get";
+        let dump = format!(
+            "process 7 (the launched process):\nThread 0x1 (most recent call first):\n  File \"cli.py\", line 9 in watch_logs\n\nprocess 8 (a forked worker process):\nThread 0x2 (most recent call first):\n{idle}\n\nThread 0x3 (most recent call first):\n{idle}\n"
+        );
+        let lines = grouped_stacks(&dump);
+        assert_eq!(lines[0], "process 7 (the launched process):");
+        assert_eq!(lines[1], "1 thread (most recent call first):");
+        assert!(lines[2].contains("watch_logs"));
+        let second = lines
+            .iter()
+            .position(|l| l.starts_with("process 8"))
+            .unwrap();
+        assert_eq!(
+            lines[second + 1],
+            "2 threads with this same stack (most recent call first):"
+        );
     }
 }

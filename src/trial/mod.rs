@@ -1,4 +1,4 @@
-//! One trial (SPEC §3): one configuration, run once for real. A scratch folder gets the
+//! One trial: one configuration, run once for real. A scratch folder gets the
 //! generated worker; the probe goes to a queue unique to the trial; the worker is watched
 //! until it processes the probe, exits, or stays stuck past the timeout; then its whole
 //! process group is stopped and every queue the trial made is deleted.
@@ -30,7 +30,7 @@ const POLL: Duration = Duration::from_millis(10);
 /// then whether it consumes from it.
 const DECLARE_POLL: Duration = Duration::from_millis(15);
 const CONSUMER_POLL: Duration = Duration::from_millis(100);
-/// How long the stack dump may take to be written.
+/// How long the stack dumps may take to be written.
 const DUMP_WAIT: Duration = Duration::from_secs(1);
 
 /// What one trial did, for the terminal, the JSON output and the trial log.
@@ -45,6 +45,10 @@ pub struct TrialRecord {
     pub wall_s: f64,
     pub timeout_s: f64,
     pub versions: Versions,
+    /// The top-level modules the worker had imported when it started (empty if it never
+    /// did): what a repro needs installed.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub modules: Vec<String>,
     pub stdout_tail: String,
     pub stderr_tail: String,
     /// The scratch folder, when it was kept.
@@ -55,29 +59,38 @@ pub struct TrialRecord {
 /// What every trial of one command shares.
 pub struct TrialRunner {
     pub broker: Broker,
-    pub python: PathBuf,
     pub keep_scratch: bool,
     /// Tripped by Ctrl-C or SIGTERM: every trial stops and cleans up.
     pub interrupted: CancellationToken,
 }
 
+/// What one trial runs: a configuration of a case, on an interpreter, with a timeout and a
+/// number of probe messages.
+#[derive(Debug, Clone, Copy)]
+pub struct TrialSpec<'a> {
+    pub case_name: &'a str,
+    pub config: &'a Config,
+    pub python: &'a Path,
+    pub timeout: Duration,
+    pub messages: u32,
+}
+
 /// Where the watch loop ended.
 enum Ending {
+    /// Every probe message was processed, the last one at this time (worker's clock).
     Processed(f64),
     Exited(std::process::ExitStatus),
     Stuck,
 }
 
 impl TrialRunner {
-    /// Runs `config` once. `Err` is for what is not the configuration's doing: the broker,
-    /// the interpreter, or a cancellation (`Error::Interrupted`: Ctrl-C, or `cancel`, a
-    /// child of `interrupted`, when the verdict is no longer needed); the trial is cleaned
-    /// up either way.
+    /// Runs one configuration once. `Err` is for what is not the configuration's doing: the
+    /// broker, the interpreter, or a cancellation (`Error::Interrupted`: Ctrl-C, or
+    /// `cancel`, a child of `interrupted`, when the verdict is no longer needed); the trial
+    /// is cleaned up either way.
     pub async fn run(
         &self,
-        case_name: &str,
-        config: &Config,
-        timeout: Duration,
+        spec: &TrialSpec<'_>,
         cancel: &CancellationToken,
     ) -> Result<TrialRecord, Error> {
         let started = Instant::now();
@@ -87,25 +100,23 @@ impl TrialRunner {
             .prefix("minrepro-trial-")
             .tempdir()
             .map_err(|err| Error::infra(format!("cannot create a scratch folder: {err}")))?;
-        write_worker_files(
-            scratch.path(),
-            case_name,
-            config,
-            self.broker.url(),
-            &queue,
-            &id,
-        )?;
+        let probe = Probe {
+            queue: queue.clone(),
+            token: id.clone(),
+            messages: spec.messages.max(1),
+        };
+        let entry = write_worker_files(scratch.path(), spec, self.broker.url(), &probe)?;
 
         let spawned_at = unix_now();
-        let mut worker = WorkerProcess::spawn(&self.python, config, scratch.path())?;
+        let mut worker = WorkerProcess::spawn(spec.python, spec.config, scratch.path(), entry)?;
         let mut log = WorkerLog::new(scratch.path().join("report.jsonl"));
         let watched = self
-            .watch(&mut worker, &mut log, &queue, &id, timeout, cancel)
+            .watch(&mut worker, &mut log, &probe, spec.timeout, cancel)
             .await;
 
         let mut stack_dump = String::new();
         if let Ok((Ending::Stuck, _)) = &watched {
-            stack_dump = dump_stacks(&log, scratch.path()).await;
+            stack_dump = dump_stacks(&log, &worker.member_pids(), scratch.path()).await;
         }
         let stopped = worker.stop().await;
         let (stdout_tail, stderr_tail) = worker.outputs().await;
@@ -117,8 +128,8 @@ impl TrialRunner {
         log.poll();
         if let Some((module, executable)) = log.missing_module() {
             return Err(Error::infra(format!(
-                "the interpreter {executable} has no `{module}` module\n  = help: install the template's requirements into it (pip install -r templates/{}/requirements.txt), or leave out --python to let minrepro provision one",
-                config.template
+                "the interpreter {executable} has no `{module}` module\n  = help: install the template's requirements into it (pip install -r templates/{}/requirements.txt), or give another interpreter with --python",
+                spec.config.template
             )));
         }
 
@@ -128,9 +139,11 @@ impl TrialRunner {
             },
             Ending::Stuck => Outcome::Pending {
                 stage: log.last_stage(),
-                timeout,
+                timeout: spec.timeout,
                 consumers,
                 stack_dump,
+                messages: probe.messages,
+                processed: log.processed(&probe.token).0,
             },
             Ending::Exited(status) => crash(&log, status, &stderr_tail, &stdout_tail),
         };
@@ -141,23 +154,23 @@ impl TrialRunner {
             outcome,
             stages: log.timeline(spawned_at),
             wall_s: round_ms(started.elapsed().as_secs_f64()),
-            timeout_s: seconds(timeout),
+            timeout_s: seconds(spec.timeout),
             versions: log.versions(),
+            modules: log.top_level_modules(),
             stdout_tail,
             stderr_tail,
             scratch: kept,
         })
     }
 
-    /// Watches the worker until it processes the probe, exits, or stays stuck. A worker
-    /// that is still making progress when the timeout comes gets a second look: it is
-    /// called stuck only after a quiet spell, at most at twice the timeout.
+    /// Watches the worker until it processes every probe message, exits, or stays stuck.
+    /// A worker that is still making progress when the timeout comes gets a second look: it
+    /// is called stuck only after a quiet spell, at most at twice the timeout.
     async fn watch(
         &self,
         worker: &mut WorkerProcess,
         log: &mut WorkerLog,
-        queue: &str,
-        token: &str,
+        probe: &Probe,
         timeout: Duration,
         cancel: &CancellationToken,
     ) -> Result<(Ending, Option<u32>), Error> {
@@ -169,19 +182,23 @@ impl TrialRunner {
         let mut published = false;
         let mut next_consumer_poll = started;
         let mut ticker = tokio::time::interval(POLL);
+        let all_processed = |log: &WorkerLog| match log.processed(&probe.token) {
+            (count, Some(at)) if count >= probe.messages => Some(at),
+            _ => None,
+        };
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return Err(Error::Interrupted),
                 _ = ticker.tick() => {}
             }
             log.poll();
-            if let Some(at) = log.processed_at(token) {
+            if let Some(at) = all_processed(log) {
                 return Ok((Ending::Processed(at), consumers));
             }
             if let Some(status) = worker.try_wait()? {
                 // It may have processed the probe just before exiting.
                 log.poll();
-                return Ok(match log.processed_at(token) {
+                return Ok(match all_processed(log) {
                     Some(at) => (Ending::Processed(at), consumers),
                     None => (Ending::Exited(status), consumers),
                 });
@@ -189,16 +206,22 @@ impl TrialRunner {
             let now = Instant::now();
             if now >= next_consumer_poll && consumers.unwrap_or(0) == 0 {
                 if published {
-                    consumers = self.broker.consumer_count(queue).await?;
+                    consumers = self.broker.consumer_count(&probe.queue).await?;
                     if consumers.unwrap_or(0) > 0 {
                         log.observe("broker:consuming", worker.pid());
                     }
                 } else {
-                    // The probe goes in once the worker has declared its queue.
+                    // The probe goes in once the worker has declared its queue: the first
+                    // message when it is routable, then the rest at once.
                     published = self
                         .broker
-                        .publish_if_routable(queue, &probe_message(queue, token))
+                        .publish_if_routable(&probe.queue, &probe.message(0))
                         .await?;
+                    if published && probe.messages > 1 {
+                        let burst: Vec<Vec<u8>> =
+                            (1..probe.messages).map(|i| probe.message(i)).collect();
+                        self.broker.publish_all(&probe.queue, &burst).await?;
+                    }
                     consumers = published.then_some(0);
                 }
                 next_consumer_poll = now
@@ -217,7 +240,7 @@ impl TrialRunner {
                     continue;
                 }
                 if published {
-                    consumers = self.broker.consumer_count(queue).await?;
+                    consumers = self.broker.consumer_count(&probe.queue).await?;
                 }
                 return Ok((Ending::Stuck, consumers));
             }
@@ -275,23 +298,41 @@ fn crash(log: &WorkerLog, status: std::process::ExitStatus, stderr: &str, stdout
     }
 }
 
-/// Asks every worker process to dump its threads' stacks (a signal the generated worker
-/// registered with faulthandler) and waits until the dump is written.
-async fn dump_stacks(log: &WorkerLog, scratch: &Path) -> String {
-    let targets = log.dump_targets();
+/// Asks every worker process to dump its threads' stacks (a signal the plumbing registered
+/// with faulthandler, in each process it started in or forked into) and waits until the
+/// dumps are written. Only processes of this trial's own tree are signalled.
+async fn dump_stacks(
+    log: &WorkerLog,
+    ours: &std::collections::HashSet<u32>,
+    scratch: &Path,
+) -> String {
+    let targets: Vec<(u32, i32)> = log
+        .dump_targets()
+        .into_iter()
+        .filter(|(pid, _)| *pid > 1 && ours.contains(pid))
+        .collect();
     if targets.is_empty() {
         return String::new();
     }
     for (pid, signal) in &targets {
         process::send_raw_signal(*pid, *signal);
     }
-    let path = scratch.join("stacks.txt");
+    let files: Vec<(u32, PathBuf)> = targets
+        .iter()
+        .map(|(pid, _)| (*pid, scratch.join(format!("stacks-{pid}.txt"))))
+        .collect();
+    let total = || -> u64 {
+        files
+            .iter()
+            .map(|(_, path)| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0))
+            .sum()
+    };
     let started = Instant::now();
     let mut last_len = 0;
     let mut stable_since = Instant::now();
     while started.elapsed() < DUMP_WAIT {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let len = total();
         if len != last_len {
             last_len = len;
             stable_since = Instant::now();
@@ -299,24 +340,67 @@ async fn dump_stacks(log: &WorkerLog, scratch: &Path) -> String {
             break;
         }
     }
-    std::fs::read_to_string(&path).unwrap_or_default()
+    let dumps: Vec<(u32, String)> = files
+        .iter()
+        .filter_map(|(pid, path)| {
+            let text = std::fs::read_to_string(path).ok()?;
+            (!text.trim().is_empty()).then_some((*pid, text))
+        })
+        .collect();
+    match dumps.as_slice() {
+        [(_, only)] => only.clone(),
+        _ => dumps
+            .iter()
+            .map(|(pid, text)| format!("process {pid} ({}):\n{text}", log.role_of(*pid)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
 }
 
-/// The generated worker, and the probe's plumbing it reads at start (never through env).
+/// The probe of one trial: its queue, its token, how many messages.
+struct Probe {
+    queue: String,
+    token: String,
+    messages: u32,
+}
+
+impl Probe {
+    fn actor(&self) -> String {
+        format!("minrepro_probe_{}", self.token)
+    }
+
+    /// Message `index` for the probe actor: exactly the keys Dramatiq decodes.
+    fn message(&self, index: u32) -> Vec<u8> {
+        let timestamp_ms = (unix_now() * 1000.0) as u64;
+        serde_json::json!({
+            "queue_name": self.queue,
+            "actor_name": self.actor(),
+            "args": [self.token, index],
+            "kwargs": {},
+            "options": {},
+            "message_id": format!("minrepro-{}-{index}", self.token),
+            "message_timestamp": timestamp_ms,
+        })
+        .to_string()
+        .into_bytes()
+    }
+}
+
+/// The generated worker, and the probe's settings it reads at start (never through env);
+/// the file the interpreter runs.
 fn write_worker_files(
     scratch: &Path,
-    case_name: &str,
-    config: &Config,
+    spec: &TrialSpec<'_>,
     broker_url: &str,
-    queue: &str,
-    token: &str,
-) -> Result<(), Error> {
-    let worker = template::render_worker(case_name, config)?;
-    let probe = serde_json::json!({
+    probe: &Probe,
+) -> Result<&'static str, Error> {
+    let worker = template::render_worker(spec.case_name, spec.config)?;
+    let settings = serde_json::json!({
         "broker_url": broker_url,
-        "queue": queue,
-        "actor": format!("minrepro_probe_{token}"),
-        "token": token,
+        "queue": probe.queue,
+        "actor": probe.actor(),
+        "token": probe.token,
+        "messages": probe.messages,
     });
     let write = |name: &str, text: &str| {
         std::fs::write(scratch.join(name), text).map_err(|err| {
@@ -326,24 +410,11 @@ fn write_worker_files(
             ))
         })
     };
-    write(template::WORKER_FILE, &worker)?;
-    write("probe.json", &probe.to_string())
-}
-
-/// A Dramatiq message for the probe actor: exactly the keys Dramatiq decodes.
-fn probe_message(queue: &str, token: &str) -> Vec<u8> {
-    let timestamp_ms = (unix_now() * 1000.0) as u64;
-    serde_json::json!({
-        "queue_name": queue,
-        "actor_name": format!("minrepro_probe_{token}"),
-        "args": [token],
-        "kwargs": {},
-        "options": {},
-        "message_id": format!("minrepro-{token}"),
-        "message_timestamp": timestamp_ms,
-    })
-    .to_string()
-    .into_bytes()
+    for (name, text) in &worker.files {
+        write(name, text)?;
+    }
+    write("probe.json", &settings.to_string())?;
+    Ok(worker.entry)
 }
 
 /// Unique across processes and time: it names the trial's queue.

@@ -22,6 +22,9 @@ pub enum Outcome {
         consumers: Option<u32>,
         /// Every Python thread's stack, taken just before it was stopped.
         stack_dump: String,
+        /// Probe messages published, and how many of them were processed.
+        messages: u32,
+        processed: u32,
     },
     /// The worker exited before processing.
     Crash {
@@ -100,15 +103,22 @@ impl Outcome {
                 stage,
                 timeout,
                 consumers,
+                messages,
+                processed,
                 ..
             } => {
+                let what = if *messages > 1 {
+                    format!("{processed} of {messages} messages processed")
+                } else {
+                    "not processed".to_string()
+                };
                 let consumer_note = match consumers {
                     Some(0) => ", no consumer on the probe queue",
                     Some(_) => ", consuming the probe queue",
                     None => ", the probe queue never declared",
                 };
                 format!(
-                    "not processed within {:.1}s, last stage {}{consumer_note}",
+                    "{what} within {:.1}s, last stage {}{consumer_note}",
                     timeout.as_secs_f64(),
                     stage.as_deref().unwrap_or("(none: Python never started)")
                 )
@@ -147,6 +157,11 @@ struct OutcomeJson {
     consumers: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     stack_dump: Option<String>,
+    /// Pending under load: messages published and processed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    messages: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    processed: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     exit_code: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -166,6 +181,8 @@ impl From<Outcome> for OutcomeJson {
             timeout_s: None,
             consumers: None,
             stack_dump: None,
+            messages: None,
+            processed: None,
             exit_code: None,
             signal: None,
             signature: None,
@@ -177,11 +194,17 @@ impl From<Outcome> for OutcomeJson {
                 timeout,
                 consumers,
                 stack_dump,
+                messages,
+                processed,
                 ..
             } => {
                 json.timeout_s = Some(seconds(timeout));
                 json.consumers = consumers;
                 json.stack_dump = Some(stack_dump);
+                if messages > 1 {
+                    json.messages = Some(messages);
+                    json.processed = Some(processed);
+                }
             }
             Outcome::Crash {
                 exit_code,
@@ -213,6 +236,8 @@ impl TryFrom<OutcomeJson> for Outcome {
                 timeout: duration(json.timeout_s),
                 consumers: json.consumers,
                 stack_dump: json.stack_dump.unwrap_or_default(),
+                messages: json.messages.unwrap_or(1),
+                processed: json.processed.unwrap_or(0),
             },
             "crash" => Outcome::Crash {
                 stage: json.stage,
@@ -307,11 +332,19 @@ mod tests {
             timeout: Duration::from_secs(4),
             consumers: Some(0),
             stack_dump: "Thread 0x1".into(),
+            messages: 300,
+            processed: 156,
         };
         let json = serde_json::to_value(&pending).unwrap();
         assert_eq!(json["kind"], "pending");
         assert_eq!(json["stage"], "worker:started");
         assert!(json["latency_s"].is_null());
+        assert_eq!(json["processed"], 156);
+        assert!(
+            pending
+                .summary()
+                .starts_with("156 of 300 messages processed within 4.0s")
+        );
         let back: Outcome = serde_json::from_value(json).unwrap();
         assert_eq!(back, pending);
         let processed = serde_json::to_value(Outcome::Processed {

@@ -13,9 +13,8 @@ use tokio::io::AsyncReadExt;
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::task::JoinHandle;
 
-use crate::case::{Config, InputMode, Launcher, OutputMode};
+use crate::case::{Config, InputMode, OutputMode};
 use crate::error::Error;
-use crate::template::{WORKER_FILE, WORKER_MODULE};
 
 /// How much of each output stream is kept for the crash signature and the trial log.
 const TAIL_BYTES: usize = 64 * 1024;
@@ -44,26 +43,13 @@ pub struct WorkerProcess {
     stopped: bool,
 }
 
-/// The command line that starts the worker from `scratch`.
-fn command_line(python: &Path, config: &Config, scratch: &Path) -> Command {
-    let options = &config.options;
+/// The command line that starts the worker: the interpreter with the configuration's
+/// flags, running `entry` (the in-process worker, or the CLI launch) from `scratch`.
+fn command_line(python: &Path, config: &Config, scratch: &Path, entry: &str) -> Command {
     let mut command = Command::new(python);
-    command.args(&options.python_flags);
-    match options.launcher {
-        Launcher::Script => {
-            command.arg(scratch.join(WORKER_FILE));
-        }
-        Launcher::Cli => {
-            command
-                .args(["-m", "dramatiq", WORKER_MODULE])
-                .arg("--processes")
-                .arg(options.processes.to_string())
-                .arg("--threads")
-                .arg(options.worker_threads.to_string())
-                .arg("--path")
-                .arg(scratch);
-        }
-    }
+    command
+        .args(&config.options.python_flags)
+        .arg(scratch.join(entry));
     command
 }
 
@@ -122,9 +108,14 @@ fn keep_tail(mut bytes: Vec<u8>) -> Vec<u8> {
 impl WorkerProcess {
     /// Starts the worker whose files are in `scratch`, with the configuration's environment
     /// and nothing else.
-    pub fn spawn(python: &Path, config: &Config, scratch: &Path) -> Result<WorkerProcess, Error> {
+    pub fn spawn(
+        python: &Path,
+        config: &Config,
+        scratch: &Path,
+        entry: &str,
+    ) -> Result<WorkerProcess, Error> {
         let options = &config.options;
-        let mut command = command_line(python, config, scratch);
+        let mut command = command_line(python, config, scratch, entry);
         command
             .env_clear()
             .envs(&config.env)
@@ -140,7 +131,7 @@ impl WorkerProcess {
         let mut child = command.spawn().map_err(|err| {
             if err.kind() == std::io::ErrorKind::NotFound && !python.exists() {
                 Error::infra(format!(
-                    "the interpreter {} does not exist\n  = help: give an existing Python with --python, or leave it out to let minrepro provision one",
+                    "the interpreter {} does not exist\n  = help: give an existing Python with --python (or the case's `python`), or leave both out to let minrepro provision one",
                     python.display()
                 ))
             } else {
@@ -223,6 +214,11 @@ impl WorkerProcess {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    /// The pids of the worker's processes still alive.
+    pub fn member_pids(&self) -> HashSet<u32> {
+        self.members().iter().map(|p| p.as_raw() as u32).collect()
     }
 
     /// Live processes of the worker's group, and descendants that left it (setsid).

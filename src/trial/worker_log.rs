@@ -142,11 +142,21 @@ impl WorkerLog {
             .filter(move |e| e.stage.as_deref() == Some(name))
     }
 
-    /// The worker's clock time at which the probe with `token` was processed.
-    pub fn processed_at(&self, token: &str) -> Option<f64> {
-        self.stage_events("probe:processed")
-            .find(|e| e.field_str("token") == Some(token))
-            .map(|e| e.t)
+    /// How many distinct probe messages with `token` were processed, and when the last of
+    /// them was (worker's clock).
+    pub fn processed(&self, token: &str) -> (u32, Option<f64>) {
+        let mut seen = std::collections::HashSet::new();
+        let mut last = None;
+        for e in self.stage_events("probe:processed") {
+            if e.field_str("token") != Some(token) {
+                continue;
+            }
+            let index = e.fields.get("index").and_then(Value::as_u64).unwrap_or(0);
+            if seen.insert(index) {
+                last = Some(last.map_or(e.t, |l: f64| l.max(e.t)));
+            }
+        }
+        (seen.len() as u32, last)
     }
 
     /// The last stage the worker reached.
@@ -175,10 +185,34 @@ impl WorkerLog {
         })
     }
 
-    /// Each worker process with the signal that makes it dump its threads' stacks.
+    /// Each worker process with the signal that makes it dump its threads' stacks: the
+    /// processes the plumbing started in, and those forked from them.
     pub fn dump_targets(&self) -> Vec<(u32, i32)> {
-        self.stage_events("python:started")
+        self.stages()
+            .filter(|e| matches!(e.stage.as_deref(), Some("python:started" | "python:forked")))
             .filter_map(|e| Some((e.pid, e.fields.get("dump_signal")?.as_i64()? as i32)))
+            .collect()
+    }
+
+    /// What a process of the worker is, in a few words: "the launch" for the first one,
+    /// "a forked worker process" for those forked from it.
+    pub fn role_of(&self, pid: u32) -> &'static str {
+        let forked = self.stage_events("python:forked").any(|e| e.pid == pid);
+        if forked {
+            "a forked worker process"
+        } else {
+            "the launched process"
+        }
+    }
+
+    /// The top-level modules the worker had imported when it started.
+    pub fn top_level_modules(&self) -> Vec<String> {
+        self.infos("modules")
+            .last()
+            .and_then(|e| e.fields.get("top_level")?.as_array().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|m| m.as_str().map(str::to_string))
             .collect()
     }
 
@@ -227,10 +261,35 @@ impl WorkerLog {
 
     /// The stages in order, relative to `origin` (the spawn, on the same clock as `t`):
     /// a begin and its end become one entry with a duration.
+    /// Under load the probe stages repeat once per message: each one's first and last
+    /// occurrence per process stay, with their counts.
     pub fn timeline(&self, origin: f64) -> Vec<StageTime> {
         let mut timeline: Vec<StageTime> = Vec::new();
+        let mut repeats: std::collections::HashMap<(String, u32), (usize, u32)> =
+            std::collections::HashMap::new();
         for e in self.stages() {
             let stage = e.stage.clone().unwrap_or_default();
+            if stage.starts_with("probe:") {
+                let key = (stage.clone(), e.pid);
+                if let Some((last, count)) = repeats.get_mut(&key) {
+                    *count += 1;
+                    let entry = StageTime {
+                        stage,
+                        at_s: round_ms(e.t - origin),
+                        duration_s: None,
+                        pid: e.pid,
+                        detail: Some(format!("{count} messages so far")),
+                    };
+                    if *count == 2 {
+                        timeline.push(entry);
+                        *last = timeline.len() - 1;
+                    } else {
+                        timeline[*last] = entry;
+                    }
+                    continue;
+                }
+                repeats.insert(key, (0, 1));
+            }
             if e.event.as_deref() == Some("end")
                 && let Some(open) = timeline
                     .iter_mut()
@@ -257,6 +316,7 @@ impl WorkerLog {
                 detail,
             });
         }
+        timeline.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
         timeline
     }
 }
@@ -301,8 +361,8 @@ mod tests {
             r#"{"t": 10.7, "pid": 7, "stage": "half a li"#,
         ));
         assert_eq!(log.last_stage().as_deref(), Some("probe:processed"));
-        assert_eq!(log.processed_at("abc"), Some(10.6));
-        assert_eq!(log.processed_at("other"), None);
+        assert_eq!(log.processed("abc"), (1, Some(10.6)));
+        assert_eq!(log.processed("other"), (0, None));
         assert_eq!(log.exception().as_deref(), Some("ValueError: bad"));
         assert_eq!(log.dump_targets(), [(7, 39)]);
         assert_eq!(log.versions().python.as_deref(), Some("3.11.7"));

@@ -1,7 +1,8 @@
-//! The repro attachment (SPEC §6): a folder and a tarball that anyone can run and read
+//! The repro attachment: a folder and a tarball that anyone can run and read
 //! without minrepro. It is written to `<case>.partial`, verified by running its own
 //! standalone launcher once, and only then moved to its final name.
 
+mod packages;
 mod readme;
 
 use std::path::{Path, PathBuf};
@@ -89,11 +90,24 @@ pub async fn write(request: &Request<'_>) -> Result<Attachment, Error> {
             &good_case_file(good, &good_config, &request.case.dir),
         )?;
     }
+    let worker = template::render_worker(&finding.case, &redacted)?;
+    for (name, text) in &worker.files {
+        put(name, text)?;
+    }
+    let modules = finding
+        .minimal_record
+        .as_ref()
+        .map(|r| r.modules.clone())
+        .unwrap_or_default();
+    let packages = packages::of(request.python, &modules).await;
     put(
-        template::WORKER_FILE,
-        &template::render_worker(&finding.case, &redacted)?,
+        "requirements.txt",
+        &packages.requirements_txt(request.python),
     )?;
-    put(LAUNCHER, &launcher(request, &redacted)?)?;
+    put(
+        LAUNCHER,
+        &launcher(request, &redacted, worker.entry, &packages)?,
+    )?;
     let trials: String = finding
         .log
         .iter()
@@ -210,12 +224,14 @@ fn minimal_case_file(request: &Request<'_>, redacted: &Config) -> String {
         name: &name,
         description: request.case.description.as_deref(),
         config: redacted,
+        python: request.case.python.as_deref(),
         expect,
         timeout: match request.case.oracle.timeout {
             Timeout::Fixed(timeout) => Some(timeout),
             Timeout::Auto => None,
         },
         runs: request.case.oracle.runs,
+        messages: request.case.oracle.messages,
         keep: &finding.kept,
         secrets: &secrets,
         expected_minimal: (finding.mode == Mode::Minimize).then_some(finding.minimal.as_slice()),
@@ -243,12 +259,20 @@ struct LauncherContext<'a> {
     finding: String,
     env: Vec<(String, String)>,
     options: serde_json::Value,
+    entry: &'a str,
+    messages: u32,
+    required: &'a std::collections::BTreeMap<String, String>,
     expected_kind: &'static str,
     expected_signature: Option<String>,
     timeout_s: f64,
 }
 
-fn launcher(request: &Request<'_>, redacted: &Config) -> Result<String, Error> {
+fn launcher(
+    request: &Request<'_>,
+    redacted: &Config,
+    entry: &str,
+    packages: &packages::Packages,
+) -> Result<String, Error> {
     let dir = request.case.dir.display().to_string();
     let relative = |text: &str| text.replace(&dir, "${CASE_DIR}");
     let (expect, reference) = expected_failure(request);
@@ -272,6 +296,9 @@ fn launcher(request: &Request<'_>, redacted: &Config) -> Result<String, Error> {
             .map(|(k, v)| (k.clone(), relative(v)))
             .collect(),
         options,
+        entry,
+        messages: request.case.oracle.messages,
+        required: &packages.required,
         expected_kind,
         expected_signature,
         timeout_s: request.finding.timeout_s,
@@ -312,10 +339,10 @@ async fn verify(dir: &Path, request: &Request<'_>) -> (bool, String) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    (
-        output.status.code() == Some(1),
-        request.redactor.redact(printed.trim_end()),
-    )
+    // Exit 1 alone is also what an uncaught exception gives: the verdict line must be there.
+    let reproduced = output.status.code() == Some(1)
+        && printed.lines().any(|line| line.starts_with("REPRODUCED:"));
+    (reproduced, request.redactor.redact(printed.trim_end()))
 }
 
 /// A last pass over every text file: no known secret value leaves in any byte.

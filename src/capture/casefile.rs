@@ -1,0 +1,461 @@
+//! From what a capture saw to a case file: the launch process's environment, working
+//! directory, interpreter and streams (from /proc), the launch itself (the in-process
+//! worker's imports, or Dramatiq's CLI with its modules and flags), and the load (the
+//! messages the command's processes enqueued to the worker's queues).
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+
+use super::proc::{PipeWatch, Snapshot, Stream};
+use super::session::{Candidate, CliArgs, Session};
+use crate::case::write::{self, CaseFile};
+use crate::case::{
+    Config, Expect, FlagValue, InputMode, LaunchOptions, Launcher, OutputMode, Runs,
+};
+use crate::error::Error;
+use crate::redact::{is_secret_key, url_passwords};
+
+/// Everything a case file is written from.
+pub struct Seen<'a> {
+    pub command: &'a [String],
+    pub out: &'a Path,
+    pub session: &'a Session<'a>,
+    pub worker: &'a Candidate,
+    /// The launch process, read from /proc.
+    pub snapshot: &'a Snapshot,
+    /// Its stdout and stderr, when they are pipes.
+    pub watches: &'a [Option<PipeWatch>; 2],
+}
+
+/// What was written, for the summary.
+pub struct Written {
+    pub env_vars: usize,
+    pub imports: usize,
+    pub messages: u32,
+    pub notes: Vec<String>,
+}
+
+/// The interpreter flags, and what is run: `-m MODULE ARGS`, a script, or `-c`.
+struct CommandLine {
+    flags: Vec<String>,
+    module: Option<String>,
+    script: Option<String>,
+}
+
+fn parse_command_line(cmdline: &[String]) -> CommandLine {
+    let mut line = CommandLine {
+        flags: Vec::new(),
+        module: None,
+        script: None,
+    };
+    let mut rest = cmdline.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "-m" => {
+                line.module = rest.next().cloned();
+                break;
+            }
+            "-c" => {
+                line.script = Some("-c".into());
+                break;
+            }
+            "-X" | "-W" | "--check-hash-based-pycs" => {
+                line.flags.push(arg.clone());
+                line.flags.extend(rest.next().cloned());
+            }
+            flag if flag.starts_with('-') && flag != "-" => line.flags.push(arg.clone()),
+            _ => {
+                line.script = Some(arg.clone());
+                break;
+            }
+        }
+    }
+    line
+}
+
+fn output_mode(stream: &Stream, watch: Option<&PipeWatch>) -> OutputMode {
+    match stream {
+        Stream::Pipe => match watch.and_then(PipeWatch::unread) {
+            Some(_) => OutputMode::Pipe,
+            None => OutputMode::Drain,
+        },
+        Stream::Terminal(_) => OutputMode::Inherit,
+        Stream::File(_) => OutputMode::File,
+        Stream::Socket => OutputMode::Drain,
+        Stream::Null | Stream::Closed | Stream::Other(_) => OutputMode::Null,
+    }
+}
+
+/// Writes the case file from what was seen so far.
+pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
+    let snapshot = seen.snapshot;
+    let worker = seen.worker;
+    let mut notes = Vec::new();
+    let line = parse_command_line(&snapshot.cmdline);
+    let imported = seen.session.imports(worker.pid);
+    let application: Vec<_> = imported
+        .iter()
+        .filter(|e| e.origin == "application")
+        .collect();
+
+    let mut env: IndexMap<String, String> = snapshot.environ.iter().cloned().collect();
+    let mut options = LaunchOptions {
+        stdin: match snapshot.streams[0] {
+            Stream::Pipe => InputMode::Pipe,
+            Stream::Terminal(_) => InputMode::Inherit,
+            _ => InputMode::Null,
+        },
+        stdout: output_mode(&snapshot.streams[1], seen.watches[0].as_ref()),
+        stderr: output_mode(&snapshot.streams[2], seen.watches[1].as_ref()),
+        cwd: Some(snapshot.cwd.clone()),
+        python_flags: line.flags.clone(),
+        ..LaunchOptions::default()
+    };
+    let mut modules: Vec<String> = Vec::new();
+    if worker.cli {
+        cli_launch(worker, &mut options, &mut modules, &mut notes);
+    } else {
+        in_process_launch(
+            seen,
+            &line,
+            &mut env,
+            &mut options,
+            &mut modules,
+            &mut notes,
+        );
+    }
+    if let Some(exec) = exec_by(seen) {
+        notes.push(format!(
+            "launched by `{exec}`, which exec'd the process replayed here"
+        ));
+    }
+    if !application.is_empty() {
+        let listed: Vec<String> = application
+            .iter()
+            .map(|e| format!("{} ({:.3}s)", e.module, e.duration_s))
+            .collect();
+        notes.push(format!(
+            "the worker process imported, in order: {}",
+            listed.join(", ")
+        ));
+    }
+    for (name, stream, watch) in [
+        ("stdout", &snapshot.streams[1], &seen.watches[0]),
+        ("stderr", &snapshot.streams[2], &seen.watches[1]),
+    ] {
+        let described = match (stream, watch) {
+            (Stream::Pipe, Some(watch)) => match watch.unread() {
+                Some(bytes) => format!("a pipe nobody read ({bytes} bytes waited unread)"),
+                None if watch.seen_output() => "a pipe that was read".to_string(),
+                None => "a pipe in which no output was seen waiting (taken as read)".to_string(),
+            },
+            _ => stream.describe(),
+        };
+        notes.push(format!("{name}: {described}"));
+    }
+    let (messages, load_note) = load(seen);
+    notes.push(load_note);
+
+    let config = Config {
+        template: crate::template::DEFAULT.to_string(),
+        env,
+        imports: modules,
+        options,
+    };
+    let secrets: Vec<String> = config
+        .env
+        .iter()
+        .filter(|(key, value)| {
+            (is_secret_key(key) && !value.trim().is_empty()) || !url_passwords(value).is_empty()
+        })
+        .map(|(key, _)| format!("env:{key}"))
+        .collect();
+    let name = seen
+        .out
+        .file_stem()
+        .map(|s| {
+            s.to_string_lossy().replace(
+                |c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)),
+                "-",
+            )
+        })
+        .unwrap_or_else(|| "captured".into());
+    let role = if worker.cli {
+        format!(
+            "a worker process forked by Dramatiq's CLI (process {}: {})",
+            worker.launch_pid,
+            snapshot.cmdline.join(" ")
+        )
+    } else {
+        snapshot.cmdline.join(" ")
+    };
+    let header = format!(
+        "Captured by `minrepro capture` on {} from:\n  {}\nThe worker: process {}, {role}, on {} in {}.\n{}\nSecret values are kept (they may matter) and listed in `secrets`: attachments and reports redact them.",
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now()),
+        seen.command.join(" "),
+        worker.pid,
+        worker.executable.display(),
+        snapshot.cwd.display(),
+        notes.join("\n")
+    );
+    let case_dir = seen
+        .out
+        .parent()
+        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
+        .unwrap_or_default();
+    let text = write::render(&CaseFile {
+        header: &header,
+        name: &name,
+        description: None,
+        config: &config,
+        python: Some(&worker.executable),
+        expect: Expect::Same,
+        timeout: None,
+        runs: Runs::Fixed(1),
+        messages,
+        keep: &[],
+        secrets: &secrets,
+        expected_minimal: None,
+        expected_isolated: None,
+        case_dir: &case_dir,
+    });
+    // Written whole or not at all: a reader never sees half a case file.
+    let partial = seen.out.with_extension("toml.partial");
+    std::fs::write(&partial, text)
+        .and_then(|()| std::fs::rename(&partial, seen.out))
+        .map_err(|err| Error::infra(format!("cannot write {}: {err}", seen.out.display())))?;
+    Ok(Written {
+        env_vars: config.env.len(),
+        imports: config.imports.len(),
+        messages,
+        notes,
+    })
+}
+
+/// Dramatiq's CLI, as its own parser read the command line: the modules become the
+/// imports (the first names the broker), the flags it knows become options, every other
+/// flag is kept verbatim as an option of its own.
+fn cli_launch(
+    worker: &Candidate,
+    options: &mut LaunchOptions,
+    modules: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) {
+    options.launcher = if worker.main_module.as_deref() == Some("dramatiq.__main__") {
+        Launcher::Module
+    } else {
+        Launcher::ConsoleScript
+    };
+    let from_console_script = worker
+        .main_file
+        .as_deref()
+        .and_then(|f| Path::new(f).file_name())
+        .is_some_and(|n| n.to_string_lossy().starts_with("dramatiq"));
+    if options.launcher == Launcher::ConsoleScript && !from_console_script {
+        notes.push(format!(
+            "Dramatiq's CLI ran from {}: it is replayed as the dramatiq console script, without that script's own code",
+            worker.main_file.as_deref().unwrap_or("an unknown main module")
+        ));
+    }
+    if let Some(error) = &worker.cli_error {
+        notes.push(format!(
+            "the CLI's arguments could not be read ({error}): only its modules are known"
+        ));
+    }
+    let args = worker.cli_args.clone().unwrap_or_default();
+    *modules = args.positionals.clone();
+    options.cli_flags = IndexMap::new();
+    for (dest, flag, words) in &args.flags {
+        let number =
+            |fallback: Option<u32>| words.first().and_then(|w| w.parse().ok()).or(fallback);
+        match dest.as_deref() {
+            Some("processes") => options.processes = number(options.processes),
+            Some("threads") => options.worker_threads = number(options.worker_threads),
+            Some("path") => options.path = Some(words.clone()),
+            Some("queues") => options.queues = Some(words.clone()),
+            Some("verbose") => options.verbose += 1,
+            _ => {
+                let mut name = flag.clone();
+                let mut occurrence = 1;
+                while options.cli_flags.contains_key(&name) {
+                    occurrence += 1;
+                    name = format!("{flag} #{occurrence}");
+                }
+                let value = match words.as_slice() {
+                    [] => FlagValue::Switch,
+                    [one] => FlagValue::One(one.clone()),
+                    many => FlagValue::Many(many.to_vec()),
+                };
+                options.cli_flags.insert(name, value);
+            }
+        }
+    }
+    notes.push(format!(
+        "Dramatiq's CLI ({}): {}",
+        match options.launcher {
+            Launcher::Module => "python -m dramatiq",
+            _ => "the dramatiq console script",
+        },
+        cli_words(&args)
+    ));
+}
+
+fn cli_words(args: &CliArgs) -> String {
+    let mut words = args.positionals.clone();
+    for (_, flag, values) in &args.flags {
+        words.push(flag.clone());
+        words.extend(values.iter().cloned());
+    }
+    words.join(" ")
+}
+
+/// An in-process worker: the application modules its process imported, in order; the
+/// threads, logging and Django set-up it started with.
+fn in_process_launch(
+    seen: &Seen<'_>,
+    line: &CommandLine,
+    env: &mut IndexMap<String, String>,
+    options: &mut LaunchOptions,
+    modules: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) {
+    let worker = seen.worker;
+    let imported = seen.session.imports(worker.pid);
+    // The worker's sys.path[0] (its script's folder, or the working directory for -m) is
+    // not on a generated worker's path. Where application modules were found only there,
+    // it joins PYTHONPATH; otherwise the environment stays exactly as captured.
+    if let Some(first) = worker.path0.as_deref().filter(|p| !p.is_empty()) {
+        let current = env.get("PYTHONPATH").cloned().unwrap_or_default();
+        let entries: Vec<&str> = current.split(':').filter(|e| !e.is_empty()).collect();
+        let only_there = imported.iter().any(|e| {
+            e.origin == "application"
+                && e.file.as_deref().map(Path::new).is_some_and(|file| {
+                    file.starts_with(first) && !entries.iter().any(|entry| file.starts_with(entry))
+                })
+        });
+        if only_there {
+            let joined = if current.is_empty() {
+                first.to_string()
+            } else {
+                format!("{first}:{current}")
+            };
+            env.insert("PYTHONPATH".into(), joined);
+            notes.push(format!(
+                "PYTHONPATH starts with {first}: application modules were found there, in the worker's sys.path[0], which a generated worker does not have"
+            ));
+        }
+    }
+    for event in imported.iter().filter(|e| e.origin == "application") {
+        if !modules.contains(&event.module) {
+            modules.push(event.module.clone());
+        }
+    }
+    match (&line.module, &line.script) {
+        (Some(module), _) => {
+            if !modules.contains(module) {
+                modules.push(module.clone());
+                notes.push(format!(
+                    "{module} ran as __main__ (python -m): it is imported last, so its `if __name__ == \"__main__\"` block is not run"
+                ));
+            }
+        }
+        (None, Some(script)) => notes.push(format!(
+            "the worker ran the script {script}: only the modules it imported are reproduced, not the script's own code"
+        )),
+        (None, None) => {}
+    }
+    options.worker_threads = worker.worker_threads;
+    if worker.log_handlers > 0
+        && let Some(level) = worker.log_level.as_deref().filter(|l| *l != "WARNING")
+    {
+        options.log_level = Some(level.to_string());
+    }
+    options.django_settings = worker.django_settings.clone();
+    if worker.on_stub_broker() {
+        notes.push(
+            "this worker ran on Dramatiq's StubBroker: no other worker was started during the capture".into(),
+        );
+    }
+}
+
+/// The command the launch process was before it exec'd into the one replayed (as
+/// `manage.py rundramatiq` execs the dramatiq console script).
+fn exec_by(seen: &Seen<'_>) -> Option<String> {
+    let processes = seen.session.processes();
+    let started: Vec<_> = processes
+        .iter()
+        .filter(|p| p.event == "started" && p.pid == seen.worker.launch_pid)
+        .collect();
+    match started.as_slice() {
+        [first, _, ..] => Some(first.argv.join(" ")),
+        _ => None,
+    }
+}
+
+/// How many messages the command's processes enqueued to the worker's queues (on a real
+/// broker), and a note that says so with how many the worker processed.
+fn load(seen: &Seen<'_>) -> (u32, String) {
+    let queues = &seen.worker.queues;
+    let enqueued = seen
+        .session
+        .enqueued()
+        .into_iter()
+        .filter(|e| queues.contains(&e.queue) && e.broker.as_deref() != Some("StubBroker"))
+        .count() as u32;
+    let worker_pids: Vec<u32> = seen
+        .session
+        .candidates()
+        .iter()
+        .filter(|c| c.launch_pid == seen.worker.launch_pid)
+        .map(|c| c.pid)
+        .collect();
+    let processed = seen
+        .session
+        .processed()
+        .into_iter()
+        .filter(|e| worker_pids.contains(&e.pid))
+        .count();
+    let note = format!(
+        "during the capture, {enqueued} message{} enqueued to the worker's queues ({}), {processed} processed by the worker{}",
+        if enqueued == 1 { " was" } else { "s were" },
+        if queues.is_empty() {
+            "none declared".to_string()
+        } else {
+            queues.join(", ")
+        },
+        if enqueued > 1 {
+            format!(": each trial publishes {enqueued} probe messages")
+        } else {
+            String::new()
+        }
+    );
+    (enqueued.max(1), note)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn flags_module_and_script_are_told_apart() {
+        let launch = parse_command_line(&line(&[
+            "python3",
+            "-u",
+            "-X",
+            "importtime",
+            "-m",
+            "app.worker",
+            "--fast",
+        ]));
+        assert_eq!(launch.flags, ["-u", "-X", "importtime"]);
+        assert_eq!(launch.module.as_deref(), Some("app.worker"));
+        let launch = parse_command_line(&line(&["python", "-B", "worker.py", "-v"]));
+        assert_eq!(launch.flags, ["-B"]);
+        assert_eq!(launch.script.as_deref(), Some("worker.py"));
+    }
+}

@@ -1,0 +1,148 @@
+//! What the hook wrote in the capture session's folder (see `hook.py`): the processes of the
+//! command, the workers they started, their imports, and the messages enqueued and
+//! processed. Lines are appended by processes that may be killed at any moment: one that
+//! does not parse is skipped.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// A process of the command, when it started (or was forked).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProcessEvent {
+    pub event: String,
+    pub pid: u32,
+    #[serde(default)]
+    pub argv: Vec<String>,
+}
+
+/// Dramatiq's CLI arguments, split by its own parser: the modules, and each flag with the
+/// words that belong to it (`dest` is the parser's name for it, `None` when unknown).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CliArgs {
+    pub positionals: Vec<String>,
+    pub flags: Vec<(Option<String>, String, Vec<String>)>,
+}
+
+/// A process that started a dramatiq.Worker (or imported the `--match` module).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Candidate {
+    /// "worker" or "match".
+    pub event: String,
+    pub pid: u32,
+    /// The process whose launch is replayed: the CLI's main process for a worker it
+    /// forked, the worker's own otherwise.
+    pub launch_pid: u32,
+    /// The interpreter as launched (a virtual environment's `bin/python`, not resolved).
+    pub executable: PathBuf,
+    pub main_module: Option<String>,
+    pub main_file: Option<String>,
+    pub path0: Option<String>,
+    #[serde(default)]
+    pub cli: bool,
+    pub cli_args: Option<CliArgs>,
+    pub cli_error: Option<String>,
+    pub worker_threads: Option<u32>,
+    #[serde(default)]
+    pub queues: Vec<String>,
+    pub broker: Option<String>,
+    pub log_level: Option<String>,
+    #[serde(default)]
+    pub log_handlers: usize,
+    pub django_settings: Option<String>,
+}
+
+impl Candidate {
+    /// A worker on Dramatiq's StubBroker: a unit test's in-process worker, most likely not
+    /// the one the launch is about.
+    pub fn on_stub_broker(&self) -> bool {
+        self.broker.as_deref() == Some("StubBroker")
+    }
+}
+
+/// An application module imported by a process.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImportEvent {
+    #[serde(default)]
+    pub order: u64,
+    pub module: String,
+    #[serde(default)]
+    pub origin: String,
+    pub file: Option<String>,
+    #[serde(default)]
+    pub duration_s: f64,
+}
+
+/// A message enqueued or processed, by queue.
+#[derive(Debug, Clone, Deserialize)]
+pub struct QueueEvent {
+    pub pid: u32,
+    pub queue: String,
+    pub broker: Option<String>,
+}
+
+pub struct Session<'a> {
+    pub dir: &'a Path,
+}
+
+fn lines<T: DeserializeOwned>(path: &Path) -> Vec<T> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
+impl Session<'_> {
+    pub fn candidates(&self) -> Vec<Candidate> {
+        lines(&self.dir.join("candidates.jsonl"))
+    }
+
+    pub fn processes(&self) -> Vec<ProcessEvent> {
+        lines(&self.dir.join("processes.jsonl"))
+    }
+
+    /// The modules `pid` imported, in the order their imports started.
+    pub fn imports(&self, pid: u32) -> Vec<ImportEvent> {
+        let mut events: Vec<ImportEvent> = lines(&self.dir.join(format!("imports-{pid}.jsonl")));
+        events.sort_by_key(|e| e.order);
+        events
+    }
+
+    pub fn enqueued(&self) -> Vec<QueueEvent> {
+        lines(&self.dir.join("enqueued.jsonl"))
+    }
+
+    pub fn processed(&self) -> Vec<QueueEvent> {
+        lines(&self.dir.join("processed.jsonl"))
+    }
+
+    /// What a capture that found no worker saw: each process, what it ran, and whether it
+    /// imported dramatiq and application modules.
+    pub fn seen(&self) -> Vec<String> {
+        self.processes()
+            .iter()
+            .filter(|p| p.event == "started")
+            .map(|p| {
+                let imports = self.imports(p.pid);
+                let dramatiq = imports.iter().any(|i| i.module == "dramatiq");
+                let application = imports.iter().filter(|i| i.origin == "application").count();
+                let mut argv = p.argv.join(" ");
+                if argv.chars().count() > 100 {
+                    argv = argv.chars().take(100).collect::<String>() + "…";
+                }
+                format!(
+                    "process {} ({argv}): {}, {application} application module{}",
+                    p.pid,
+                    if dramatiq {
+                        "imported dramatiq"
+                    } else {
+                        "no dramatiq"
+                    },
+                    if application == 1 { "" } else { "s" }
+                )
+            })
+            .collect()
+    }
+}

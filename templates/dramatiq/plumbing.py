@@ -1,0 +1,258 @@
+"""minrepro's plumbing inside a generated worker: start-up stage reports, stack dumps and the
+probe actor.
+
+Nothing here reads the environment or changes what the worker does, so that stripping env
+vars or options cannot break the probe, and a worker with this module behaves as one
+without it. Stages and facts go to report.jsonl beside this file, one O_APPEND write per
+line (lines of several processes never interleave). The probe's settings (broker URL,
+queue, actor, token, how many messages) come from probe.json beside this file.
+"""
+import faulthandler
+import json
+import os
+import signal
+import sys
+import time
+
+DIR = os.path.dirname(os.path.abspath(__file__))
+REPORT = os.path.join(DIR, "report.jsonl")
+with open(os.path.join(DIR, "probe.json"), encoding="utf-8") as _probe_file:
+    PROBE = json.load(_probe_file)
+
+# A real-time signal, so that it cannot collide with a signal the application handles.
+DUMP_SIGNAL = signal.SIGRTMIN + 5 if hasattr(signal, "SIGRTMIN") else signal.SIGUSR2
+
+_state = {"pid": None, "dump_file": None, "stages": frozenset()}
+
+
+def write(record):
+    fd = os.open(REPORT, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, (json.dumps(record) + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def report(stage, event="point", **fields):
+    """A start-up stage reached: the last one tells where a stuck worker is."""
+    write(dict(t=time.time(), pid=os.getpid(), stage=stage, event=event, **fields))
+
+
+def info(kind, **fields):
+    """A fact about the worker that is not a stage (versions, an exception)."""
+    write(dict(t=time.time(), pid=os.getpid(), info=kind, **fields))
+
+
+def exception(exc):
+    kind = type(exc)
+    name = kind.__qualname__ if kind.__module__ in ("builtins", "__main__") else kind.__module__ + "." + kind.__qualname__
+    info("exception", type=name, message=str(exc)[:4000])
+
+
+def _register_dump():
+    # The dump must not go to stderr (it may be the very pipe the worker is stuck on), and
+    # each process gets a file of its own: forked workers must not share one file offset.
+    _state["dump_file"] = open(os.path.join(DIR, "stacks-%d.txt" % os.getpid()), "a")
+    faulthandler.register(DUMP_SIGNAL, file=_state["dump_file"], all_threads=True, chain=False)
+    _state["pid"] = os.getpid()
+
+
+def _after_fork():
+    _register_dump()
+    report("python:forked", dump_signal=int(DUMP_SIGNAL), parent=os.getppid())
+
+
+def start(stages, main):
+    """Once per interpreter: stack dumps on a signal (inherited by forked processes, which
+    get files of their own), the first stage, and a stage report around the import of each
+    module named in `stages` (`module:attribute` counts as `module`), in whatever process
+    imports it."""
+    if _state["pid"] == os.getpid():
+        return
+    _register_dump()
+    os.register_at_fork(after_in_child=_after_fork)
+    report(
+        "python:started",
+        dump_signal=int(DUMP_SIGNAL),
+        python=sys.version.split()[0],
+        executable=sys.executable,
+        main=main,
+    )
+    _state["stages"] = frozenset(name.split(":")[0] for name in stages)
+    sys.meta_path.insert(0, _StageFinder())
+
+
+class _StageLoader:
+    """The real loader, with the import reported around it; the module keeps the real one
+    as its __loader__."""
+
+    def __init__(self, real, name):
+        self._real, self._name = real, name
+
+    def __getattr__(self, attribute):
+        return getattr(self._real, attribute)
+
+    def create_module(self, spec):
+        return self._real.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = self._real
+        if getattr(module, "__spec__", None) is not None:
+            module.__spec__.loader = self._real
+        stage = "import:" + self._name
+        report(stage, "begin")
+        started = time.perf_counter()
+        try:
+            self._real.exec_module(module)
+        except BaseException as exc:
+            # Dramatiq's CLI logs a failed import and exits: say what it was first.
+            exception(exc)
+            raise
+        report(stage, "end", duration_s=round(time.perf_counter() - started, 6))
+
+
+class _StageFinder:
+    busy = False
+
+    def find_spec(self, name, path, target=None):
+        if name not in _state["stages"] or _StageFinder.busy:
+            return None
+        _StageFinder.busy = True
+        try:
+            for finder in sys.meta_path:
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    break
+            else:
+                return None
+        finally:
+            _StageFinder.busy = False
+        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _StageLoader(spec.loader, name)
+        return spec
+
+
+def import_dramatiq():
+    """`import dramatiq`, telling a missing package (the interpreter's fault) apart from a
+    failing one (the configuration's)."""
+    try:
+        import dramatiq
+    except ModuleNotFoundError as exc:
+        if exc.name == "dramatiq":
+            info("missing-module", module=exc.name, executable=sys.executable)
+        raise
+    return dramatiq
+
+
+def import_spec(spec):
+    """Imports `module`, or `module:attribute` as Dramatiq's CLI takes its broker argument:
+    a function is called (it sets the broker up), a broker is made the global one."""
+    import importlib
+
+    name, _, attribute = spec.partition(":")
+    module = importlib.import_module(name)
+    if attribute:
+        import functools
+
+        import dramatiq
+
+        value = functools.reduce(getattr, attribute.split("."), module)
+        if callable(value) and not isinstance(value, dramatiq.Broker):
+            value()
+        elif isinstance(value, dramatiq.Broker):
+            dramatiq.set_broker(value)
+    return module
+
+
+def _address(broker):
+    parameters = getattr(broker, "parameters", None)
+    if isinstance(parameters, list):
+        parameters = parameters[0] if parameters else None
+    if parameters is None:
+        return {}
+    return {
+        "host": getattr(parameters, "host", None),
+        "port": getattr(parameters, "port", None),
+        "vhost": getattr(parameters, "virtual_host", None),
+    }
+
+
+def _versions():
+    import importlib.metadata
+
+    found = {}
+    for name in ("dramatiq", "pika", "redis", "django", "django-dramatiq"):
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    info("versions", **found)
+
+
+def _report_top_level_modules():
+    """The top-level modules the worker has imported: minrepro maps them to the installed
+    distributions a repro needs (cheaply, here; the mapping is made once, later)."""
+    info("modules", top_level=sorted({name.partition(".")[0] for name in list(sys.modules)}))
+
+
+def _watch_worker_start():
+    """Reports `worker:started` when any dramatiq.Worker has started, with the broker it
+    consumes from: under the CLI, that broker may differ from the global one."""
+    from dramatiq.worker import Worker
+
+    if getattr(Worker.start, "_minrepro", False):
+        return
+    original = Worker.start
+
+    def start(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        broker = self.broker
+        whitelist = getattr(self, "consumer_whitelist", None)
+        report(
+            "worker:started",
+            queues=sorted(broker.get_declared_queues()),
+            consumes=sorted(whitelist) if whitelist else None,
+            threads=getattr(self, "worker_threads", None),
+            broker=type(broker).__name__,
+            **_address(broker),
+        )
+        _report_top_level_modules()
+        return result
+
+    start._minrepro = True
+    Worker.start = start
+
+
+def declare_probe():
+    """Declares the probe actor on the global broker, as an application's own actor would be
+    declared; if no import set a broker, sets one for minrepro's broker URL first."""
+    start((), main=False)  # a process started by spawn has not run the launch's start()
+    import dramatiq
+    import dramatiq.broker
+
+    if dramatiq.broker.global_broker is None:
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        dramatiq.set_broker(RabbitmqBroker(url=PROBE["broker_url"]))
+        set_by = "minrepro"
+    else:
+        set_by = "imports"
+    broker = dramatiq.get_broker()
+    report("broker:ready", broker=type(broker).__name__, set_by=set_by, **_address(broker))
+    _versions()
+    _watch_worker_start()
+
+    class _MinreproStages(dramatiq.Middleware):
+        def before_process_message(self, broker, message):
+            if message.actor_name == PROBE["actor"]:
+                report("probe:received", index=message.args[1] if len(message.args) > 1 else 0)
+
+    broker.add_middleware(_MinreproStages())
+
+    def _minrepro_probe(token, index=0):
+        report("probe:processed", token=token, index=index)
+
+    dramatiq.actor(_minrepro_probe, actor_name=PROBE["actor"], queue_name=PROBE["queue"], broker=broker)
+    return broker
