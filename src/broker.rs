@@ -71,11 +71,17 @@ impl Broker {
         })
     }
 
+    /// A new channel. With many trials at once, the broker's closing of another channel (a
+    /// 404 or 406 answer) can surface here; that is no reason to fail, so it is tried again.
     async fn channel(&self) -> Result<Channel, Error> {
-        self.connection
-            .create_channel()
-            .await
-            .map_err(|err| self.lost(err))
+        let mut attempts = 0;
+        loop {
+            match self.connection.create_channel().await {
+                Ok(channel) => return Ok(channel),
+                Err(err) if is_soft_error(&err) && attempts < 3 => attempts += 1,
+                Err(err) => return Err(self.lost(err)),
+            }
+        }
     }
 
     fn lost(&self, err: lapin::Error) -> Error {
@@ -210,27 +216,39 @@ impl Broker {
         let _one_at_a_time = self.refusals.lock().await;
         for queue in queues {
             for name in dramatiq_queue_family(queue) {
-                // Look first, so that a refusal is rare: another trial's worker may be using it.
-                match self.counts(&name).await? {
-                    Some((0, 0)) => {}
-                    _ => continue,
-                }
-                // A queue in use or holding messages answers 406 and closes the channel.
-                let channel = self.channel().await?;
-                let idle = QueueDeleteOptions {
-                    if_unused: true,
-                    if_empty: true,
-                    ..QueueDeleteOptions::default()
-                };
-                match channel.queue_delete(name.into(), idle).await {
-                    Ok(_) => {
-                        let _ = channel.close(200, "trial done".into()).await;
-                    }
+                match self.delete_if_idle(&name).await {
+                    Ok(()) => {}
+                    // Gone already (another trial deleted it), or in use: nothing to do.
                     Err(err) if is_soft_error(&err) => {}
                     Err(err) => return Err(self.lost(err)),
                 }
             }
         }
+        Ok(())
+    }
+
+    async fn delete_if_idle(&self, name: &str) -> Result<(), lapin::Error> {
+        // Look first, so that a refusal is rare: another trial's worker may be using it.
+        let channel = self.connection.create_channel().await?;
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let declared = channel
+            .queue_declare(name.into(), passive, FieldTable::default())
+            .await?;
+        if declared.message_count() != 0 || declared.consumer_count() != 0 {
+            let _ = channel.close(200, "in use".into()).await;
+            return Ok(());
+        }
+        // A queue in use or holding messages by now answers 406 and closes the channel.
+        let idle = QueueDeleteOptions {
+            if_unused: true,
+            if_empty: true,
+            ..QueueDeleteOptions::default()
+        };
+        channel.queue_delete(name.into(), idle).await?;
+        let _ = channel.close(200, "trial done".into()).await;
         Ok(())
     }
 }
@@ -245,7 +263,13 @@ fn dramatiq_queue_family(queue: &str) -> [String; 3] {
 }
 
 /// A channel-level refusal (404 NOT_FOUND, 406 PRECONDITION_FAILED), as opposed to a
-/// broken connection.
+/// broken connection: whatever operation it surfaces in.
 fn is_soft_error(err: &lapin::Error) -> bool {
-    matches!(err.kind(), lapin::ErrorKind::ProtocolError(amqp) if matches!(amqp.kind().get_id(), 404 | 406))
+    match err.kind() {
+        lapin::ErrorKind::ProtocolError(amqp) => matches!(amqp.kind().get_id(), 404 | 406),
+        _ => {
+            let text = err.to_string();
+            text.contains("NOT_FOUND") || text.contains("PRECONDITION_FAILED")
+        }
+    }
 }

@@ -102,6 +102,10 @@ pub struct BisectArgs {
     /// Stop after this many independent causes (default: until the rest no longer fails)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub max_causes: Option<u16>,
+    /// With a case that publishes several probe messages (`[oracle] messages`), also find
+    /// the fewest that still show the failure (a binary search on the cause)
+    #[arg(long)]
+    pub reduce_messages: bool,
     /// Write the repro attachment to DIR/<case>/ and DIR/<case>.tar.gz
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -209,6 +209,7 @@ pub async fn run(plan: Plan) -> Result<Summary, Error> {
                 gate: Some(gate.clone()),
                 live_progress: false,
                 max_causes: usize::MAX,
+                reduce_messages: false,
             },
         };
         let context = CaseContext {

@@ -210,7 +210,12 @@ fn the_cli_launcher_forks_workers_that_process_the_probe() {
     let dir = copy_case(
         "corpus/stub-broker-leak",
         &[
-            ("[options]", "[options]\nlauncher = \"cli\"\nprocesses = 2"),
+            (
+                "[options]",
+                "[options]\nlauncher = \"module\"\nprocesses = 2",
+            ),
+            // The CLI sets up its own logging: the in-process option does not apply.
+            ("log_level = \"INFO\"\n", ""),
             ("DRAMATIQ_TESTING = \"1\"", "DRAMATIQ_TESTING = \"0\""),
         ],
     );
@@ -221,10 +226,19 @@ fn the_cli_launcher_forks_workers_that_process_the_probe() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|s| s["stage"] == "python:started")
+        .filter(|s| s["stage"] == "python:forked")
         .map(|s| s["pid"].as_u64().unwrap())
         .collect();
     assert_eq!(pids.len(), 2, "two forked worker processes reported in");
+    // The CLI imported the application in them, not in its main process.
+    let imported_in: std::collections::HashSet<u64> = json["trial"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["stage"] == "import:app.settings")
+        .map(|s| s["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(imported_in, pids, "{}", output.stderr);
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! it is needed). `minrepro bisect` and `minrepro nightly` both run this.
 
 pub mod cache;
+pub mod load;
 pub mod oracle;
 
 use std::path::Path;
@@ -58,6 +59,8 @@ pub struct Settings {
     pub live_progress: bool,
     /// Stop after this many independent causes.
     pub max_causes: usize,
+    /// Look for the fewest probe messages that still show the failure.
+    pub reduce_messages: bool,
 }
 
 /// One element of the result, with the value it has there (secrets redacted).
@@ -132,6 +135,12 @@ pub struct Finding {
     pub attachment_verified: Option<bool>,
     /// Every independent cause; `minimal` and the fields above are the first one's.
     pub causes: Vec<Cause>,
+    /// Probe messages per trial.
+    pub messages: u32,
+    /// With `--reduce-messages`: the fewest messages that still show the first cause's
+    /// failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<load::LoadFinding>,
     /// The elements of `minimal` with their values.
     #[serde(skip)]
     pub minimal_elements: Vec<FoundElement>,
@@ -249,6 +258,28 @@ pub async fn bisect(
         });
     }
     let first = causes[0].clone();
+    let mut trials = oracle.trials_run;
+    let mut load_finding = None;
+    let searched_load = settings.reduce_messages
+        && case.oracle.messages > 1
+        && reduced.not_reproducing.is_none()
+        && !interrupted;
+    if searched_load {
+        progress.note(&format!(
+            "looking for the fewest of {} probe messages that still show the failure",
+            case.oracle.messages
+        ));
+        let spec = crate::trial::TrialSpec {
+            case_name: &case.name,
+            config: &first.config,
+            python,
+            timeout: oracle.timing.timeout(),
+            messages: case.oracle.messages,
+        };
+        let found = load::smallest_load(&runner, spec, &oracle.judge, &settings.stop).await?;
+        trials += found.trials;
+        load_finding = Some(found);
+    }
     Ok(Finding {
         case: case.name.clone(),
         mode: space.mode,
@@ -265,7 +296,7 @@ pub async fn bisect(
         reducible: space.len(),
         outcome: first.outcome,
         full_outcome,
-        trials: oracle.trials_run,
+        trials,
         cache_hits: reduced.cache_hits,
         one_minimal: first.one_minimal,
         reproduction_rate: first.reproduction_rate,
@@ -274,6 +305,8 @@ pub async fn bisect(
         attachment: None,
         attachment_verified: None,
         causes,
+        messages: case.oracle.messages,
+        load: load_finding,
         minimal_elements: first.elements,
         minimal_config: Some(first.config),
         minimal_record: first.record,

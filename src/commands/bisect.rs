@@ -51,6 +51,7 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         gate: None,
         live_progress: true,
         max_causes: args.max_causes.map_or(usize::MAX, usize::from),
+        reduce_messages: args.reduce_messages,
     };
     let space_size = case::space::Space::of(&case, good.as_ref()).len();
     eprintln!(

@@ -153,6 +153,15 @@ pub fn finding(finding: &Finding) -> String {
             cause.reproduction_rate
         );
     }
+    if let Some(load) = &finding.load {
+        let _ = writeln!(out, "\n  {}", load_sentence(finding.messages, load));
+    } else if finding.messages > 1 {
+        let _ = writeln!(
+            out,
+            "\n  every trial published {} probe messages (--reduce-messages finds the fewest that fail)",
+            finding.messages
+        );
+    }
     if !finding.kept.is_empty() {
         let _ = writeln!(out, "\n  kept in every trial: {}", finding.kept.join(", "));
     }
@@ -174,6 +183,20 @@ pub fn finding(finding: &Finding) -> String {
         );
     }
     out
+}
+
+/// The load a failure needs, in words.
+pub fn load_sentence(messages: u32, load: &crate::bisect::load::LoadFinding) -> String {
+    match load.passes_up_to {
+        None => format!(
+            "the load does not matter: one probe message shows the failure as well as {messages} ({} trials)",
+            load.trials
+        ),
+        Some(passes) => format!(
+            "the failure needs load: it shows with {} probe messages, not with {passes} ({} trials, of {messages} published)",
+            load.fails_from, load.trials
+        ),
+    }
 }
 
 /// "with all of them: pending at worker:started (trial 12)"

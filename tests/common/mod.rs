@@ -302,18 +302,20 @@ pub fn files_under(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// A Python with the test tools (xmlschema), in a virtual environment under target/ made
-/// on first use.
+/// The packages of the tests' own tools: xmlschema (to validate junit.xml) and tox (to
+/// launch the real-launch projects of corpus/launches as their developers do).
+const TEST_TOOLS: &[&str] = &["xmlschema==4.3.2", "tox==4.32.0"];
+
+/// A Python with the test tools, in a virtual environment under target/ made on first use
+/// (from PyPI, once; later runs reuse it).
 pub fn tools_python() -> std::path::PathBuf {
-    use nix::fcntl::{Flock, FlockArg};
     let dir = repo("target/test-tools");
     std::fs::create_dir_all(&dir).unwrap();
-    let lock = std::fs::File::create(dir.join("lock")).unwrap();
-    let _lock = Flock::lock(lock, FlockArg::LockExclusive)
-        .map_err(|(_, e)| e)
-        .unwrap();
+    let _lock = lock_file(&dir.join("lock"));
     let python = dir.join("venv/bin/python");
-    if !dir.join("ready").exists() {
+    let ready = dir.join("ready");
+    if std::fs::read_to_string(&ready).ok().as_deref() != Some(&TEST_TOOLS.join("\n")) {
+        let _ = std::fs::remove_dir_all(dir.join("venv"));
         let status = Command::new("python3")
             .args(["-m", "venv"])
             .arg(dir.join("venv"))
@@ -321,18 +323,70 @@ pub fn tools_python() -> std::path::PathBuf {
             .unwrap();
         assert!(status.success(), "cannot create the tools venv");
         let status = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                "xmlschema==4.3.2",
-            ])
+            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+            .args(TEST_TOOLS)
             .status()
             .unwrap();
-        assert!(status.success(), "cannot install xmlschema from PyPI");
-        std::fs::write(dir.join("ready"), "").unwrap();
+        assert!(status.success(), "cannot install {TEST_TOOLS:?} from PyPI");
+        std::fs::write(&ready, TEST_TOOLS.join("\n")).unwrap();
     }
     python
+}
+
+/// An exclusive lock on `path`, held until dropped: test processes run at once.
+pub fn lock_file(path: &Path) -> nix::fcntl::Flock<std::fs::File> {
+    use nix::fcntl::{Flock, FlockArg};
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    Flock::lock(file, FlockArg::LockExclusive)
+        .map_err(|(_, e)| e)
+        .unwrap()
+}
+
+/// PATH with the test tools (tox) first, as a developer's shell would have them.
+pub fn path_with_tools() -> String {
+    let bin = tools_python().parent().unwrap().to_path_buf();
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// A project of corpus/launches, with its tox environment made (`tox run --notest`: from
+/// PyPI the first time, then only a check), one process at a time.
+pub fn launch_project(name: &str) -> PathBuf {
+    let project = repo(&format!("corpus/launches/{name}"));
+    let path = path_with_tools();
+    let _lock = lock_file(&repo(&format!("target/test-tools/{name}.lock")));
+    let output = Command::new("tox")
+        .args(["run", "-e", "py", "--notest"])
+        .env("PATH", path)
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "tox could not make the environment of {name}:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    project
+}
+
+/// minrepro run from `dir`, with PATH holding the test tools (a developer's shell).
+pub fn minrepro_in(dir: &Path, args: &[&str]) -> Output {
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_minrepro"))
+        .args(args)
+        .env("PATH", path_with_tools())
+        .current_dir(dir)
+        .output()
+        .expect("the minrepro binary runs");
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
 }

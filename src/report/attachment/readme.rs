@@ -11,6 +11,8 @@ use crate::bisect::{Cause, Finding};
 use crate::case::Config;
 use crate::case::space::Mode;
 use crate::case::write;
+use crate::report::terminal::load_sentence;
+use crate::template;
 use crate::trial::Outcome;
 
 /// The elements of a cause with their values and the trial without each, the entries that
@@ -156,9 +158,32 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
     }
 
     let _ = writeln!(out, "## Reproduce it\n");
+    let entry = if redacted.options.launcher.is_cli() {
+        format!(
+            "`{}` (Dramatiq's own command line, started as the case's launch started it, with one\nprobe module, `{}`, after the application's)",
+            template::LAUNCH_FILE,
+            template::PROBE_FILE
+        )
+    } else {
+        format!("`{}` (an in-process worker)", template::WORKER_FILE)
+    };
+    let messages = request.case.oracle.messages;
+    let load = if messages > 1 {
+        format!(
+            "publishes {messages} probe messages at once (the failure is one of load{}) with Dramatiq's own client",
+            finding
+                .load
+                .as_ref()
+                .map(|load| format!(": {}", load_sentence(messages, load)))
+                .unwrap_or_default()
+        )
+    } else {
+        "publishes one probe message with Dramatiq's own client".to_string()
+    };
     let _ = writeln!(
         out,
-        "Needs only Python 3 with `dramatiq` installed and a RabbitMQ broker:\n\n    python {LAUNCHER} --broker amqp://localhost:5672/%2f\n\nIt starts `minrepro_worker.py` with `subprocess.Popen` and exactly the environment and launch\noptions of the minimal configuration, publishes one probe message with Dramatiq's own client\nand reports. Exit status 1: the failure reproduced; 0: it did not. Edit `CONFIG` at the top of\n`{LAUNCHER}` (or the `_mr_import` lines of `minrepro_worker.py`) to try a variation.\nWith minrepro: `minrepro run case.toml`.\n"
+        "Needs Python 3 with the packages of `requirements.txt` (the interpreter the trials ran on,\n{}, had them: `python {LAUNCHER}` checks the ones the worker imports first, and says it cannot\nrun, exit 2, if one is missing) and a RabbitMQ broker:\n\n    pip install -r requirements.txt\n    python {LAUNCHER} --broker amqp://localhost:5672/%2f\n\nIt starts {entry} with `subprocess.Popen` and exactly the environment and launch\noptions of the minimal configuration, {load}, and reports. Exit status 1: the failure\nreproduced; 0: it did not. Edit `CONFIG` at the top of `{LAUNCHER}` to try a variation.\nWith minrepro: `minrepro run case.toml`.\n",
+        request.python.display()
     );
     if attachment.verified {
         let _ = writeln!(
@@ -329,7 +354,7 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
     let _ = writeln!(out, "## Files\n");
     let _ = writeln!(
         out,
-        "- `case.toml`: the minimal configuration as a minrepro case file.\n- `minrepro_worker.py`: the generated minimal worker.\n- `{LAUNCHER}`: the standalone launcher.\n- `report.json`: the finding, machine-readable.\n- `trials.jsonl`: every trial of the bisection: elements, verdict, outcome, timings, cache hits.\n- Everything else: the case's own files (its Python packages), so that `${{CASE_DIR}}` paths resolve."
+        "- `case.toml`: the minimal configuration as a minrepro case file.\n- `minrepro_*.py`: the worker as minrepro runs it, and its plumbing (stage reports, stack dumps, the probe actor).\n- `{LAUNCHER}`: the standalone launcher.\n- `requirements.txt`: the packages of the interpreter the trials ran on, the worker's first.\n- `report.json`: the finding, machine-readable.\n- `trials.jsonl`: every trial of the bisection: elements, verdict, outcome, timings, cache hits.\n- Everything else: the case's own files (its Python packages), so that `${{CASE_DIR}}` paths resolve."
     );
     out
 }
