@@ -24,7 +24,11 @@ queue = f"harness.probe.{token}"
 actor = f"harness_probe_{token}"
 
 folder = tempfile.mkdtemp(prefix="harness-trial-")
-shutil.copy(worker_file, os.path.join(folder, "minrepro_worker.py"))
+# The worker and the plumbing module it imports, from the folder minrepro rendered them in.
+source = os.path.dirname(os.path.abspath(worker_file))
+for name in os.listdir(source):
+    if name.startswith("minrepro_") and name.endswith(".py"):
+        shutil.copy(os.path.join(source, name), folder)
 with open(os.path.join(folder, "probe.json"), "w") as f:
     json.dump({"broker_url": broker_url, "queue": queue, "actor": actor, "token": token}, f)
 

@@ -133,3 +133,34 @@ fn a_missing_interpreter_is_an_infrastructure_error() {
         output.stderr
     );
 }
+
+#[test]
+fn an_option_that_means_nothing_for_the_launcher() {
+    // The in-process worker has no CLI flags...
+    assert_bad_input(
+        "[options]\nverbose = 1\n",
+        &["option `verbose`", "Dramatiq's CLI", ":2:1", "launcher"],
+    );
+    assert_bad_input(
+        "[options]\nlauncher = \"console-script\"\n\"--use-spawn\" = true\n\"--unknown\" = false\n",
+        &["`--unknown`", "expected true", ":4:"],
+    );
+    // ...and the CLI sets up its own logging.
+    assert_bad_input(
+        "[options]\nlauncher = \"module\"\nlog_level = \"DEBUG\"\n",
+        &["option `log_level`", ":3:1", "verbose = 1"],
+    );
+}
+
+#[test]
+fn a_case_interpreter_that_does_not_exist() {
+    assert_bad_input(
+        "python = \"${CASE_DIR}/.tox/py/bin/python\"\n",
+        &[
+            ".tox/py/bin/python",
+            "does not exist",
+            "tox -e ENV --notest",
+            "--python",
+        ],
+    );
+}

@@ -131,3 +131,50 @@ fn a_captured_pair_bisects_to_the_culprit() {
             && !output.stderr.contains("sk-capture-0123456789")
     );
 }
+
+#[test]
+fn a_capture_that_finds_no_worker_says_what_it_saw_and_leaves_no_stale_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("working.toml");
+    std::fs::write(&out, "# an earlier capture\n").unwrap();
+    let python = worker_python();
+    let output = minrepro(&[
+        "capture",
+        "--out",
+        path_str(&out),
+        "--python-env",
+        path_str(&python),
+        "--",
+        path_str(&python),
+        "-c",
+        "import dramatiq",
+    ]);
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    assert!(
+        output.stderr.contains("started a Dramatiq worker"),
+        "{}",
+        output.stderr
+    );
+    // What it saw: the process, and that it imported dramatiq but started no worker.
+    assert!(
+        output.stderr.contains("import dramatiq"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("imported dramatiq"),
+        "{}",
+        output.stderr
+    );
+    assert!(!out.exists(), "no case file that looks like this launch's");
+    let previous = dir.path().join("working.toml.previous");
+    assert_eq!(
+        std::fs::read_to_string(&previous).unwrap(),
+        "# an earlier capture\n"
+    );
+    assert!(
+        output.stderr.contains("working.toml.previous"),
+        "{}",
+        output.stderr
+    );
+}

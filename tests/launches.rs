@@ -233,7 +233,18 @@ fn an_unread_stderr_pipe_that_stalls_only_under_load() {
     assert_eq!(failing["options"]["verbose"].as_integer(), Some(1));
     assert_eq!(failing["options"]["stderr"].as_str(), Some("pipe"));
     let out = tempfile::tempdir().unwrap();
-    let json = check_pair(&captured, &["--out", path_str(out.path())]);
+    let json = check_pair(
+        &captured,
+        &["--out", path_str(out.path()), "--reduce-messages"],
+    );
+    // The fewest messages that still stall it: more than a few dozen, at most 300.
+    let load = &json["load"];
+    let fails_from = load["fails_from"].as_u64().unwrap();
+    assert!((30..=300).contains(&fails_from), "{json}");
+    assert!(
+        load["passes_up_to"].as_u64().unwrap() < fails_from,
+        "{json}"
+    );
     assert_eq!(json["attachment_verified"], true, "{json}");
 
     // The attachment reproduces on its own with the recorded requirements installed: the
@@ -273,4 +284,40 @@ fn an_unread_stderr_pipe_that_stalls_only_under_load() {
     assert_eq!(cannot.status.code(), Some(2), "{printed}");
     assert!(printed.contains("CANNOT RUN"), "{printed}");
     assert!(printed.contains("dramatiq==2.2.1"), "{printed}");
+}
+
+#[test]
+fn an_in_process_django_worker_is_set_up_with_its_settings_module() {
+    let project = launch_project("newsroom");
+    let python = project.join(".tox/py/bin/python");
+    let case = |env: &str| {
+        format!(
+            "python = \"{}\"\nimports = [\"newsroom.articles.tasks\"]\n[env]\nPYTHONPATH = \"{}\"\n{env}\n[options]\ndjango_settings = \"newsroom.settings.dev\"\n[oracle]\ntimeout = \"4s\"\n",
+            python.display(),
+            project.display()
+        )
+    };
+    // django.setup() with the dev settings: django_dramatiq sets up the RabbitMQ broker.
+    let dev = write_case(&case(""));
+    let run = minrepro(&["run", path_str(dev.path()), "--json"]);
+    let json = run.json();
+    assert_eq!(json["kind"], "processed", "{}", run.stderr);
+    let ready = json["trial"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "broker:ready")
+        .cloned()
+        .unwrap();
+    assert!(
+        ready["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("RabbitmqBroker"),
+        "{ready}"
+    );
+    // As with manage.py, DJANGO_SETTINGS_MODULE wins when the environment sets it.
+    let test = write_case(&case("DJANGO_SETTINGS_MODULE = \"newsroom.settings.test\""));
+    let run = minrepro(&["run", path_str(test.path()), "--json"]);
+    assert_eq!(run.json()["kind"], "pending", "{}", run.stderr);
 }

@@ -74,6 +74,14 @@ pub async fn capture(request: Request, interrupted: CancellationToken) -> Result
     let session = Session {
         dir: session_dir.path(),
     };
+    if let Some(parent) = request.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|err| {
+            Error::input(format!(
+                "cannot create the folder of --out {}: {err}",
+                request.out.display()
+            ))
+        })?;
+    }
     // An earlier capture's file must not pass for this one's if this one finds nothing.
     let previous = request.out.with_extension("toml.previous");
     if request.out.is_file() {

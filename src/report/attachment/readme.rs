@@ -81,6 +81,13 @@ fn cause_table(out: &mut String, cause: &Cause, kept: &[String]) {
 /// "The worker stays PENDING … when `X=1` is set and `app.settings` is imported; …"
 pub fn finding_sentence(finding: &Finding) -> String {
     let what = match &finding.outcome {
+        Some(Outcome::Pending {
+            messages,
+            processed,
+            ..
+        }) if *messages > 1 => format!(
+            "Under a load of {messages} messages, the worker stalls: {processed} are processed, the rest stay PENDING"
+        ),
         Some(Outcome::Pending { .. }) => {
             "The worker stays PENDING (it never processes the probe message)".to_string()
         }
@@ -160,7 +167,7 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
     let _ = writeln!(out, "## Reproduce it\n");
     let entry = if redacted.options.launcher.is_cli() {
         format!(
-            "`{}` (Dramatiq's own command line, started as the case's launch started it, with one\nprobe module, `{}`, after the application's)",
+            "`{}` (Dramatiq's own command line, started as the case's launch started it, with one probe module, `{}`, after the application's)",
             template::LAUNCH_FILE,
             template::PROBE_FILE
         )
@@ -168,22 +175,28 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
         format!("`{}` (an in-process worker)", template::WORKER_FILE)
     };
     let messages = request.case.oracle.messages;
-    let load = if messages > 1 {
-        format!(
-            "publishes {messages} probe messages at once (the failure is one of load{}) with Dramatiq's own client",
-            finding
-                .load
-                .as_ref()
-                .map(|load| format!(": {}", load_sentence(messages, load)))
-                .unwrap_or_default()
-        )
-    } else {
-        "publishes one probe message with Dramatiq's own client".to_string()
+    let load = match (&finding.load, messages) {
+        (_, 1) => "publishes one probe message".to_string(),
+        (Some(load), _) => format!(
+            "publishes {messages} probe messages at once ({})",
+            load_sentence(messages, load)
+        ),
+        (None, _) => {
+            format!("publishes {messages} probe messages at once (the load the real launch had)")
+        }
     };
+    let how = format!(
+        "Needs Python 3 with the packages of `requirements.txt` and a RabbitMQ broker. The interpreter the trials ran on ({}) had them; `{LAUNCHER}` checks the ones the worker imports before it starts, and says it cannot run (exit 2) when one is missing.",
+        request.python.display()
+    );
+    let what = format!(
+        "It starts {entry} with `subprocess.Popen`, with exactly the environment and launch options of the minimal configuration, {load} with Dramatiq's own client, and reports. Exit status 1: the failure reproduced; 0: it did not. Edit `CONFIG` at the top of `{LAUNCHER}` to try a variation. With minrepro: `minrepro run case.toml`."
+    );
     let _ = writeln!(
         out,
-        "Needs Python 3 with the packages of `requirements.txt` (the interpreter the trials ran on,\n{}, had them: `python {LAUNCHER}` checks the ones the worker imports first, and says it cannot\nrun, exit 2, if one is missing) and a RabbitMQ broker:\n\n    pip install -r requirements.txt\n    python {LAUNCHER} --broker amqp://localhost:5672/%2f\n\nIt starts {entry} with `subprocess.Popen` and exactly the environment and launch\noptions of the minimal configuration, {load}, and reports. Exit status 1: the failure\nreproduced; 0: it did not. Edit `CONFIG` at the top of `{LAUNCHER}` to try a variation.\nWith minrepro: `minrepro run case.toml`.\n",
-        request.python.display()
+        "{}\n\n    pip install -r requirements.txt\n    python {LAUNCHER} --broker amqp://localhost:5672/%2f\n\n{}\n",
+        textwrap::fill(&how, 92),
+        textwrap::fill(&what, 92)
     );
     if attachment.verified {
         let _ = writeln!(
