@@ -257,3 +257,28 @@ fn the_human_summary_goes_to_stderr_and_json_alone_to_stdout() {
             .contains("ValueError: invalid literal for int() with base 10: ''")
     );
 }
+
+#[test]
+fn the_probe_joins_the_broker_the_cli_was_given_when_no_global_broker_is_set() {
+    let output = minrepro(&[
+        "run",
+        path_str(&repo("tests/cases/attribute-broker")),
+        "--json",
+    ]);
+    let json = output.json();
+    assert_eq!(json["kind"], "processed", "{}", output.stderr);
+    let ready = json["trial"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "broker:ready")
+        .cloned()
+        .unwrap();
+    assert!(
+        ready["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the CLI's broker argument"),
+        "{ready}"
+    );
+}

@@ -56,7 +56,6 @@ pub struct Versions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkerBroker {
     pub class: String,
-    pub set_by_imports: bool,
     pub host: Option<String>,
     pub port: Option<u16>,
     pub vhost: Option<String>,
@@ -234,7 +233,6 @@ impl WorkerLog {
             .last()
             .map(|e| WorkerBroker {
                 class: e.field_str("broker").unwrap_or_default().to_string(),
-                set_by_imports: e.field_str("set_by") == Some("imports"),
                 host: e.field_str("host").map(str::to_string),
                 port: e
                     .fields
@@ -301,10 +299,10 @@ impl WorkerLog {
                 continue;
             }
             let detail = (stage == "broker:ready").then(|| {
-                let set_by = if e.field_str("set_by") == Some("imports") {
-                    "set during the imports"
-                } else {
-                    "minrepro's default, no import set one"
+                let set_by = match e.field_str("set_by") {
+                    Some("imports") => "set during the imports",
+                    Some("minrepro") | None => "minrepro's default, no import set one",
+                    Some(other) => other,
                 };
                 format!("{} ({set_by})", e.field_str("broker").unwrap_or("?"))
             });

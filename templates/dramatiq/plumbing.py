@@ -225,6 +225,17 @@ def _watch_worker_start():
     Worker.start = start
 
 
+def _cli_broker():
+    """The broker Dramatiq's CLI took from its first argument, when the probe module is
+    being imported by one of the CLI's worker processes."""
+    frame = sys._getframe()
+    while frame is not None:
+        if frame.f_code.co_name == "worker_process" and frame.f_globals.get("__name__") == "dramatiq.cli":
+            return frame.f_locals.get("broker")
+        frame = frame.f_back
+    return None
+
+
 def declare_probe():
     """Declares the probe actor on the global broker, as an application's own actor would be
     declared; if no import set a broker, sets one for minrepro's broker URL first."""
@@ -232,14 +243,17 @@ def declare_probe():
     import dramatiq
     import dramatiq.broker
 
-    if dramatiq.broker.global_broker is None:
+    if dramatiq.broker.global_broker is not None:
+        broker, set_by = dramatiq.get_broker(), "imports"
+    elif _cli_broker() is not None:
+        # `dramatiq module:broker` with nothing on the global broker: the application's
+        # actors are bound to that broker, the one the CLI's worker consumes from.
+        broker, set_by = _cli_broker(), "the CLI's broker argument"
+    else:
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
         dramatiq.set_broker(RabbitmqBroker(url=PROBE["broker_url"]))
-        set_by = "minrepro"
-    else:
-        set_by = "imports"
-    broker = dramatiq.get_broker()
+        broker, set_by = dramatiq.get_broker(), "minrepro"
     report("broker:ready", broker=type(broker).__name__, set_by=set_by, **_address(broker))
     _versions()
     _watch_worker_start()
