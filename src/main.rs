@@ -1,6 +1,6 @@
 //! minrepro: runs real Dramatiq workers against RabbitMQ to find the smallest configuration
 //! that still shows a failure. This file parses the command line, runs one function per
-//! subcommand and maps errors to exit statuses (SPEC §4).
+//! subcommand and maps errors to exit statuses.
 
 mod bisect;
 mod broker;
@@ -11,6 +11,7 @@ mod commands;
 mod error;
 mod latency;
 mod nightly;
+mod process_tree;
 mod python;
 mod redact;
 mod reduce;

@@ -37,8 +37,14 @@ static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)(?P<password>[^@\s/]+)@").unwrap()
 });
 
+/// Env vars whose names hold a secret word but that every shell sets to a folder.
+const SHELL_FOLDERS: &[&str] = &["PWD", "OLDPWD"];
+
 /// Whether an env var with this name holds a secret.
 pub fn is_secret_key(key: &str) -> bool {
+    if SHELL_FOLDERS.contains(&key) {
+        return false;
+    }
     key.to_ascii_uppercase()
         .split(|c: char| !c.is_ascii_alphanumeric())
         .any(|word| SECRET_WORDS.contains(&word))
@@ -165,10 +171,13 @@ mod tests {
             "DB_PASSWORD",
             "SENTRY_DSN",
             "aws_secret_access_key",
+            "DB_PWD",
         ] {
             assert!(is_secret_key(key), "{key}");
         }
         for key in [
+            "PWD",
+            "OLDPWD",
             "KEYBOARD",
             "PATH",
             "PYTHONPATH",

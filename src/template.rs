@@ -134,6 +134,7 @@ struct WorkerContext<'a> {
 struct LaunchContext<'a> {
     case_name: &'a str,
     form: Launcher,
+    script: &'a str,
     imports: &'a [String],
     arguments: Vec<String>,
     queues: Option<&'a [String]>,
@@ -149,6 +150,7 @@ pub fn render_worker(case_name: &str, config: &Config) -> Result<WorkerFiles, Er
         let context = LaunchContext {
             case_name,
             form: options.launcher,
+            script: options.script.as_deref().unwrap_or("dramatiq"),
             imports: &config.imports,
             arguments: options.cli_arguments(),
             queues: options.queues.as_deref(),

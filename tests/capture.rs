@@ -178,3 +178,49 @@ fn a_capture_that_finds_no_worker_says_what_it_saw_and_leaves_no_stale_file() {
         output.stderr
     );
 }
+
+#[test]
+fn a_cli_launch_whose_worker_dies_at_an_import_is_still_captured() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("failing.toml");
+    let python = worker_python();
+    let pythonpath = format!("PYTHONPATH={}", path_str(&repo("tests/cases/capture/pkg")));
+    let broker = format!("CAPTURE_BROKER_URL={BROKER}");
+    let output = minrepro(&[
+        "capture",
+        "--out",
+        path_str(&out),
+        "--python-env",
+        path_str(&python),
+        "--",
+        "env",
+        &pythonpath,
+        &broker,
+        path_str(&python),
+        "-m",
+        "dramatiq",
+        "capture_app.tasks",
+        "capture_app.nonexistent",
+        "--processes",
+        "1",
+    ]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let case: toml::Table = toml::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(case["options"]["launcher"].as_str(), Some("module"));
+    assert_eq!(
+        case["imports"].as_array().unwrap().len(),
+        2,
+        "the CLI's modules: {case}"
+    );
+    // Replayed, it dies the way the launch did.
+    let run = minrepro(&["run", path_str(&out), "--json"]);
+    let json = run.json();
+    assert_eq!(json["kind"], "crash", "{}", run.stderr);
+    assert!(
+        json["signature"]
+            .as_str()
+            .unwrap()
+            .contains("No module named 'capture_app.nonexistent'"),
+        "{json}"
+    );
+}

@@ -115,6 +115,11 @@ pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
     let mut modules: Vec<String> = Vec::new();
     if worker.cli {
         cli_launch(worker, &mut options, &mut modules, &mut notes);
+        if worker.event == "cli-fork" {
+            notes.push(
+                "no worker started during the capture: Dramatiq's CLI forked this worker process, which never started its worker (a crash at an import shows when the case is run)".into(),
+            );
+        }
     } else {
         in_process_launch(
             seen,
@@ -247,11 +252,19 @@ fn cli_launch(
     } else {
         Launcher::ConsoleScript
     };
-    let from_console_script = worker
+    let script = worker
         .main_file
         .as_deref()
         .and_then(|f| Path::new(f).file_name())
-        .is_some_and(|n| n.to_string_lossy().starts_with("dramatiq"));
+        .map(|n| n.to_string_lossy().into_owned());
+    let from_console_script = script.as_deref().is_some_and(|n| n.starts_with("dramatiq"));
+    if options.launcher == Launcher::ConsoleScript
+        && from_console_script
+        && script.as_deref() != Some("dramatiq")
+    {
+        // dramatiq-gevent, say: another way to run the same CLI.
+        options.script = script.clone();
+    }
     if options.launcher == Launcher::ConsoleScript && !from_console_script {
         notes.push(format!(
             "Dramatiq's CLI ran from {}: it is replayed as the dramatiq console script, without that script's own code",

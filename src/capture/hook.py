@@ -8,9 +8,11 @@
 # O_APPEND write per line, so that nothing is lost if the process is killed):
 #   processes.jsonl   every process: its pid, parent, argv, interpreter (also after a fork)
 #   imports-PID.jsonl each application module a process imports, in order, with its time
-#   candidates.jsonl  each process that starts a dramatiq.Worker (or imports the --match
-#                     module): how it was launched, Dramatiq's CLI arguments read with the
-#                     CLI's own parser, the worker's threads and queues, logging, Django
+#   candidates.jsonl  each process that starts a dramatiq.Worker, or that Dramatiq's CLI
+#                     forked to run one (said before its first import: its worker may never
+#                     start), or that imports the --match module: how it was launched, the
+#                     CLI's arguments read with the CLI's own parser, the worker's threads
+#                     and queues, logging, Django
 #   enqueued.jsonl    each message any process enqueued, by queue (the load of the launch)
 #   processed.jsonl   each message a worker processed
 # minrepro reads the rest (environment, working directory, standard streams) from /proc.
@@ -47,7 +49,7 @@ def _minrepro_capture(session, root_pid, match):
     import sysconfig
     import time
 
-    state = {"order": 0, "forked": False}
+    state = {"order": 0, "forked": False, "cli_fork": False}
     paths = sysconfig.get_paths()
     real = os.path.realpath
     stdlib = {real(paths[k]) for k in ("stdlib", "platstdlib") if paths.get(k)}
@@ -88,6 +90,9 @@ def _minrepro_capture(session, root_pid, match):
 
     def forked():
         state["forked"] = True
+        # A process Dramatiq's CLI forked: said at its first import (not here, where locks
+        # the parent held may still be taken), in case its worker never starts.
+        state["cli_fork"] = "dramatiq.cli" in sys.modules
         append("processes.jsonl", process("forked"))
 
     append("processes.jsonl", process("started"))
@@ -269,6 +274,10 @@ def _minrepro_capture(session, root_pid, match):
             module.__loader__ = self._real
             if getattr(module, "__spec__", None) is not None:
                 module.__spec__.loader = self._real
+            if state["cli_fork"]:
+                state["cli_fork"] = False
+                if on_stack("worker_process", "dramatiq.cli"):
+                    launch("cli-fork")
             state["order"] += 1
             order, started = state["order"], time.perf_counter()
             try:

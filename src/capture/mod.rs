@@ -121,7 +121,10 @@ pub async fn capture(request: Request, interrupted: CancellationToken) -> Result
 
     let started = Instant::now();
     let mut taken: Option<Taken> = None;
-    // A worker on a StubBroker (a unit test's), kept in case no other one starts.
+    // Kept in case no worker starts on a real broker: a worker process of Dramatiq's CLI
+    // that has not started its worker (yet: it may crash at an import), and a worker on a
+    // StubBroker (a unit test's), in this order of preference.
+    let mut cli_fork: Option<Taken> = None;
     let mut stub: Option<Taken> = None;
     let mut status = None;
     loop {
@@ -146,14 +149,27 @@ pub async fn capture(request: Request, interrupted: CancellationToken) -> Result
                 // Written at once, so that nothing is lost if the command or minrepro is killed.
                 let _ = write(&request, &session, &found);
                 taken = Some(found);
-            } else if stub.is_none()
-                && request.trigger.is_none()
-                && let Some(worker) = candidates.iter().find(|c| c.on_stub_broker()).cloned()
-            {
-                stub = Taken::of(worker);
+            } else if request.trigger.is_none() {
+                let first = |wanted: fn(&Candidate) -> bool| {
+                    candidates
+                        .iter()
+                        .find(|c| wanted(c))
+                        .cloned()
+                        .and_then(Taken::of)
+                };
+                if cli_fork.is_none() {
+                    cli_fork = first(|c| c.event == "cli-fork");
+                }
+                if stub.is_none() {
+                    stub = first(Candidate::on_stub_broker);
+                }
             }
         }
-        for taken in taken.iter_mut().chain(stub.iter_mut()) {
+        for taken in taken
+            .iter_mut()
+            .chain(cli_fork.iter_mut())
+            .chain(stub.iter_mut())
+        {
             for watch in taken.watches.iter_mut().flatten() {
                 watch.sample();
             }
@@ -162,14 +178,13 @@ pub async fn capture(request: Request, interrupted: CancellationToken) -> Result
             break;
         }
     }
-    // The command's own end, or ours: its whole process group is stopped.
-    if status.is_none()
-        && let Some(group) = group
-    {
+    // The command's own end, or ours: whatever it started is stopped (a fixture that
+    // failed may leave its worker behind).
+    if let Some(group) = group {
         stop_group(group, &mut child).await;
     }
     drop(installed);
-    let Some(taken) = taken.or(stub) else {
+    let Some(taken) = taken.or(cli_fork).or(stub) else {
         let seen = session.seen();
         let previous_note = if previous.is_file() {
             format!(
@@ -242,15 +257,22 @@ fn write(
     })
 }
 
+/// Stops the command: TERM to its process group and to every process that left it (a
+/// fixture's `start_new_session=True` worker), two seconds' grace, then KILL.
 async fn stop_group(group: nix::unistd::Pid, child: &mut tokio::process::Child) {
-    use nix::sys::signal::{Signal, killpg};
-    let _ = killpg(group, Signal::SIGTERM);
+    use nix::sys::signal::{Signal, kill};
+    let signal_all = |signal: Signal| {
+        for pid in crate::process_tree::group_and_descendants(group) {
+            let _ = kill(pid, signal);
+        }
+    };
+    signal_all(Signal::SIGTERM);
     if tokio::time::timeout(Duration::from_secs(2), child.wait())
         .await
         .is_err()
     {
-        let _ = killpg(group, Signal::SIGKILL);
+        signal_all(Signal::SIGKILL);
         let _ = child.wait().await;
     }
-    let _ = killpg(group, Signal::SIGKILL);
+    signal_all(Signal::SIGKILL);
 }

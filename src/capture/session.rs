@@ -28,7 +28,8 @@ pub struct CliArgs {
 /// A process that started a dramatiq.Worker (or imported the `--match` module).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Candidate {
-    /// "worker" or "match".
+    /// "worker", "cli-fork" (a worker process of Dramatiq's CLI, before its first import)
+    /// or "match".
     pub event: String,
     pub pid: u32,
     /// The process whose launch is replayed: the CLI's main process for a worker it

@@ -96,6 +96,8 @@ pub enum LaunchOption {
     WorkerThreads(u32),
     Launcher(Launcher),
     Processes(u32),
+    /// The console script run (beside the interpreter), for `launcher = "console-script"`.
+    Script(String),
     Verbose(u32),
     Path(Vec<String>),
     Queues(Vec<String>),
@@ -126,6 +128,9 @@ pub struct LaunchOptions {
     pub launcher: Launcher,
     /// CLI: `--processes`; `None`: Dramatiq's default (one per CPU).
     pub processes: Option<u32>,
+    /// The console script beside the interpreter (`dramatiq-gevent`, say); `None`:
+    /// `dramatiq`.
+    pub script: Option<String>,
     /// CLI: how many `-v`.
     pub verbose: u32,
     /// CLI: `--path`; `None`: Dramatiq's default (`.`, the working directory).
@@ -149,6 +154,7 @@ impl Default for LaunchOptions {
             worker_threads: None,
             launcher: Launcher::Script,
             processes: None,
+            script: None,
             verbose: 0,
             path: None,
             queues: None,
@@ -177,6 +183,7 @@ impl LaunchOptions {
         options.extend(self.worker_threads.map(LaunchOption::WorkerThreads));
         options.push(LaunchOption::Launcher(self.launcher));
         options.extend(self.processes.map(LaunchOption::Processes));
+        options.extend(self.script.clone().map(LaunchOption::Script));
         options.push(LaunchOption::Verbose(self.verbose));
         options.extend(self.path.clone().map(LaunchOption::Path));
         options.extend(self.queues.clone().map(LaunchOption::Queues));
@@ -204,6 +211,7 @@ impl LaunchOptions {
             LaunchOption::WorkerThreads(n) => self.worker_threads = Some(*n),
             LaunchOption::Launcher(launcher) => self.launcher = *launcher,
             LaunchOption::Processes(n) => self.processes = Some(*n),
+            LaunchOption::Script(name) => self.script = Some(name.clone()),
             LaunchOption::Verbose(n) => self.verbose = *n,
             LaunchOption::Path(paths) => self.path = Some(paths.clone()),
             LaunchOption::Queues(queues) => self.queues = Some(queues.clone()),
@@ -254,6 +262,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "worker_threads",
     "launcher",
     "processes",
+    "script",
     "verbose",
     "path",
     "queues",
@@ -302,6 +311,7 @@ impl LaunchOption {
             LaunchOption::WorkerThreads(_) => "worker_threads",
             LaunchOption::Launcher(_) => "launcher",
             LaunchOption::Processes(_) => "processes",
+            LaunchOption::Script(_) => "script",
             LaunchOption::Verbose(_) => "verbose",
             LaunchOption::Path(_) => "path",
             LaunchOption::Queues(_) => "queues",
@@ -315,6 +325,7 @@ impl LaunchOption {
         match self {
             LaunchOption::LogLevel(_) | LaunchOption::DjangoSettings(_) => AppliesTo::InProcess,
             LaunchOption::Processes(_)
+            | LaunchOption::Script(_)
             | LaunchOption::Verbose(_)
             | LaunchOption::Path(_)
             | LaunchOption::Queues(_)
@@ -333,9 +344,9 @@ impl LaunchOption {
             LaunchOption::Stdin(mode) => word(mode),
             LaunchOption::Launcher(launcher) => word(launcher),
             LaunchOption::Cwd(dir) => toml::Value::String(dir.display().to_string()),
-            LaunchOption::LogLevel(text) | LaunchOption::DjangoSettings(text) => {
-                toml::Value::String(text.clone())
-            }
+            LaunchOption::LogLevel(text)
+            | LaunchOption::DjangoSettings(text)
+            | LaunchOption::Script(text) => toml::Value::String(text.clone()),
             LaunchOption::WorkerThreads(n)
             | LaunchOption::Processes(n)
             | LaunchOption::Verbose(n) => toml::Value::Integer(i64::from(*n)),
@@ -401,6 +412,16 @@ impl LaunchOption {
             }
             "worker_threads" => Ok(LaunchOption::WorkerThreads(positive(value)?)),
             "processes" => Ok(LaunchOption::Processes(positive(value)?)),
+            "script" => {
+                let name = string(value, "a script's file name")?;
+                if name.is_empty() || name.contains('/') {
+                    return Err(OptionError {
+                        message: format!("`{name}` is not the name of a script"),
+                        help: "give the file name of a console script beside the interpreter, such as \"dramatiq-gevent\"".into(),
+                    });
+                }
+                Ok(LaunchOption::Script(name.to_string()))
+            }
             "verbose" => Ok(LaunchOption::Verbose(count(value)?)),
             "launcher" => Ok(LaunchOption::Launcher(
                 // `cli` is what earlier case files called `python -m dramatiq`.
@@ -617,6 +638,7 @@ mod tests {
             ("verbose", "2"),
             ("path", "[\".\", \"src\"]"),
             ("--use-spawn", "true"),
+            ("script", "\"dramatiq-gevent\""),
             ("--log-file", "\"worker.log\""),
         ] {
             let option = parse(name, text).unwrap();

@@ -1,7 +1,7 @@
 //! The worker process: spawned with exactly the configuration's environment and stdio, in
 //! a process group of its own, and stopped with everything it started.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -223,25 +223,7 @@ impl WorkerProcess {
 
     /// Live processes of the worker's group, and descendants that left it (setsid).
     fn members(&self) -> HashSet<Pid> {
-        let table = live_processes();
-        let mut members: HashSet<Pid> = table
-            .iter()
-            .filter(|p| p.pgrp == self.pgid.as_raw())
-            .map(|p| Pid::from_raw(p.pid))
-            .collect();
-        let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
-        for p in &table {
-            children.entry(p.ppid).or_default().push(p.pid);
-        }
-        let mut stack = vec![self.pgid.as_raw()];
-        while let Some(pid) = stack.pop() {
-            // The process table is a tree: each pid is reached once.
-            for &child in children.get(&pid).into_iter().flatten() {
-                members.insert(Pid::from_raw(child));
-                stack.push(child);
-            }
-        }
-        members
+        crate::process_tree::group_and_descendants(self.pgid)
     }
 
     /// What the worker wrote to stdout and stderr (the tails), once it is stopped.
@@ -283,37 +265,6 @@ async fn read_capture(capture: Capture) -> String {
         Capture::Lost => Vec::new(),
     };
     String::from_utf8_lossy(&bytes).into_owned()
-}
-
-/// One line of the process table.
-struct ProcessInfo {
-    pid: i32,
-    ppid: i32,
-    pgrp: i32,
-}
-
-/// Every process that is not a zombie, read from /proc.
-fn live_processes() -> Vec<ProcessInfo> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|entry| {
-            let pid: i32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            // The command name may hold spaces and parentheses: fields start after the last ')'.
-            let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
-            let (state, ppid, pgrp) = (fields.first()?, fields.get(1)?, fields.get(2)?);
-            if *state == "Z" || *state == "X" {
-                return None;
-            }
-            Some(ProcessInfo {
-                pid,
-                ppid: ppid.parse().ok()?,
-                pgrp: pgrp.parse().ok()?,
-            })
-        })
-        .collect()
 }
 
 /// Sends `signal` (a raw number: real-time signals have no name in nix) to `pid`.

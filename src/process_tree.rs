@@ -1,0 +1,65 @@
+//! The process table, read from /proc: what belongs to a process group, including the
+//! descendants that left it (`setsid`, `start_new_session=True`), so that nothing a trial
+//! or a captured command started outlives it.
+
+use std::collections::{HashMap, HashSet};
+
+use nix::unistd::Pid;
+
+/// One line of the process table.
+struct ProcessInfo {
+    pid: i32,
+    ppid: i32,
+    pgrp: i32,
+}
+
+/// Every process that is not a zombie, read from /proc.
+fn live_processes() -> Vec<ProcessInfo> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let pid: i32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // The command name may hold spaces and parentheses: fields start after the last ')'.
+            let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+            let (state, ppid, pgrp) = (fields.first()?, fields.get(1)?, fields.get(2)?);
+            if *state == "Z" || *state == "X" {
+                return None;
+            }
+            Some(ProcessInfo {
+                pid,
+                ppid: ppid.parse().ok()?,
+                pgrp: pgrp.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// The live processes of group `pgid`, and every descendant of its leader wherever it went.
+pub fn group_and_descendants(pgid: Pid) -> HashSet<Pid> {
+    let table = live_processes();
+    let mut members: HashSet<Pid> = table
+        .iter()
+        .filter(|p| p.pgrp == pgid.as_raw())
+        .map(|p| Pid::from_raw(p.pid))
+        .collect();
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for p in &table {
+        children.entry(p.ppid).or_default().push(p.pid);
+    }
+    let mut stack: Vec<i32> = members.iter().map(|p| p.as_raw()).collect();
+    stack.push(pgid.as_raw());
+    let mut seen: HashSet<i32> = HashSet::new();
+    while let Some(pid) = stack.pop() {
+        if !seen.insert(pid) {
+            continue;
+        }
+        for &child in children.get(&pid).into_iter().flatten() {
+            members.insert(Pid::from_raw(child));
+            stack.push(child);
+        }
+    }
+    members
+}
