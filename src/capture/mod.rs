@@ -196,11 +196,11 @@ pub async fn capture(request: Request, interrupted: CancellationToken) -> Result
             String::new()
         };
         return Err(Error::Input(format!(
-            "error: no process of `{}` started a Dramatiq worker{}\n  = seen: {}{previous_note}\n  = help: check that the worker runs on one of the interpreters the hook was installed for (name its interpreter or virtual environment with --python-env), that it is not started with python -S, and that it starts within --duration; --match MODULE takes the first process that imports MODULE instead",
+            "error: no process of `{}` {}\n  = seen: {}{previous_note}\n  = help: check that the worker runs on one of the interpreters the hook was installed for (name its interpreter or virtual environment with --python-env), that it is not started with python -S, and that it starts within --duration; --match MODULE takes the first process that imports MODULE instead",
             request.command.join(" "),
             match &request.trigger {
-                Some(module) => format!(" (or imported `{module}`)"),
-                None => String::new(),
+                Some(module) => format!("imported `{module}`"),
+                None => "started a Dramatiq worker".to_string(),
             },
             if seen.is_empty() {
                 "no Python process of the command ran with the hook".to_string()

@@ -256,7 +256,8 @@ fn good_case_file(good: &Case, config: &Config, case_dir: &Path) -> String {
 #[derive(Serialize)]
 struct LauncherContext<'a> {
     case_name: &'a str,
-    finding: String,
+    /// The finding in words, as `#` comment lines: nothing in them can break the code.
+    finding: Vec<String>,
     env: Vec<(String, String)>,
     options: serde_json::Value,
     entry: &'a str,
@@ -289,7 +290,7 @@ fn launcher(
     }
     let context = LauncherContext {
         case_name: &request.finding.case,
-        finding: textwrap::fill(&readme::finding_sentence(request.finding), 88),
+        finding: comment_lines(&readme::finding_sentence(request.finding)),
         env: redacted
             .env
             .iter()
@@ -308,6 +309,19 @@ fn launcher(
         "reproduce.py.j2",
         Value::from(Serde(context)),
     )
+}
+
+/// Text for `#` comment lines of generated Python: wrapped, without control characters
+/// (a NUL or a line break would end the comment, or the file).
+fn comment_lines(text: &str) -> Vec<String> {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    textwrap::wrap(&clean, 88)
+        .into_iter()
+        .map(|line| line.into_owned())
+        .collect()
 }
 
 /// Runs the launcher once, as a user would: plain Python, a clean environment, from
