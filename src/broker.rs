@@ -91,6 +91,16 @@ impl Broker {
         ))
     }
 
+    /// A channel whose publications the broker confirms.
+    async fn confirmed_channel(&self) -> Result<Channel, Error> {
+        let channel = self.channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|err| self.lost(err))?;
+        Ok(channel)
+    }
+
     /// Publishes `body` to `queue` on the default exchange, persistent and confirmed, if the
     /// queue exists; `false` when it does not exist yet (the broker returns the message).
     ///
@@ -100,12 +110,8 @@ impl Broker {
     /// fail. Nor is it looked up with a passive declare, whose 404 closes the channel: with
     /// many trials at once, such closes race with channels being opened.
     pub async fn publish_if_routable(&self, queue: &str, body: &[u8]) -> Result<bool, Error> {
-        let channel = self.channel().await?;
+        let channel = self.confirmed_channel().await?;
         let lost = |err| self.lost(err);
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(lost)?;
         let confirmation = channel
             .basic_publish(
                 "".into(),
@@ -135,12 +141,8 @@ impl Broker {
     /// Publishes `bodies` to `queue` (which exists) as one burst on one channel, persistent,
     /// and waits until the broker has confirmed every one.
     pub async fn publish_all(&self, queue: &str, bodies: &[Vec<u8>]) -> Result<(), Error> {
-        let channel = self.channel().await?;
+        let channel = self.confirmed_channel().await?;
         let lost = |err| self.lost(err);
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(lost)?;
         let mut confirms = Vec::with_capacity(bodies.len());
         for body in bodies {
             confirms.push(

@@ -302,13 +302,7 @@ fn an_in_process_django_worker_is_set_up_with_its_settings_module() {
     let run = minrepro(&["run", path_str(dev.path()), "--json"]);
     let json = run.json();
     assert_eq!(json["kind"], "processed", "{}", run.stderr);
-    let ready = json["trial"]["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["stage"] == "broker:ready")
-        .cloned()
-        .unwrap();
+    let ready = stage_of(&json, "broker:ready");
     assert!(
         ready["detail"]
             .as_str()

@@ -267,13 +267,7 @@ fn the_probe_joins_the_broker_the_cli_was_given_when_no_global_broker_is_set() {
     ]);
     let json = output.json();
     assert_eq!(json["kind"], "processed", "{}", output.stderr);
-    let ready = json["trial"]["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["stage"] == "broker:ready")
-        .cloned()
-        .unwrap();
+    let ready = stage_of(&json, "broker:ready");
     assert!(
         ready["detail"]
             .as_str()

@@ -35,12 +35,14 @@ pub fn minrepro(args: &[&str]) -> Output {
 }
 
 pub fn minrepro_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_minrepro"));
+    command.args(args).envs(env.iter().copied());
+    run_minrepro(command)
+}
+
+fn run_minrepro(mut command: Command) -> Output {
     let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_minrepro"))
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .expect("the minrepro binary runs");
+    let output = command.output().expect("the minrepro binary runs");
     Output {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -376,17 +378,21 @@ pub fn launch_project(name: &str) -> PathBuf {
 
 /// minrepro run from `dir`, with PATH holding the test tools (a developer's shell).
 pub fn minrepro_in(dir: &Path, args: &[&str]) -> Output {
-    let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_minrepro"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_minrepro"));
+    command
         .args(args)
         .env("PATH", path_with_tools())
-        .current_dir(dir)
-        .output()
-        .expect("the minrepro binary runs");
-    Output {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    }
+        .current_dir(dir);
+    run_minrepro(command)
+}
+
+/// The stage named `name` in a `run --json` trial.
+pub fn stage_of(run: &Value, name: &str) -> Value {
+    run["trial"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no stage {name} in {run}"))
 }
