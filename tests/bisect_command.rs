@@ -196,7 +196,7 @@ fn a_case_whose_full_configuration_passes_does_not_reproduce() {
 }
 
 #[test]
-fn isolating_against_a_good_configuration_that_fails_too_does_not_reproduce() {
+fn isolating_against_a_good_configuration_that_crashes_stops_and_says_why() {
     let bad = copy_case("corpus/import-crash", &[]);
     let good = copy_case(
         "corpus/import-crash",
@@ -213,11 +213,60 @@ fn isolating_against_a_good_configuration_that_fails_too_does_not_reproduce() {
         "--json",
     ]);
     assert_eq!(output.code, 1, "{}", output.stderr);
+    let reason = output.json()["reason"].as_str().unwrap().to_string();
     assert!(
-        output.json()["reason"]
-            .as_str()
-            .unwrap()
-            .contains("good configuration fails too")
+        reason.contains("good configuration does not work"),
+        "{reason}"
+    );
+    assert!(reason.contains("crash"), "{reason}");
+    assert!(reason.contains("ValueError"), "{reason}");
+    // Nothing was run against it but the good configuration itself.
+    assert_eq!(output.json()["trials"], 1, "{}", output.stderr);
+}
+
+#[test]
+fn a_prerequisite_is_told_apart_from_a_cause() {
+    // Without PYTHONPATH the worker cannot import the app: it crashes, another failure.
+    let dir = copy_case(
+        "corpus/stub-broker-leak",
+        &[("keep = [\"env:PYTHONPATH\"]", "keep = []")],
+    );
+    let output = minrepro(&["bisect", path_str(dir.path()), "--json", "--jobs", "4"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let json = output.json();
+    assert_eq!(
+        sorted_names(&json["minimal"]),
+        [
+            "env:DRAMATIQ_TESTING",
+            "env:PYTHONPATH",
+            "import:app.settings"
+        ]
+    );
+    assert_eq!(sorted_names(&json["prerequisites"]), ["env:PYTHONPATH"]);
+    assert_eq!(json["one_minimal"], true);
+    for evidence in json["causes"][0]["evidence"].as_array().unwrap() {
+        let without = &evidence["without"];
+        let expected = if evidence["element"] == "env:PYTHONPATH" {
+            "unresolved"
+        } else {
+            "pass"
+        };
+        assert_eq!(without["verdict"], expected, "{evidence}");
+        // A cause's evidence is a worker that works; never a crash.
+        if expected == "pass" {
+            assert!(
+                without["outcome"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("processed"),
+                "{evidence}"
+            );
+        }
+    }
+    assert!(
+        output.stderr.contains("prerequisites: without them"),
+        "{}",
+        output.stderr
     );
 }
 

@@ -86,7 +86,11 @@ pub struct EntryFinding {
 /// One independent cause: a 1-minimal set of elements that shows the failure on its own.
 #[derive(Debug, Clone, Serialize)]
 pub struct Cause {
+    /// Every element of the cause, prerequisites included (1-minimal as a whole).
     pub minimal: Vec<String>,
+    /// The elements without which the worker fails differently (it cannot import the app,
+    /// say): needed to see the failure, not shown to cause it.
+    pub prerequisites: Vec<String>,
     /// The elements with their values (in the JSON: `values`).
     #[serde(skip)]
     pub elements: Vec<FoundElement>,
@@ -115,6 +119,8 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub minimal: Vec<String>,
+    /// The first cause's prerequisites (see [`Cause::prerequisites`]).
+    pub prerequisites: Vec<String>,
     pub kept: Vec<String>,
     pub elements_total: usize,
     /// Elements the search reduced over (in isolate mode: the differences).
@@ -247,6 +253,7 @@ pub async fn bisect(
             .unwrap_or_default();
         causes.push(Cause {
             minimal: space.names(&best),
+            prerequisites: Vec::new(),
             elements: found_elements(&space, &best, &redactor),
             outcome,
             one_minimal: false,
@@ -291,6 +298,7 @@ pub async fn bisect(
             })
         }),
         minimal: first.minimal,
+        prerequisites: first.prerequisites,
         kept: space.kept.clone(),
         elements_total: case.elements.len(),
         reducible: space.len(),
@@ -363,6 +371,20 @@ fn reduce_with(
     let empty = Variant::empty();
     engine.set_elements_left(space.len());
 
+    // The working configuration must work, or there is nothing to isolate: it runs first.
+    if space.mode == Mode::Isolate && engine.test(empty.clone())? != Verdict::Pass {
+        let outcome = engine
+            .oracle()
+            .outcomes_of(&empty)
+            .last()
+            .map(|o| format!("{} {}", o.kind(), o.summary()))
+            .unwrap_or_default();
+        reduced.not_reproducing = Some(format!(
+            "the good configuration does not work: {outcome}; there is no working launch to isolate against"
+        ));
+        return Ok(());
+    }
+
     // Does the full configuration fail, how, and (for a flaky case) how often? It is run
     // `runs` times, or RATE_RUNS times to measure the rate: one pass proves nothing there.
     let full_runs = match plan.runs {
@@ -406,12 +428,9 @@ fn reduce_with(
     }
     engine.set_runs_to_pass(search_runs);
 
-    // The empty configuration (minimize), or the working one (isolate), must pass.
-    if engine.test(empty)? == Verdict::Fail && space.mode == Mode::Isolate {
-        reduced.not_reproducing =
-            Some("the good configuration fails too: there is no difference to isolate".into());
-        return Ok(());
-    }
+    // The empty configuration: asked now, so that the search knows it (in isolate mode it
+    // was, first).
+    engine.test(empty)?;
 
     // Every cause; an earlier run's are checked first: if they still hold, no search runs.
     let previous = engine.oracle().previous_causes();
@@ -493,6 +512,11 @@ fn reduce_with(
         }
         reduced.causes.push(Cause {
             minimal: space.names(&cause.minimal),
+            prerequisites: evidence
+                .iter()
+                .filter(|e| e.is_prerequisite())
+                .map(|e| e.element.clone())
+                .collect(),
             elements,
             outcome,
             one_minimal: cause.one_minimal,

@@ -32,11 +32,15 @@ pub struct Judge {
 }
 
 impl Judge {
+    /// The failure (`Fail`), none (`Pass`: processed), or another failure (`Unresolved`):
+    /// a worker that crashes for a reason of its own says nothing about this failure.
     pub fn verdict(&self, outcome: &Outcome) -> Verdict {
         if self.expect.accepts(outcome, self.reference.as_ref()) {
             Verdict::Fail
-        } else {
+        } else if outcome.failure().is_none() {
             Verdict::Pass
+        } else {
+            Verdict::Unresolved
         }
     }
 }
@@ -67,6 +71,8 @@ impl Timing {
 pub struct TrialRef {
     pub trial: Option<u32>,
     pub outcome: String,
+    /// What the trial's outcome meant: the failure, a pass, or another failure.
+    pub verdict: Option<Verdict>,
 }
 
 impl std::fmt::Display for TrialRef {
@@ -79,12 +85,23 @@ impl std::fmt::Display for TrialRef {
     }
 }
 
-/// Why an element is in a finding: the cause with it fails, without it passes.
+/// Why an element is in a finding: the cause with it fails, without it passes (a cause)
+/// or fails differently (a prerequisite).
 #[derive(Debug, Clone, Serialize)]
 pub struct Evidence {
     pub element: String,
     pub with: Option<TrialRef>,
     pub without: Option<TrialRef>,
+}
+
+impl Evidence {
+    /// Without it the worker fails another way: the failure cannot show, but nothing says
+    /// the element causes it.
+    pub fn is_prerequisite(&self) -> bool {
+        self.without
+            .as_ref()
+            .is_some_and(|t| t.verdict == Some(Verdict::Unresolved))
+    }
 }
 
 /// One line of the trial log (`trials.jsonl` in an attachment).
@@ -263,6 +280,7 @@ impl TrialOracle {
             .map(|t| TrialRef {
                 trial: t.number,
                 outcome: t.outcome.as_ref().map(Outcome::brief).unwrap_or_default(),
+                verdict: t.verdict,
             })
     }
 

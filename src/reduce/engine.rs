@@ -32,19 +32,22 @@ pub struct Stats {
 
 struct Probe {
     variant: Variant,
-    /// Passing trials so far.
+    /// Trials so far that did not fail.
     passes: u32,
+    /// Whether one of them passed outright (not only failed differently).
+    passed: bool,
     /// The running trial, or `None` while waiting for a slot.
     trial: Option<TrialId>,
     /// Probes of the same variant submitted meanwhile: they share this one's trials.
     followers: Vec<ProbeId>,
 }
 
-/// What is known of a variant: it failed, or it passed this many times.
+/// What is known of a variant: it failed, or it did not fail this many times (and then
+/// how: `Pass` if one of those runs passed outright, else `Unresolved`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Known {
     Failed,
-    Passed(u32),
+    NotFailed(u32, Verdict),
 }
 
 type Observer<'a> = Box<dyn FnMut(&Stats) + 'a>;
@@ -105,7 +108,7 @@ impl<'a, O: Oracle> Engine<'a, O> {
     pub fn know(&mut self, variant: Variant, verdict: Verdict) {
         let known = match verdict {
             Verdict::Fail => Known::Failed,
-            Verdict::Pass => Known::Passed(self.runs_to_pass),
+            other => Known::NotFailed(self.runs_to_pass, other),
         };
         self.cache.insert(variant, known);
     }
@@ -123,8 +126,8 @@ impl<'a, O: Oracle> Engine<'a, O> {
     fn cached(&self, variant: &Variant) -> Option<Verdict> {
         match self.cache.get(variant)? {
             Known::Failed => Some(Verdict::Fail),
-            Known::Passed(runs) if *runs >= self.runs_to_pass => Some(Verdict::Pass),
-            Known::Passed(_) => None,
+            Known::NotFailed(runs, how) if *runs >= self.runs_to_pass => Some(*how),
+            Known::NotFailed(..) => None,
         }
     }
 
@@ -180,15 +183,16 @@ impl<'a, O: Oracle> Engine<'a, O> {
             self.notify();
             return Ok(id);
         }
-        let passes = match self.cache.get(&variant) {
-            Some(Known::Passed(runs)) => *runs,
-            _ => 0,
+        let (passes, passed) = match self.cache.get(&variant) {
+            Some(Known::NotFailed(runs, how)) => (*runs, *how == Verdict::Pass),
+            _ => (0, false),
         };
         self.probes.insert(
             id,
             Probe {
                 variant,
                 passes,
+                passed,
                 trial: None,
                 followers: Vec::new(),
             },
@@ -285,9 +289,15 @@ impl<'a, O: Oracle> Engine<'a, O> {
         probe.trial = None;
         let settled = match verdict {
             Verdict::Fail => Some(Verdict::Fail),
-            Verdict::Pass => {
+            other => {
                 probe.passes += 1;
-                (probe.passes >= self.runs_to_pass).then_some(Verdict::Pass)
+                probe.passed |= other == Verdict::Pass;
+                let how = if probe.passed {
+                    Verdict::Pass
+                } else {
+                    Verdict::Unresolved
+                };
+                (probe.passes >= self.runs_to_pass).then_some(how)
             }
         };
         match settled {
@@ -295,7 +305,7 @@ impl<'a, O: Oracle> Engine<'a, O> {
                 let probe = self.probes.remove(&id).expect("probe present");
                 let known = match verdict {
                     Verdict::Fail => Known::Failed,
-                    Verdict::Pass => Known::Passed(probe.passes),
+                    other => Known::NotFailed(probe.passes, other),
                 };
                 self.cache.insert(probe.variant, known);
                 self.ready.push_back(ProbeEvent::Resolved(id, verdict));
@@ -304,7 +314,8 @@ impl<'a, O: Oracle> Engine<'a, O> {
                         .push_back(ProbeEvent::Resolved(follower, verdict));
                 }
             }
-            // A pass of a flaky failure proves little: run it again, first in line.
+            // A pass (or another failure) of a flaky failure proves little: run it again,
+            // first in line.
             None => self.waiting_for_slot.push_front(id),
         }
         Ok(())

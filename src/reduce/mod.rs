@@ -68,14 +68,25 @@ impl fmt::Display for Variant {
     }
 }
 
-/// What one trial, or a probe made of several, says about a variant.
+/// What one trial, or a probe made of several, says about a variant: the three outcomes of
+/// Zeller's ddmin. The search reduces on `Fail` alone; `Pass` and `Unresolved` both mean
+/// "not this failure", but only a pass shows the failure gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// It shows the failure.
     Fail,
-    /// It does not (it passes, or fails differently).
+    /// It does not fail at all (the worker processed the probe).
     Pass,
+    /// It fails differently (another kind, another crash signature): whether the failure
+    /// would show is not known.
+    Unresolved,
+}
+
+impl Verdict {
+    pub fn fails(self) -> bool {
+        self == Verdict::Fail
+    }
 }
 
 /// Names one trial an oracle runs.

@@ -155,7 +155,7 @@ pub fn causes<O: Oracle>(
         // Does what is left still fail, the same way?
         let rest = Variant::new(stripped.elements.clone());
         engine.set_elements_left(stripped.elements.len());
-        if engine.test(rest)? == Verdict::Pass {
+        if !engine.test(rest)?.fails() {
             break;
         }
         remaining = stripped;
@@ -206,7 +206,7 @@ impl<'e, 'a, O: Oracle> Search<'e, 'a, O> {
             let event = self.engine.wait()?;
             match event {
                 ProbeEvent::Resolved(id, verdict) if self.presumed.remove(&id) => {
-                    if verdict == Verdict::Pass {
+                    if !verdict.fails() {
                         return Err(Interrupt::Refuted);
                     }
                 }
@@ -297,7 +297,7 @@ impl<'e, 'a, O: Oracle> Search<'e, 'a, O> {
             let pass = real
                 .range(..fail)
                 .rev()
-                .find(|(_, v)| **v == Verdict::Pass)
+                .find(|(_, v)| !v.fails())
                 .map(|(length, _)| *length);
             if fail == 0 || pass == Some(fail - 1) {
                 // Done. A presumed boundary goes on running to confirm the answer.
@@ -376,7 +376,7 @@ impl<'e, 'a, O: Oracle> Search<'e, 'a, O> {
         let mut questions = vec![candidate.clone()];
         questions.extend(candidate.indices().iter().map(|i| candidate.without(*i)));
         let verdicts = self.engine.test_all(questions)?;
-        Ok(verdicts[0] == Verdict::Fail && verdicts[1..].iter().all(|v| *v == Verdict::Pass))
+        Ok(verdicts[0].fails() && verdicts[1..].iter().all(|v| !v.fails()))
     }
 
     /// Makes sure `candidate` fails and each of its elements is needed, shrinking it where
@@ -391,7 +391,7 @@ impl<'e, 'a, O: Oracle> Search<'e, 'a, O> {
             let mut questions = vec![current.clone()];
             questions.extend(current.indices().iter().map(|i| current.without(*i)));
             let verdicts = self.engine.test_all(questions)?;
-            if verdicts[0] == Verdict::Pass {
+            if !verdicts[0].fails() {
                 let Some(smallest) = self.engine.smallest_failing().cloned() else {
                     return Ok(Reduction {
                         minimal: current,
@@ -495,7 +495,19 @@ mod tests {
     /// at all, monotone or not.
     struct TableOracle {
         fails: Box<dyn Fn(&Variant) -> bool>,
+        /// What a variant that does not fail gives (default: a pass).
+        otherwise: Box<dyn Fn(&Variant) -> Verdict>,
         finished: Vec<(TrialId, Verdict)>,
+    }
+
+    impl TableOracle {
+        fn new(fails: impl Fn(&Variant) -> bool + 'static) -> TableOracle {
+            TableOracle {
+                fails: Box::new(fails),
+                otherwise: Box::new(|_| Verdict::Pass),
+                finished: Vec::new(),
+            }
+        }
     }
 
     impl Oracle for TableOracle {
@@ -506,7 +518,7 @@ mod tests {
             let verdict = if (self.fails)(variant) {
                 Verdict::Fail
             } else {
-                Verdict::Pass
+                (self.otherwise)(variant)
             };
             self.finished.push((trial, verdict));
             Ok(Started::Running)
@@ -533,10 +545,7 @@ mod tests {
                 .collect();
             let table = std::sync::Arc::new(table);
             let lookup = table.clone();
-            let mut oracle = TableOracle {
-                fails: Box::new(move |v| lookup[v]),
-                finished: Vec::new(),
-            };
+            let mut oracle = TableOracle::new(move |v| lookup[v]);
             let mut engine = Engine::new(&mut oracle, 1);
             engine.know(Variant::full(n as usize), Verdict::Fail);
             let found = minimize(&mut engine, &Order::plain(n as usize), None, 1).unwrap();
@@ -555,11 +564,37 @@ mod tests {
     }
 
     #[test]
+    fn an_element_whose_absence_fails_differently_is_kept_and_never_taken_for_a_pass() {
+        // Element 3 is a prerequisite: without it the worker cannot start (another failure).
+        // Elements 10 and 20 cause the failure: without either, the worker works.
+        let needed = [3u32, 10, 20];
+        let mut oracle = TableOracle::new(move |v| needed.iter().all(|i| v.contains(*i)));
+        oracle.otherwise = Box::new(|v| {
+            if v.contains(3) {
+                Verdict::Pass
+            } else {
+                Verdict::Unresolved
+            }
+        });
+        let mut engine = Engine::new(&mut oracle, 1);
+        engine.know(Variant::full(32), Verdict::Fail);
+        let found = minimize(&mut engine, &Order::plain(32), None, 1).unwrap();
+        assert_eq!(found.minimal, Variant::new(needed.to_vec()));
+        assert!(found.one_minimal);
+        // The verdicts the report's evidence is made of tell the two kinds apart.
+        assert_eq!(
+            engine.test(Variant::new(vec![10, 20])).unwrap(),
+            Verdict::Unresolved
+        );
+        assert_eq!(
+            engine.test(Variant::new(vec![3, 20])).unwrap(),
+            Verdict::Pass
+        );
+    }
+
+    #[test]
     fn a_configuration_that_fails_with_nothing_reduces_to_nothing() {
-        let mut oracle = TableOracle {
-            fails: Box::new(|_| true),
-            finished: Vec::new(),
-        };
+        let mut oracle = TableOracle::new(|_| true);
         let mut engine = Engine::new(&mut oracle, 1);
         engine.know(Variant::full(10), Verdict::Fail);
         let found = minimize(&mut engine, &Order::plain(10), None, 1).unwrap();

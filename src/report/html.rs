@@ -19,6 +19,7 @@ fn color(point: &TrialPoint) -> &'static str {
     match point.verdict {
         Some(Verdict::Fail) => "#c0392b",
         Some(Verdict::Pass) => "#27ae60",
+        Some(Verdict::Unresolved) => "#e67e22",
         None => "#95a5a6",
     }
 }

@@ -57,10 +57,10 @@ impl Progress {
         let what = match (&trial.outcome, trial.verdict) {
             (_, None) => "cancelled, no longer needed".to_string(),
             (Some(outcome), Some(verdict)) => {
-                let mark = if verdict == Verdict::Fail {
-                    "FAILS "
-                } else {
-                    "passes"
+                let mark = match verdict {
+                    Verdict::Fail => "FAILS ",
+                    Verdict::Pass => "passes",
+                    Verdict::Unresolved => "fails differently:",
                 };
                 format!("{mark} {}", outcome.brief())
             }

@@ -125,12 +125,25 @@ pub fn finding(finding: &Finding) -> String {
                 finding.causes.len(),
                 cause.minimal.len()
             );
-        } else {
+        } else if cause.prerequisites.is_empty() {
             let _ = writeln!(
                 out,
                 "{}: {} of {of} reproduce the failure:",
                 finding.case,
                 cause.minimal.len()
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{}: {} of {of} cause the failure, {} more {} needed to see it:",
+                finding.case,
+                cause.minimal.len() - cause.prerequisites.len(),
+                cause.prerequisites.len(),
+                if cause.prerequisites.len() == 1 {
+                    "is"
+                } else {
+                    "are"
+                }
             );
         }
         cause_elements(&mut out, cause);
@@ -214,18 +227,31 @@ fn cause_elements(out: &mut String, cause: &Cause) {
         .max()
         .unwrap_or(0)
         .min(60);
-    for element in &cause.elements {
-        let shown = match &element.value {
-            Some(value) => format!("{} = {}", element.name, value.replace('\n', "\\n")),
-            None => element.name.clone(),
-        };
-        let without = cause
-            .evidence
-            .iter()
-            .find(|e| e.element == element.name)
-            .map(|e| format!("  without it: {}", trial_ref(&e.without)))
-            .unwrap_or_default();
-        let _ = writeln!(out, "  {shown:<width$}{without}");
+    // The causes first, then what is only needed to see the failure at all.
+    let (prerequisites, causes): (Vec<_>, Vec<_>) = cause
+        .elements
+        .iter()
+        .partition(|e| cause.prerequisites.contains(&e.name));
+    for (group, elements) in [("", causes), ("prerequisite", prerequisites)] {
+        if !group.is_empty() && !elements.is_empty() {
+            let _ = writeln!(
+                out,
+                "  prerequisites: without them the worker fails another way, so the failure cannot show"
+            );
+        }
+        for element in elements {
+            let shown = match &element.value {
+                Some(value) => format!("{} = {}", element.name, value.replace('\n', "\\n")),
+                None => element.name.clone(),
+            };
+            let without = cause
+                .evidence
+                .iter()
+                .find(|e| e.element == element.name)
+                .map(|e| format!("  without it: {}", trial_ref(&e.without)))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {shown:<width$}{without}");
+        }
     }
     if cause.elements.is_empty() {
         let _ = writeln!(

@@ -126,6 +126,8 @@ class _StageFinder:
                 if spec is not None:
                     break
             else:
+                # Not found: the import was tried here, and fails.
+                report("import:" + name, "begin")
                 return None
         finally:
             _StageFinder.busy = False

@@ -20,8 +20,13 @@ use crate::trial::Outcome;
 fn cause_table(out: &mut String, cause: &Cause, kept: &[String]) {
     let cell = |text: &str| text.replace('|', "\\|").replace('\n', "\\n");
     let trial = |t: &Option<TrialRef>| t.as_ref().map(|t| cell(&t.to_string())).unwrap_or_default();
-    let _ = writeln!(out, "| element | value | without it |\n|---|---|---|");
+    let _ = writeln!(out, "| element | value | without it | |\n|---|---|---|---|");
     for element in &cause.elements {
+        let role = if cause.prerequisites.contains(&element.name) {
+            "prerequisite: without it the worker fails another way"
+        } else {
+            "cause: without it the worker works"
+        };
         let value = match (&element.value, element.name.starts_with("env:")) {
             (Some(v), _) => format!("`{}`", cell(v)),
             (None, true) => "(unset)".into(),
@@ -33,10 +38,10 @@ fn cause_table(out: &mut String, cause: &Cause, kept: &[String]) {
             .find(|e| e.element == element.name)
             .map(|e| trial(&e.without))
             .unwrap_or_default();
-        let _ = writeln!(out, "| `{}` | {value} | {without} |", element.name);
+        let _ = writeln!(out, "| `{}` | {value} | {without} | {role} |", element.name);
     }
     for name in kept {
-        let _ = writeln!(out, "| `{name}` (kept in every trial) | | |");
+        let _ = writeln!(out, "| `{name}` (kept in every trial) | | | |");
     }
     let _ = writeln!(out);
     if let Some(with) = cause.evidence.first().map(|e| &e.with) {
@@ -103,23 +108,36 @@ pub fn finding_sentence(finding: &Finding) -> String {
             .first()
             .and_then(|c| c.entries.iter().find(|e| e.element == name))
     };
-    let conditions: Vec<String> = finding
+    let describe = |e: &crate::bisect::FoundElement| match (e.name.split_once(':'), &e.value) {
+        (Some((kind, key)), _) if entries_of(&e.name).is_some() => {
+            let entries = entries_of(&e.name).expect("checked");
+            let list: Vec<String> = entries.kept.iter().map(|k| format!("`{k}`")).collect();
+            let what = if kind == "env" { "holds" } else { "includes" };
+            format!("`{key}` {what} {}", list.join(" and "))
+        }
+        (Some(("env", key)), Some(value)) => format!("`{key}={value}` is set"),
+        (Some(("env", key)), None) => format!("`{key}` is unset"),
+        (Some(("import", module)), _) => format!("`{module}` is imported"),
+        (Some((_, option)), Some(value)) => format!("the option `{option}` is `{value}`"),
+        _ => format!("`{}`", e.name),
+    };
+    let (prerequisites, causes): (Vec<_>, Vec<_>) = finding
         .minimal_elements
         .iter()
-        .map(|e| match (e.name.split_once(':'), &e.value) {
-            (Some((kind, key)), _) if entries_of(&e.name).is_some() => {
-                let entries = entries_of(&e.name).expect("checked");
-                let list: Vec<String> = entries.kept.iter().map(|k| format!("`{k}`")).collect();
-                let what = if kind == "env" { "holds" } else { "includes" };
-                format!("`{key}` {what} {}", list.join(" and "))
-            }
-            (Some(("env", key)), Some(value)) => format!("`{key}={value}` is set"),
-            (Some(("env", key)), None) => format!("`{key}` is unset"),
-            (Some(("import", module)), _) => format!("`{module}` is imported"),
-            (Some((_, option)), Some(value)) => format!("the option `{option}` is `{value}`"),
-            _ => format!("`{}`", e.name),
-        })
-        .collect();
+        .partition(|e| finding.prerequisites.contains(&e.name));
+    let conditions: Vec<String> = causes.into_iter().map(describe).collect();
+    let needed = if prerequisites.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (given what it needs to run at all: {})",
+            prerequisites
+                .into_iter()
+                .map(describe)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     let when = match conditions.len() {
         0 => " with nothing but the kept elements".to_string(),
         1 => format!(" when {}", conditions[0]),
@@ -149,7 +167,7 @@ pub fn finding_sentence(finding: &Finding) -> String {
         _ => String::new(),
     };
     format!(
-        "{what}{when}{stage}; reproduced in {} runs.",
+        "{what}{when}{needed}{stage}; reproduced in {} runs.",
         finding.reproduction_rate
     )
 }
