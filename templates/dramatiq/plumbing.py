@@ -22,7 +22,7 @@ with open(os.path.join(DIR, "probe.json"), encoding="utf-8") as _probe_file:
 # A real-time signal, so that it cannot collide with a signal the application handles.
 DUMP_SIGNAL = signal.SIGRTMIN + 5 if hasattr(signal, "SIGRTMIN") else signal.SIGUSR2
 
-_state = {"pid": None, "dump_file": None, "stages": frozenset()}
+_state = {"pid": None, "dump_file": None, "stages": frozenset(), "parents": {}}
 
 
 def write(record):
@@ -79,6 +79,11 @@ def start(stages, main):
         main=main,
     )
     _state["stages"] = frozenset(name.split(":")[0] for name in stages)
+    # A module whose package cannot be found fails at the package: that is its stage too.
+    for module in _state["stages"]:
+        parts = module.split(".")
+        for end in range(1, len(parts)):
+            _state["parents"].setdefault(".".join(parts[:end]), module)
     sys.meta_path.insert(0, _StageFinder())
 
 
@@ -115,7 +120,7 @@ class _StageFinder:
     busy = False
 
     def find_spec(self, name, path, target=None):
-        if name not in _state["stages"] or _StageFinder.busy:
+        if _StageFinder.busy or (name not in _state["stages"] and name not in _state["parents"]):
             return None
         _StageFinder.busy = True
         try:
@@ -126,11 +131,13 @@ class _StageFinder:
                 if spec is not None:
                     break
             else:
-                # Not found: the import was tried here, and fails.
-                report("import:" + name, "begin")
+                # Not found: the import of the module (or of its package) fails here.
+                report("import:" + (name if name in _state["stages"] else _state["parents"][name]), "begin")
                 return None
         finally:
             _StageFinder.busy = False
+        if name not in _state["stages"]:
+            return spec
         if spec.loader is not None and hasattr(spec.loader, "exec_module"):
             spec.loader = _StageLoader(spec.loader, name)
         return spec
