@@ -23,6 +23,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub struct Broker {
     connection: Connection,
     url: String,
+    /// The RabbitMQ version the broker announced (`None`: it could not be read).
+    version: Option<String>,
     /// Held while an operation the broker may refuse (closing its channel) runs.
     refusals: tokio::sync::Mutex<()>,
 }
@@ -50,15 +52,40 @@ impl Broker {
         .await
         .map_err(|_| unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))?
         .map_err(|err| unreachable(err.to_string()))?;
+        let version = match url.parse::<lapin::uri::AMQPUri>() {
+            Ok(uri) if uri.scheme == lapin::uri::AMQPScheme::AMQP => {
+                server_version(&uri.authority.host, uri.authority.port).await
+            }
+            _ => None,
+        };
         Ok(Broker {
             connection,
             url: url.to_string(),
+            version,
             refusals: tokio::sync::Mutex::new(()),
         })
     }
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The RabbitMQ version, as the broker announces it.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
+    /// What a recorded outcome was observed on: the broker's address, vhost and version
+    /// (not its credentials).
+    pub fn identity(&self) -> String {
+        let address = self
+            .address()
+            .map(|a| format!("{}:{}/{}", a.host, a.port, a.vhost))
+            .unwrap_or_else(|| redact_url(&self.url));
+        format!(
+            "{address} RabbitMQ {}",
+            self.version.as_deref().unwrap_or("?")
+        )
     }
 
     /// The host, port and vhost of this broker's URL.
@@ -253,6 +280,43 @@ impl Broker {
         let _ = channel.close(200, "trial done".into()).await;
         Ok(())
     }
+}
+
+/// The version a broker announces in its greeting (AMQP's connection.start), read on a
+/// connection of its own that goes no further: lapin does not expose it.
+async fn server_version(host: &str, port: u16) -> Option<String> {
+    use amq_protocol::frame::{AMQPFrame, parse_frame};
+    use amq_protocol::protocol::{AMQPClass, connection::AMQPMethod};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let read = async {
+        let mut stream = tokio::net::TcpStream::connect((host, port)).await.ok()?;
+        stream.write_all(b"AMQP\x00\x00\x09\x01").await.ok()?;
+        let mut bytes = Vec::new();
+        let mut buffer = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut buffer).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            bytes.extend_from_slice(&buffer[..n]);
+            match parse_frame(bytes.as_slice()) {
+                Ok((_, AMQPFrame::Method(_, AMQPClass::Connection(AMQPMethod::Start(start))))) => {
+                    return match start.server_properties.inner().get("version") {
+                        Some(lapin::types::AMQPValue::LongString(v)) => Some(v.to_string()),
+                        _ => None,
+                    };
+                }
+                Ok(_) => return None,
+                Err(_) if bytes.len() < 64 * 1024 => continue, // incomplete: read more
+                Err(_) => return None,
+            }
+        }
+    };
+    tokio::time::timeout(CONNECT_TIMEOUT, read)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// A queue and the delay and dead-letter queues Dramatiq pairs with it.

@@ -399,6 +399,7 @@ async fn run_case(context: CaseContext) -> CaseReport {
                 redactor: &redactor,
                 python: python.as_deref().unwrap_or(Path::new("python3")),
                 broker_url: context.runner.broker.url(),
+                broker_version: context.runner.broker.version(),
             })
             .await;
             match written {

@@ -58,6 +58,25 @@ pub fn interpreter(explicit: Option<&Path>, case: &Case) -> Result<PathBuf, Erro
     managed_environment(&case.template)
 }
 
+/// What an interpreter is, for keying recorded outcomes: its path as given, its version,
+/// and every distribution installed for it (name and version). A package upgraded or added
+/// makes earlier outcomes stale.
+pub fn identity(python: &Path) -> String {
+    const QUERY: &str = "import importlib.metadata as m, sys; print(sys.version); print(*sorted(f\"{d.metadata['Name']}=={d.version}\" for d in m.distributions()), sep='\\n')";
+    let described = Command::new(python)
+        .args(["-I", "-c", QUERY])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    format!(
+        "{} {:x}",
+        python.display(),
+        Sha256::digest(described.as_bytes())
+    )
+}
+
 fn managed_environment(template: &str) -> Result<PathBuf, Error> {
     let requirements = template::requirements(template)?;
     let digest = format!("{:x}", Sha256::digest(requirements.as_bytes()));

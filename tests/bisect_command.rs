@@ -153,6 +153,7 @@ fn the_json_finding_has_the_fields_of_the_spec() {
         "outcome",
         "trials",
         "cache_hits",
+        "recorded",
         "one_minimal",
         "reproduction_rate",
         "wall_s",
@@ -323,7 +324,8 @@ fn an_interrupted_bisect_stops_fast_kills_its_workers_and_resumes_where_it_was()
         "workers survived Ctrl-C: {survivors:#?}"
     );
 
-    // Run again: what was recorded is not run again.
+    // Run again: what was recorded is not run again; only the confirmation runs of the
+    // result are, which are always new trials (3 for a case that fails every time).
     let output = minrepro(&["bisect", path_str(dir.path()), "--json"]);
     assert_eq!(output.code, 0, "{}", output.stderr);
     let resumed = output.json();
@@ -333,8 +335,69 @@ fn an_interrupted_bisect_stops_fast_kills_its_workers_and_resumes_where_it_was()
     );
     let trials = resumed["trials"].as_u64().unwrap() as usize;
     assert!(
-        trials * 10 <= total,
-        "the resumed run took {trials} trials, the whole run {total}"
+        trials <= 3 + total / 10,
+        "the resumed run took {trials} trials, the whole run {total}:\n{}",
+        output.stderr
     );
-    assert!(resumed["cache_hits"].as_u64().unwrap() > 0);
+    assert!(resumed["recorded"].as_u64().unwrap() > 0);
+    assert_eq!(resumed["reproduction_rate"], "3/3");
+}
+
+/// The lines of an attachment's trials.jsonl.
+fn trial_log(attachment: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(attachment.join("trials.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_recorded_pending_is_not_reused_under_a_longer_timeout() {
+    let dir = copy_case("corpus/stub-broker-leak", &[]);
+    let out = tempfile::tempdir().unwrap();
+    let bisect = |timeout: &str| {
+        let output = minrepro(&[
+            "bisect",
+            path_str(dir.path()),
+            "--timeout",
+            timeout,
+            "--jobs",
+            "4",
+            "--json",
+            "--out",
+            path_str(out.path()),
+        ]);
+        assert_eq!(output.code, 0, "{}", output.stderr);
+        (
+            output.json(),
+            trial_log(&out.path().join("stub-broker-leak")),
+        )
+    };
+    let recorded_pendings = |log: &[serde_json::Value]| {
+        log.iter()
+            .filter(|t| t["cache_hit"] == true && t["outcome"]["kind"] == "pending")
+            .count()
+    };
+    let (_, first) = bisect("3s");
+    assert!(first.iter().any(|t| t["outcome"]["kind"] == "pending"));
+
+    // Waited 3 s: a pending says nothing about 6 s. Passes still hold.
+    let (longer, log) = bisect("6s");
+    assert_eq!(recorded_pendings(&log), 0, "{log:#?}");
+    assert!(longer["recorded"].as_u64().unwrap() > 0, "{longer}");
+    // The confirmation runs are new trials, whatever is on record.
+    let confirmations = log
+        .iter()
+        .rev()
+        .take(3)
+        .filter(|t| t["cache_hit"] == false)
+        .count();
+    assert_eq!(confirmations, 3, "{log:#?}");
+
+    // Waited 6 s: it holds for 6 s again, and for less.
+    let (_, log) = bisect("6s");
+    assert!(recorded_pendings(&log) > 0, "{log:#?}");
+    let (_, log) = bisect("4s");
+    assert!(recorded_pendings(&log) > 0, "{log:#?}");
 }

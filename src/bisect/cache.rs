@@ -1,13 +1,22 @@
 //! Outcomes of trials kept on disk, keyed by what the trial ran, so that a re-run of an
-//! interrupted `bisect` (or tomorrow's `nightly`) does not repeat them. A key covers the
-//! rendered configuration, the worker template, the interpreter, the number of probe
-//! messages and the files of the case folder (its Python packages): change any of them and
-//! the old outcomes no longer apply.
+//! interrupted `bisect` (or tomorrow's `nightly`) does not repeat them. A key covers
+//! everything that can change a verdict: the rendered configuration, the worker template,
+//! the interpreter and the packages installed for it, the broker (address, vhost, RabbitMQ
+//! version), the number of probe messages and the files of the case folder (its Python
+//! packages). The timeout is not in the key but in the rule of reuse: a `pending` recorded
+//! under a timeout shorter than today's proves nothing (the worker might have made it in
+//! the longer time); any other outcome stands.
+//!
+//! Several bisections of one case may run at once: each line is appended whole, under a
+//! lock, and a line cut short by a kill is skipped when read.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
+use std::time::Duration;
+
+use nix::fcntl::{Flock, FlockArg};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -36,15 +45,27 @@ enum Line {
 pub struct OutcomeCache {
     file: Option<File>,
     outcomes: HashMap<String, Vec<Outcome>>,
+    /// The timeout the last pending on record (in this scope) waited.
+    last_pending: Option<Duration>,
     /// The causes last found in each mode ("minimize", "isolate").
     results: HashMap<String, Vec<Vec<String>>>,
-    /// What every key of this case shares: template, interpreter, case files.
+    /// What every key of this case shares: template, interpreter, broker, load, case files.
     salt: String,
 }
 
+/// What the trials of one bisection run on, beyond the configuration itself.
+pub struct Scope<'a> {
+    /// The interpreter and its installed packages (see `python::identity`).
+    pub interpreter: &'a str,
+    /// The broker's address, vhost and version.
+    pub broker: &'a str,
+    pub messages: u32,
+}
+
 impl OutcomeCache {
-    /// The cache of `case`; `fresh` forgets what was recorded before.
-    pub fn open(case: &Case, interpreter: &Path, fresh: bool) -> OutcomeCache {
+    /// The cache of `case` in `scope`; `fresh` ignores what was recorded before (and
+    /// records anew, beside it).
+    pub fn open(case: &Case, scope: &Scope<'_>, fresh: bool) -> OutcomeCache {
         let case_key = hex(case.path.as_os_str().as_encoded_bytes());
         let path = python::cache_root().join("outcomes").join(format!(
             "{}-{}.jsonl",
@@ -52,12 +73,16 @@ impl OutcomeCache {
             &case_key[..12]
         ));
         let mut outcomes: HashMap<String, Vec<Outcome>> = HashMap::new();
+        let mut last_pending = None;
         let mut results = HashMap::new();
         if !fresh && let Ok(file) = File::open(&path) {
             for line in BufReader::new(file).lines().map_while(Result::ok) {
                 // A line cut short by an interruption is skipped, not fatal.
                 match serde_json::from_str::<Line>(&line) {
                     Ok(Line::Outcome { key, outcome }) => {
+                        if let Outcome::Pending { timeout, .. } = &outcome {
+                            last_pending = Some(*timeout);
+                        }
                         outcomes.entry(key).or_default().push(outcome)
                     }
                     Ok(Line::Result { mode, causes }) => {
@@ -71,25 +96,25 @@ impl OutcomeCache {
             std::fs::create_dir_all(dir).ok()?;
             OpenOptions::new()
                 .create(true)
-                .append(!fresh)
-                .write(true)
-                .truncate(fresh)
+                .append(true)
                 .open(&path)
                 .ok()
         });
         // The worker is rendered from the template's source and the configuration: the
         // source is part of every key, the configuration of each.
         let salt = format!(
-            "{}\n{}\n{}\n{} messages\n{}",
+            "{}\n{}\n{}\n{}\n{} messages\n{}",
             case.template,
             crate::template::worker_source(&case.template).unwrap_or_default(),
-            interpreter.display(),
-            case.oracle.messages,
+            scope.interpreter,
+            scope.broker,
+            scope.messages,
             folder_fingerprint(&case.dir)
         );
         OutcomeCache {
             file,
             outcomes,
+            last_pending,
             results,
             salt,
         }
@@ -104,9 +129,18 @@ impl OutcomeCache {
         .as_bytes())
     }
 
-    /// The `index`-th outcome recorded for `key`.
-    pub fn get(&self, key: &str, index: usize) -> Option<&Outcome> {
-        self.outcomes.get(key)?.get(index)
+    /// The timeout the last pending on record waited (a resumed bisection keeps it).
+    pub fn last_pending_timeout(&self) -> Option<Duration> {
+        self.last_pending
+    }
+
+    /// The `index`-th outcome recorded for `key` that holds under `timeout`.
+    pub fn get(&self, key: &str, index: usize, timeout: Duration) -> Option<&Outcome> {
+        self.outcomes
+            .get(key)?
+            .iter()
+            .filter(|outcome| holds_under(outcome, timeout))
+            .nth(index)
     }
 
     pub fn record(&mut self, key: &str, outcome: &Outcome) {
@@ -137,12 +171,33 @@ impl OutcomeCache {
     }
 
     fn append(&mut self, line: &Line) {
-        if let Some(file) = &mut self.file
-            && let Ok(text) = serde_json::to_string(line)
-        {
-            // One write per line, so that an interruption loses at most this one.
-            let _ = file.write_all(format!("{text}\n").as_bytes());
-        }
+        let Some(file) = &self.file else {
+            return;
+        };
+        let Ok(text) = serde_json::to_string(line) else {
+            return;
+        };
+        // One write per line, whole, while no other bisection of the case writes: an
+        // interruption loses at most this line, and lines never interleave.
+        let Ok(mut locked) = file
+            .try_clone()
+            .map_err(|_| ())
+            .and_then(|f| Flock::lock(f, FlockArg::LockExclusive).map_err(|_| ()))
+        else {
+            return;
+        };
+        let _ = locked.write_all(format!("{text}\n").as_bytes());
+    }
+}
+
+/// Whether a recorded outcome answers a trial with `timeout`: a worker seen pending for a
+/// shorter time might have processed the probe in the longer one.
+fn holds_under(outcome: &Outcome, timeout: Duration) -> bool {
+    match outcome {
+        Outcome::Pending {
+            timeout: waited, ..
+        } => *waited + Duration::from_millis(1) >= timeout,
+        _ => true,
     }
 }
 

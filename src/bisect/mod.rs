@@ -129,8 +129,12 @@ pub struct Finding {
     pub outcome: Option<Outcome>,
     /// The full configuration's own outcome.
     pub full_outcome: Option<Outcome>,
+    /// Trials that ran (fresh verdicts).
     pub trials: u32,
+    /// Verdicts answered from this bisection's own earlier verdicts.
     pub cache_hits: u32,
+    /// Verdicts answered from outcomes recorded by earlier runs.
+    pub recorded: u32,
     pub one_minimal: bool,
     pub reproduction_rate: String,
     pub wall_s: f64,
@@ -169,6 +173,7 @@ struct Reduced {
     not_reproducing: Option<String>,
     stopped: Option<Stop>,
     cache_hits: u32,
+    recorded: u32,
 }
 
 /// What the synchronous part needs to know of the case.
@@ -190,14 +195,27 @@ pub async fn bisect(
     let started = Instant::now();
     let space = Arc::new(Space::of(case, good));
     let redactor = redactor_for(case, good, settings.show_secrets);
+    let progress = Progress::new(&case.name, settings.live_progress);
+    let interpreter = {
+        let python = python.to_path_buf();
+        tokio::task::spawn_blocking(move || crate::python::identity(&python))
+            .await
+            .map_err(|err| Error::infra(format!("cannot look at the interpreter: {err}")))?
+    };
+    let scope = cache::Scope {
+        interpreter: &interpreter,
+        broker: &runner.broker.identity(),
+        messages: case.oracle.messages,
+    };
+    let cache = OutcomeCache::open(case, &scope, settings.fresh);
     let timing = Timing {
         fixed: settings.timeout.or(match case.oracle.timeout {
             Timeout::Fixed(timeout) => Some(timeout),
             Timeout::Auto => None,
         }),
         history: LatencyHistory::load(&case.template, python, case.oracle.messages),
+        resumed: cache.last_pending_timeout(),
     };
-    let progress = Progress::new(&case.name, settings.live_progress);
     let mut oracle = TrialOracle::new(TrialOracleParts {
         runner: runner.clone(),
         python: python.to_path_buf(),
@@ -210,7 +228,7 @@ pub async fn bisect(
         },
         timing,
         jobs: settings.jobs,
-        cache: OutcomeCache::open(case, python, settings.fresh),
+        cache,
         progress: progress.clone(),
         redactor: redactor.clone(),
         stop: settings.stop.clone(),
@@ -218,7 +236,11 @@ pub async fn bisect(
     });
     let full = Variant::full(space.len());
     if settings.fresh_full {
-        oracle.require_fresh(&full);
+        let runs = match case.oracle.runs {
+            Runs::Fixed(n) => n,
+            Runs::Auto => RATE_RUNS,
+        };
+        oracle.require_fresh(&full, runs);
     }
     let plan = Plan {
         space: space.clone(),
@@ -306,6 +328,7 @@ pub async fn bisect(
         full_outcome,
         trials,
         cache_hits: reduced.cache_hits,
+        recorded: reduced.recorded,
         one_minimal: first.one_minimal,
         reproduction_rate: first.reproduction_rate,
         wall_s: seconds(started.elapsed()),
@@ -352,12 +375,14 @@ fn reduce(oracle: &mut TrialOracle, plan: &Plan, progress: Progress) -> Reduced 
         not_reproducing: None,
         stopped: None,
         cache_hits: 0,
+        recorded: 0,
     };
     if let Err(stop) = reduce_with(&mut engine, plan, &mut reduced) {
         reduced.stopped = Some(stop);
         reduced.best_so_far = engine.smallest_failing().cloned();
     }
     reduced.cache_hits = engine.stats().cache_hits;
+    reduced.recorded = engine.stats().recorded;
     reduced
 }
 
@@ -488,6 +513,8 @@ fn reduce_with(
         let (last_space, variant) = last;
         engine.oracle().set_space(last_space.clone());
         engine.forget();
+        // Confirmation runs are new trials, never answers on record.
+        engine.oracle().require_fresh(&variant, confirm_runs);
         let fails = engine.repeat(&variant, confirm_runs)?;
         let (outcome, record) = engine
             .oracle()

@@ -3,7 +3,7 @@
 //! a verdict. Outcomes are redacted as they arrive, recorded on disk for later runs, and
 //! logged for the report.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,11 +49,22 @@ impl Judge {
 pub struct Timing {
     pub fixed: Option<Duration>,
     pub history: LatencyHistory,
+    /// The timeout the case's recorded pendings waited, when a bisection resumes: kept
+    /// (a recorded pending holds only under a timeout no longer than its own), unless the
+    /// history now asks for more than twice as long.
+    pub resumed: Option<Duration>,
 }
 
 impl Timing {
     pub fn timeout(&self) -> Duration {
-        self.fixed.unwrap_or_else(|| self.history.timeout())
+        let auto = || {
+            let now = self.history.timeout();
+            match self.resumed {
+                Some(earlier) if now <= earlier * 2 => earlier,
+                _ => now,
+            }
+        };
+        self.fixed.unwrap_or_else(auto)
     }
 
     /// A trial running this long is most likely a hang: three times a usual pass, at
@@ -158,7 +169,7 @@ pub struct TrialOracle {
     consumed: HashMap<String, usize>,
     /// Keys whose next trial must run for real, whatever is on record (a check that must
     /// be fresh, once).
-    fresh: HashSet<String>,
+    fresh: HashMap<String, u32>,
     sender: mpsc::UnboundedSender<Message>,
     /// Every trial task, cancelled ones included, to wait for their clean-up.
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -211,7 +222,7 @@ impl TrialOracle {
             capacity: parts.jobs.max(1),
             cache: parts.cache,
             consumed: HashMap::new(),
-            fresh: HashSet::new(),
+            fresh: HashMap::new(),
             sender,
             tasks: Vec::new(),
             receiver,
@@ -301,10 +312,23 @@ impl TrialOracle {
         }
     }
 
-    /// Runs the next trial of `variant` for real, whatever outcomes were recorded for it.
-    pub fn require_fresh(&mut self, variant: &Variant) {
+    /// Runs the next `runs` trials of `variant` for real, whatever outcomes were recorded
+    /// for it (a check that must be fresh: the full configuration in a nightly, a cause's
+    /// confirmation runs).
+    pub fn require_fresh(&mut self, variant: &Variant, runs: u32) {
         let key = self.cache.key(&self.space.config(variant));
-        self.fresh.insert(key);
+        *self.fresh.entry(key).or_insert(0) += runs;
+    }
+
+    /// Takes one fresh run owed to `key`, if any.
+    fn take_fresh(&mut self, key: &str) -> bool {
+        match self.fresh.get_mut(key) {
+            Some(runs) if *runs > 0 => {
+                *runs -= 1;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Every outcome of `variant` in this run, in order.
@@ -422,11 +446,12 @@ impl Oracle for TrialOracle {
 
     fn start(&mut self, trial: TrialId, variant: &Variant) -> Result<Started, Stop> {
         let key = self.cache.key(&self.space.config(variant));
+        let fresh = self.take_fresh(&key);
         let index = self.consumed.entry(key.clone()).or_insert(0);
-        let recorded = if self.fresh.remove(&key) {
+        let recorded = if fresh {
             None
         } else {
-            self.cache.get(&key, *index).cloned()
+            self.cache.get(&key, *index, self.timing.timeout()).cloned()
         };
         *index += 1;
         if let Some(outcome) = recorded {
@@ -505,7 +530,8 @@ impl Oracle for TrialOracle {
     fn has_record(&self, variant: &Variant) -> bool {
         let key = self.cache.key(&self.space.config(variant));
         let used = self.consumed.get(&key).copied().unwrap_or(0);
-        !self.fresh.contains(&key) && self.cache.get(&key, used).is_some()
+        self.fresh.get(&key).is_none_or(|runs| *runs == 0)
+            && self.cache.get(&key, used, self.timing.timeout()).is_some()
     }
 
     fn cancel(&mut self, trial: TrialId) {

@@ -65,7 +65,8 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         space_size,
         settings.jobs
     );
-    let mut finding = bisect::bisect(&case, good.as_ref(), runner, &python, &settings).await?;
+    let mut finding =
+        bisect::bisect(&case, good.as_ref(), runner.clone(), &python, &settings).await?;
     if let Some(out) = &args.out
         && finding.reproduces
     {
@@ -79,6 +80,7 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
             redactor: &redactor,
             python: &python,
             broker_url: &args.trial.broker,
+            broker_version: runner.broker.version(),
         })
         .await?;
         if !written.verified {

@@ -22,8 +22,10 @@ pub enum ProbeEvent {
 pub struct Stats {
     /// Trials started (cancelled ones included: they ran).
     pub trials: u32,
-    /// Verdicts answered without a trial.
+    /// Verdicts answered from this reduction's own earlier answers, without a trial.
     pub cache_hits: u32,
+    /// Verdicts answered from outcomes an earlier run recorded (the oracle's records).
+    pub recorded: u32,
     /// Trials stopped because their verdict was no longer needed.
     pub cancelled: u32,
     /// Elements still in question: candidates left plus culprits found.
@@ -204,7 +206,7 @@ impl<'a, O: Oracle> Engine<'a, O> {
     fn count(&mut self, started: Started) {
         match started {
             Started::Running => self.stats.trials += 1,
-            Started::Recorded => self.stats.cache_hits += 1,
+            Started::Recorded => self.stats.recorded += 1,
         }
         self.notify();
     }

@@ -47,8 +47,8 @@ impl Progress {
     pub fn stats(&self, stats: &Stats) {
         if let Some(bar) = &self.bar {
             bar.set_message(format!(
-                "{}: {} elements left · {} trials · {} cache hits",
-                self.label, stats.elements_left, stats.trials, stats.cache_hits
+                "{}: {} elements left · {} trials · {} recorded · {} cache hits",
+                self.label, stats.elements_left, stats.trials, stats.recorded, stats.cache_hits
             ));
         }
     }

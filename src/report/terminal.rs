@@ -180,8 +180,8 @@ pub fn finding(finding: &Finding) -> String {
     }
     let _ = writeln!(
         out,
-        "  {} trials, {} cache hits, {:.1}s",
-        finding.trials, finding.cache_hits, finding.wall_s
+        "  {} trials, {} answers from earlier runs' records, {} cache hits, {:.1}s",
+        finding.trials, finding.recorded, finding.cache_hits, finding.wall_s
     );
     if let Some(dir) = &finding.attachment {
         let verified = if finding.attachment_verified == Some(true) {

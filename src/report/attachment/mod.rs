@@ -35,6 +35,8 @@ pub struct Request<'a> {
     /// The interpreter that runs the verification.
     pub python: &'a Path,
     pub broker_url: &'a str,
+    /// The RabbitMQ version the broker announced.
+    pub broker_version: Option<&'a str>,
 }
 
 /// What was written.

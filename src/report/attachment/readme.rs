@@ -343,7 +343,7 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
     let _ = writeln!(out, "## How it was found\n");
     let _ = writeln!(
         out,
-        "- `minrepro bisect` ({} mode) over {} elements of {} in all; {} trials ({} answered from earlier runs) in {:.1}s.",
+        "- `minrepro bisect` ({} mode) over {} elements of {} in all; {} trials run, {} answers from earlier runs' records, in {:.1}s.",
         match finding.mode {
             Mode::Minimize => "minimize",
             Mode::Isolate => "isolate",
@@ -351,7 +351,7 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
         finding.reducible,
         finding.elements_total,
         finding.trials,
-        finding.cache_hits,
+        finding.recorded,
         finding.wall_s
     );
     let _ = writeln!(
@@ -369,11 +369,7 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
         .as_ref()
         .map(|r| r.versions.clone())
         .unwrap_or_default();
-    let rabbitmq = attachment
-        .verification
-        .lines()
-        .find_map(|l| l.split("RabbitMQ ").nth(1))
-        .unwrap_or("?");
+    let rabbitmq = request.broker_version.unwrap_or("?");
     let _ = writeln!(
         out,
         "- Versions: Python {}, Dramatiq {}, pika {}, RabbitMQ {rabbitmq}.\n",
