@@ -213,3 +213,78 @@ fn a_secret_in_the_minimal_configuration_is_tried_with_its_placeholder() {
         "{readme}"
     );
 }
+
+#[test]
+fn hostile_values_give_a_launcher_that_runs() {
+    let case = copy_case("tests/cases/hostile", &[]);
+    let out = tempfile::tempdir().unwrap();
+    let output = minrepro(&[
+        "bisect",
+        path_str(case.path()),
+        "--out",
+        path_str(out.path()),
+        "--json",
+    ]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let json = output.json();
+    assert_eq!(
+        sorted_names(&json["minimal"]),
+        ["env:LEAKED_FLAG", "import:hostapp.settings"]
+    );
+    assert_eq!(json["attachment_verified"], true, "{}", output.stderr);
+    let dir = out.path().join("hostile.case-1");
+    // Every Python file of the attachment compiles.
+    for file in std::fs::read_dir(&dir).unwrap().flatten() {
+        if file.path().extension().is_some_and(|e| e == "py") {
+            let compiled = std::process::Command::new(worker_python())
+                .args(["-m", "py_compile"])
+                .arg(file.path())
+                .output()
+                .unwrap();
+            assert!(
+                compiled.status.success(),
+                "{}: {}",
+                file.path().display(),
+                String::from_utf8_lossy(&compiled.stderr)
+            );
+        }
+    }
+    let (code, printed) = run_launcher(&dir);
+    assert_eq!(code, 1, "{printed}");
+    assert!(printed.contains("REPRODUCED: pending"), "{printed}");
+}
+
+#[test]
+fn an_attachment_beside_earlier_findings_does_not_carry_them() {
+    let case = copy_case("corpus/stub-broker-leak", &[]);
+    // Findings written into the case's own folder, as a user might.
+    let out = case.path().join("findings");
+    let mut sizes = Vec::new();
+    for _ in 0..2 {
+        let output = minrepro(&[
+            "bisect",
+            path_str(case.path()),
+            "--out",
+            path_str(&out),
+            "--json",
+        ]);
+        assert_eq!(output.code, 0, "{}", output.stderr);
+        let json = output.json();
+        sizes.push(json["attachment_size"]["bytes"].as_u64().unwrap());
+        assert!(
+            output.stderr.contains(" files, "),
+            "the size is printed: {}",
+            output.stderr
+        );
+    }
+    let attachment = out.join("stub-broker-leak");
+    let files = files_under(&attachment);
+    assert!(
+        files.keys().all(|f| !f.starts_with("findings")),
+        "{:?}",
+        files.keys().collect::<Vec<_>>()
+    );
+    assert!(attachment.join("pkg/app/settings.py").is_file());
+    // The second one is no bigger than the first, give or take its logs.
+    assert!(sizes[1] < sizes[0] * 2, "{sizes:?}");
+}

@@ -63,6 +63,14 @@ pub struct Settings {
     pub reduce_messages: bool,
 }
 
+/// How big an attachment came out.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct AttachmentSize {
+    pub files: usize,
+    pub bytes: u64,
+    pub tarball_bytes: u64,
+}
+
 /// One element of the result, with the value it has there (secrets redacted).
 #[derive(Debug, Clone, Serialize)]
 pub struct FoundElement {
@@ -143,6 +151,9 @@ pub struct Finding {
     pub attachment: Option<std::path::PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attachment_verified: Option<bool>,
+    /// The attachment's size: files, their bytes, the tarball's bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment_size: Option<AttachmentSize>,
     /// Every independent cause; `minimal` and the fields above are the first one's.
     pub causes: Vec<Cause>,
     /// Probe messages per trial.
@@ -335,6 +346,7 @@ pub async fn bisect(
         timeout_s: seconds(oracle.timing.timeout()),
         attachment: None,
         attachment_verified: None,
+        attachment_size: None,
         causes,
         messages: case.oracle.messages,
         load: load_finding,

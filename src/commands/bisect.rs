@@ -91,6 +91,11 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         }
         finding.attachment = Some(written.dir.clone());
         finding.attachment_verified = Some(written.verified);
+        finding.attachment_size = Some(bisect::AttachmentSize {
+            files: written.files,
+            bytes: written.bytes,
+            tarball_bytes: written.tarball_bytes,
+        });
     }
     if args.json {
         println!(

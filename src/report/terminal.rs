@@ -189,13 +189,28 @@ pub fn finding(finding: &Finding) -> String {
         } else {
             "NOT verified: its launcher did not reproduce the failure"
         };
+        let size = finding
+            .attachment_size
+            .map(|size| {
+                format!(
+                    " ({} files, {}; tarball {})",
+                    size.files,
+                    kilobytes(size.bytes),
+                    kilobytes(size.tarball_bytes)
+                )
+            })
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  attachment: {} (and .tar.gz); {verified}",
+            "  attachment: {} (and .tar.gz){size}; {verified}",
             dir.display()
         );
     }
     out
+}
+
+fn kilobytes(bytes: u64) -> String {
+    format!("{:.0} kB", (bytes as f64 / 1000.0).ceil())
 }
 
 /// The load a failure needs, in words.

@@ -2,6 +2,7 @@
 //! without minrepro. It is written to `<case>.partial`, verified by running its own
 //! standalone launcher once, and only then moved to its final name.
 
+mod files;
 mod packages;
 mod readme;
 
@@ -51,6 +52,10 @@ pub struct Attachment {
     pub verification: String,
     /// Secret elements of the minimal configuration (their values are placeholders here).
     pub secret_elements: Vec<String>,
+    /// How many files the folder holds, their bytes, and the tarball's bytes.
+    pub files: usize,
+    pub bytes: u64,
+    pub tarball_bytes: u64,
 }
 
 pub async fn write(request: &Request<'_>) -> Result<Attachment, Error> {
@@ -66,12 +71,11 @@ pub async fn write(request: &Request<'_>) -> Result<Attachment, Error> {
         std::fs::remove_dir_all(&partial).map_err(|e| io("remove", &partial, e))?;
     }
     std::fs::create_dir_all(&partial).map_err(|e| io("create", &partial, e))?;
-    copy_case_files(&request.case.dir, &partial, &out)?;
-
     let minimal = finding
         .minimal_config
         .as_ref()
         .ok_or_else(|| Error::infra("the finding has no minimal configuration"))?;
+    files::copy_needed(minimal, &request.case.dir, &partial, &out)?;
     let redacted = request.redactor.redact_config(minimal);
     let secret_elements: Vec<String> = finding
         .minimal
@@ -125,6 +129,9 @@ pub async fn write(request: &Request<'_>) -> Result<Attachment, Error> {
         verified: verification.0,
         verification: verification.1,
         secret_elements,
+        files: 0,
+        bytes: 0,
+        tarball_bytes: 0,
     };
     let mut report = json::finding(finding);
     report["attachment"] = serde_json::json!(final_dir);
@@ -144,40 +151,13 @@ pub async fn write(request: &Request<'_>) -> Result<Attachment, Error> {
     }
     std::fs::rename(&partial, &final_dir).map_err(|e| io("rename", &partial, e))?;
     tarball(&final_dir, &attachment.tarball, &finding.case)?;
-    Ok(attachment)
-}
-
-/// The case folder's own files (its Python packages, fixtures), so that `${CASE_DIR}`
-/// paths resolve inside the attachment. Case files, hidden files, caches and the output
-/// folder itself are left out.
-fn copy_case_files(from: &Path, to: &Path, out: &Path) -> Result<(), Error> {
-    let walker = walkdir::WalkDir::new(from).into_iter().filter_entry(|e| {
-        let name = e.file_name().to_string_lossy();
-        let skipped = name.starts_with('.') || name == "__pycache__" || e.path().starts_with(out);
-        e.depth() == 0 || !skipped
-    });
-    for entry in walker {
-        let entry =
-            entry.map_err(|err| Error::infra(format!("cannot read the case folder: {err}")))?;
-        let relative = entry.path().strip_prefix(from).unwrap_or(entry.path());
-        let is_case_file =
-            entry.depth() == 1 && entry.path().extension().is_some_and(|e| e == "toml");
-        if relative.as_os_str().is_empty() || is_case_file {
-            continue;
-        }
-        let target = to.join(relative);
-        let result = if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target)
-        } else if entry.file_type().is_file() {
-            std::fs::copy(entry.path(), &target).map(|_| ())
-        } else {
-            Ok(())
-        };
-        result.map_err(|err| {
-            Error::infra(format!("cannot copy {}: {err}", entry.path().display()))
-        })?;
-    }
-    Ok(())
+    let (files, bytes) = files::size_of(&final_dir);
+    Ok(Attachment {
+        files,
+        bytes,
+        tarball_bytes: std::fs::metadata(&attachment.tarball).map_or(0, |m| m.len()),
+        ..attachment
+    })
 }
 
 fn changed_by_redaction(name: &str, config: &Config, redacted: &Config) -> bool {
