@@ -2,7 +2,9 @@
 //! The probe queue is declared exactly as Dramatiq's RabbitmqBroker declares it, or the
 //! worker's own declaration would be refused (406) and its consumer would retry forever.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use lapin::options::{
     BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
@@ -20,13 +22,35 @@ pub const DEFAULT_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 /// 5 seconds in which a run against a dead broker must have ended.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long the broker may stay away (a restart) before minrepro gives up on it, unless
+/// `MINREPRO_BROKER_PATIENCE` says otherwise (a duration such as "2m").
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn patience() -> Duration {
+    std::env::var("MINREPRO_BROKER_PATIENCE")
+        .ok()
+        .and_then(|text| humantime::parse_duration(&text).ok())
+        .unwrap_or(PATIENCE)
+}
+/// How often a broker that went away is tried again.
+const RECONNECT_EVERY: Duration = Duration::from_millis(500);
+
 pub struct Broker {
-    connection: Connection,
+    /// The connection, and how many times it was made anew.
+    live: tokio::sync::Mutex<Live>,
+    generation: AtomicU64,
     url: String,
     /// The RabbitMQ version the broker announced (`None`: it could not be read).
     version: Option<String>,
     /// Held while an operation the broker may refuse (closing its channel) runs.
     refusals: tokio::sync::Mutex<()>,
+}
+
+struct Live {
+    connection: Arc<Connection>,
+    generation: u64,
+    /// Set once the broker stayed away past the patience: from then on, nothing waits.
+    gone: Option<String>,
 }
 
 /// Where a broker lives, to tell whether a worker's broker is this one.
@@ -58,16 +82,69 @@ impl Broker {
             }
             _ => None,
         };
-        Ok(Broker {
-            connection,
+        let broker = Broker {
+            live: tokio::sync::Mutex::new(Live {
+                connection: Arc::new(connection),
+                generation: 0,
+                gone: None,
+            }),
+            generation: AtomicU64::new(0),
             url: url.to_string(),
             version,
             refusals: tokio::sync::Mutex::new(()),
-        })
+        };
+        broker.delete_leftovers().await;
+        Ok(broker)
     }
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// How many times the connection was made anew: a trial that saw it change ran while
+    /// the broker was away.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// The connection; if the broker dropped it (a restart), a new one, waiting up to
+    /// [`patience`] for the broker to come back.
+    async fn connection(&self) -> Result<Arc<Connection>, Error> {
+        let mut live = self.live.lock().await;
+        if live.connection.status().connected() {
+            return Ok(live.connection.clone());
+        }
+        if let Some(gone) = &live.gone {
+            return Err(Error::infra(gone.clone()));
+        }
+        let patience = patience();
+        let deadline = Instant::now() + patience;
+        let mut why = String::from("no answer");
+        while Instant::now() < deadline {
+            let attempt = tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                Connection::connect(&self.url, ConnectionProperties::default()),
+            )
+            .await;
+            match attempt {
+                Ok(Ok(connection)) => {
+                    live.connection = Arc::new(connection);
+                    live.generation += 1;
+                    self.generation.store(live.generation, Ordering::SeqCst);
+                    return Ok(live.connection.clone());
+                }
+                Ok(Err(err)) => why = err.to_string(),
+                Err(_) => why = format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
+            }
+            tokio::time::sleep(RECONNECT_EVERY).await;
+        }
+        let gone = format!(
+            "the broker at {} went away and stayed away for {}s ({why})\n  = help: check that RabbitMQ is running (`rabbitmqctl status`); run the same command again to resume from what was recorded",
+            redact_url(&self.url),
+            patience.as_secs()
+        );
+        live.gone = Some(gone.clone());
+        Err(Error::infra(gone))
     }
 
     /// The RabbitMQ version, as the broker announces it.
@@ -103,7 +180,7 @@ impl Broker {
     async fn channel(&self) -> Result<Channel, Error> {
         let mut attempts = 0;
         loop {
-            match self.connection.create_channel().await {
+            match self.connection().await?.create_channel().await {
                 Ok(channel) => return Ok(channel),
                 Err(err) if is_soft_error(&err) && attempts < 3 => attempts += 1,
                 Err(err) => return Err(self.lost(err)),
@@ -111,9 +188,11 @@ impl Broker {
         }
     }
 
+    /// The broker failed an operation: most likely it went away (a restart), and the next
+    /// operation makes the connection anew.
     fn lost(&self, err: lapin::Error) -> Error {
-        Error::infra(format!(
-            "the broker at {} failed: {err}\n  = help: check that RabbitMQ is running and healthy (`rabbitmqctl status`)",
+        Error::BrokerLost(format!(
+            "the connection to the broker at {} was lost: {err}",
             redact_url(&self.url)
         ))
     }
@@ -225,16 +304,45 @@ impl Broker {
     }
 
     /// Deletes the probe queue of a trial and its `.DQ` and `.XQ`, whatever they hold.
+    /// If the broker is away, the queues are written down, and the next minrepro that
+    /// connects to it deletes them.
     pub async fn delete_probe_queues(&self, queue: &str) -> Result<(), Error> {
-        let channel = self.channel().await?;
-        for name in dramatiq_queue_family(queue) {
-            channel
-                .queue_delete(name.into(), QueueDeleteOptions::default())
-                .await
-                .map_err(|err| self.lost(err))?;
+        let deleted = async {
+            let channel = self.channel().await?;
+            for name in dramatiq_queue_family(queue) {
+                channel
+                    .queue_delete(name.into(), QueueDeleteOptions::default())
+                    .await
+                    .map_err(|err| self.lost(err))?;
+            }
+            let _ = channel.close(200, "trial done".into()).await;
+            Ok(())
         }
-        let _ = channel.close(200, "trial done".into()).await;
-        Ok(())
+        .await;
+        if deleted.is_err() {
+            leftovers::remember(&self.identity(), queue);
+        }
+        deleted
+    }
+
+    /// Deletes the probe queues that trials could not delete while the broker was away.
+    async fn delete_leftovers(&self) {
+        let queues = leftovers::take(&self.identity());
+        if queues.is_empty() {
+            return;
+        }
+        let Ok(channel) = self.channel().await else {
+            leftovers::give_back(&self.identity(), &queues);
+            return;
+        };
+        for queue in &queues {
+            for name in dramatiq_queue_family(queue) {
+                let _ = channel
+                    .queue_delete(name.into(), QueueDeleteOptions::default())
+                    .await;
+            }
+        }
+        let _ = channel.close(200, "leftovers deleted".into()).await;
     }
 
     /// Deletes the application queues a worker declared (with their `.DQ` and `.XQ`), but
@@ -258,7 +366,10 @@ impl Broker {
 
     async fn delete_if_idle(&self, name: &str) -> Result<(), lapin::Error> {
         // Look first, so that a refusal is rare: another trial's worker may be using it.
-        let channel = self.connection.create_channel().await?;
+        let Ok(connection) = self.connection().await else {
+            return Ok(()); // the broker is away: the queue's fate is the broker's now
+        };
+        let channel = connection.create_channel().await?;
         let passive = QueueDeclareOptions {
             passive: true,
             ..QueueDeclareOptions::default()
@@ -317,6 +428,67 @@ async fn server_version(host: &str, port: u16) -> Option<String> {
         .await
         .ok()
         .flatten()
+}
+
+/// Probe queues left on a broker that went away, written down per broker (address, vhost,
+/// version) under minrepro's cache folder until a later run deletes them.
+mod leftovers {
+    use std::io::Write;
+    use std::path::PathBuf;
+
+    use nix::fcntl::{Flock, FlockArg};
+    use sha2::{Digest, Sha256};
+
+    fn file(broker: &str) -> PathBuf {
+        let key = format!("{:x}", Sha256::digest(broker.as_bytes()));
+        crate::python::cache_root()
+            .join("leftover-queues")
+            .join(&key[..16])
+    }
+
+    pub fn remember(broker: &str, queue: &str) {
+        let path = file(broker);
+        let _ = path.parent().map(std::fs::create_dir_all);
+        let Ok(handle) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+        else {
+            return;
+        };
+        if let Ok(mut locked) = Flock::lock(handle, FlockArg::LockExclusive) {
+            let _ = writeln!(locked, "{queue}");
+        }
+    }
+
+    /// The queues written down, and the list emptied.
+    pub fn take(broker: &str) -> Vec<String> {
+        let path = file(broker);
+        let Ok(handle) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+        else {
+            return Vec::new();
+        };
+        let Ok(locked) = Flock::lock(handle, FlockArg::LockExclusive) else {
+            return Vec::new();
+        };
+        let queues = std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        let _ = locked.set_len(0);
+        queues
+    }
+
+    pub fn give_back(broker: &str, queues: &[String]) {
+        for queue in queues {
+            remember(broker, queue);
+        }
+    }
 }
 
 /// A queue and the delay and dead-letter queues Dramatiq pairs with it.

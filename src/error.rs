@@ -16,6 +16,9 @@ pub enum Error {
     Input(String),
     /// Something outside the configuration under test failed: the broker, the interpreter.
     Infra(String),
+    /// The connection to the broker dropped (a restart): what ran meanwhile proves
+    /// nothing, and is run again once the broker is back.
+    BrokerLost(String),
     /// The user pressed Ctrl-C (or the process got SIGTERM).
     Interrupted,
 }
@@ -33,7 +36,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input(_) => EXIT_BAD_INPUT,
-            Error::Infra(_) => EXIT_INFRA,
+            Error::Infra(_) | Error::BrokerLost(_) => EXIT_INFRA,
             Error::Interrupted => EXIT_INTERRUPTED,
         }
     }
@@ -43,7 +46,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Input(message) => f.write_str(message),
-            Error::Infra(message) => write!(f, "error: {message}"),
+            Error::Infra(message) | Error::BrokerLost(message) => write!(f, "error: {message}"),
             Error::Interrupted => f.write_str("interrupted"),
         }
     }

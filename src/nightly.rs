@@ -359,6 +359,12 @@ async fn run_case(context: CaseContext) -> CaseReport {
     report.wall_s = finding.wall_s;
     report.outcome = finding.outcome.as_ref().map(|o| o.brief());
     report.series = series(&finding);
+    if let Some(why) = &finding.stopped_by {
+        report.status = Status::Error;
+        report.reason = Some(why.trim_start_matches("error: ").to_string());
+        report.minimal.clear();
+        return report;
+    }
     if finding.interrupted {
         report.status = Status::Unfinished;
         report.reason = Some(format!(

@@ -169,8 +169,12 @@ pub struct Finding {
     pub minimal_config: Option<Config>,
     #[serde(skip)]
     pub minimal_record: Option<TrialRecord>,
+    /// Stopped before the end (Ctrl-C, a budget, or `stopped_by`).
     #[serde(skip)]
     pub interrupted: bool,
+    /// What stopped it, when it was not the user: trouble outside the configuration.
+    #[serde(skip)]
+    pub stopped_by: Option<String>,
     #[serde(skip)]
     pub log: Vec<LoggedTrial>,
 }
@@ -270,10 +274,13 @@ pub async fn bisect(
     oracle.settle().await;
     progress.finish();
 
-    if let Some(Stop::Error(message)) = &reduced.stopped {
-        return Err(Error::infra(message.clone()));
-    }
-    let interrupted = matches!(reduced.stopped, Some(Stop::Interrupted));
+    // Stopped by trouble outside the configuration (a broker that stayed away): the
+    // smallest failing configuration seen so far is reported, as for Ctrl-C.
+    let stopped_by = match &reduced.stopped {
+        Some(Stop::Error(message)) => Some(message.clone()),
+        _ => None,
+    };
+    let interrupted = matches!(reduced.stopped, Some(Stop::Interrupted)) || stopped_by.is_some();
     let full_outcome = oracle.last_result(&full).map(|(o, _)| o.clone());
     let mut causes = reduced.causes;
     if causes.is_empty() {
@@ -326,8 +333,10 @@ pub async fn bisect(
         reproduces: reduced.not_reproducing.is_none() && !interrupted,
         reason: reduced.not_reproducing.clone().or_else(|| {
             interrupted.then(|| {
-                "interrupted: the result is the smallest failing configuration found so far"
-                    .to_string()
+                format!(
+                    "{}: the result is the smallest failing configuration found so far; run again to resume",
+                    stopped_by.as_deref().unwrap_or("interrupted")
+                )
             })
         }),
         minimal: first.minimal,
@@ -354,6 +363,7 @@ pub async fn bisect(
         minimal_config: Some(first.config),
         minimal_record: first.record,
         interrupted,
+        stopped_by,
         log: std::mem::take(&mut oracle.log),
     })
 }

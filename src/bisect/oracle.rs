@@ -135,6 +135,18 @@ pub struct LoggedTrial {
     pub at_s: f64,
 }
 
+/// How many times a trial is run again when the broker went away while it ran.
+const BROKER_LOST_RETRIES: u32 = 10;
+
+/// Why a trial is being launched again, if it is.
+#[derive(Debug, Clone, Copy, Default)]
+struct Again {
+    /// It could not run once already.
+    retried: bool,
+    /// Times the broker went away while it ran.
+    broker_lost: u32,
+}
+
 struct Running {
     /// Set when the trial really starts (it may wait for a slot shared with other cases).
     number: Option<u32>,
@@ -144,6 +156,8 @@ struct Running {
     overdue_said: bool,
     cancel: CancellationToken,
     retried: bool,
+    /// Times it ran while the broker went away.
+    broker_lost: u32,
 }
 
 type TrialResult = Result<TrialRecord, Error>;
@@ -351,7 +365,7 @@ impl TrialOracle {
             .map(|t| (t.outcome.as_ref().expect("checked"), t.record.as_ref()))
     }
 
-    fn launch(&mut self, trial: TrialId, key: String, variant: &Variant, retried: bool) {
+    fn launch(&mut self, trial: TrialId, key: String, variant: &Variant, again: Again) {
         let runner = self.runner.clone();
         let python = self.python.clone();
         let messages = self.messages;
@@ -393,7 +407,8 @@ impl TrialOracle {
                 overdue_at: None,
                 overdue_said: false,
                 cancel,
-                retried,
+                retried: again.retried,
+                broker_lost: again.broker_lost,
             },
         );
     }
@@ -460,7 +475,7 @@ impl Oracle for TrialOracle {
             self.ready.push_back(OracleEvent::Finished(trial, verdict));
             return Ok(Started::Recorded);
         }
-        self.launch(trial, key, variant, false);
+        self.launch(trial, key, variant, Again::default());
         Ok(Started::Running)
     }
 
@@ -514,13 +529,30 @@ impl Oracle for TrialOracle {
             match result {
                 Ok(record) => return Ok(self.finished(trial, running, record)),
                 Err(Error::Interrupted) => return Err(Stop::Interrupted),
+                // The broker went away while it ran: nothing is recorded, and the trial runs
+                // again (its broker operations wait for the broker to come back).
+                Err(Error::BrokerLost(why)) if running.broker_lost < BROKER_LOST_RETRIES => {
+                    self.progress.note(&format!(
+                        "the broker went away during a trial, which runs again when it is back: {}",
+                        self.redactor.redact(&why)
+                    ));
+                    let again = Again {
+                        retried: running.retried,
+                        broker_lost: running.broker_lost + 1,
+                    };
+                    self.launch(trial, running.key, &running.variant, again);
+                }
                 Err(err) if !running.retried => {
-                    // Trouble outside the configuration may pass (a broker restart): once more.
+                    // Trouble outside the configuration may pass: once more.
                     self.progress.note(&format!(
                         "a trial could not run, trying it once more: {}",
                         self.redactor.redact(&err.to_string())
                     ));
-                    self.launch(trial, running.key, &running.variant, true);
+                    let again = Again {
+                        retried: true,
+                        broker_lost: running.broker_lost,
+                    };
+                    self.launch(trial, running.key, &running.variant, again);
                 }
                 Err(err) => return Err(Stop::Error(self.redactor.redact(&err.to_string()))),
             }

@@ -104,6 +104,9 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         );
     }
     eprint!("{}", terminal::finding(&finding));
+    if let Some(why) = &finding.stopped_by {
+        return Err(Error::infra(why.trim_start_matches("error: ").to_string()));
+    }
     Ok(if finding.interrupted {
         EXIT_INTERRUPTED
     } else if finding.reproduces {

@@ -100,8 +100,13 @@ pub fn finding(finding: &Finding) -> String {
     if finding.interrupted {
         let _ = writeln!(
             out,
-            "{}: interrupted; the smallest failing configuration so far has {} of {of}:",
+            "{}: {}; the smallest failing configuration so far has {} of {of}:",
             finding.case,
+            if finding.stopped_by.is_some() {
+                "stopped"
+            } else {
+                "interrupted"
+            },
             finding.minimal.len()
         );
     } else if finding.causes.len() > 1 {

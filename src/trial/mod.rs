@@ -107,6 +107,7 @@ impl TrialRunner {
         };
         let entry = write_worker_files(scratch.path(), spec, self.broker.url(), &probe)?;
 
+        let generation = self.broker.generation();
         let spawned_at = unix_now();
         let mut worker = WorkerProcess::spawn(spec.python, spec.config, scratch.path(), entry)?;
         let mut log = WorkerLog::new(scratch.path().join("report.jsonl"));
@@ -120,11 +121,20 @@ impl TrialRunner {
         }
         let stopped = worker.stop().await;
         let (stdout_tail, stderr_tail) = worker.outputs().await;
-        let cleaned = self.delete_queues(&queue, &log).await;
+        let mut cleaned = self.delete_queues(&queue, &log).await;
+        if matches!(cleaned, Err(Error::BrokerLost(_))) {
+            // Once the broker is back (the connection is made anew, or it never comes).
+            cleaned = self.delete_queues(&queue, &log).await;
+        }
 
         let (ending, consumers) = watched?;
         stopped?;
         cleaned?;
+        if self.broker.generation() != generation {
+            return Err(Error::BrokerLost(
+                "the broker went away while the trial ran: its outcome proves nothing".into(),
+            ));
+        }
         log.poll();
         if let Some((module, executable)) = log.missing_module() {
             return Err(Error::infra(format!(
