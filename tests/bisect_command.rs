@@ -401,3 +401,49 @@ fn a_recorded_pending_is_not_reused_under_a_longer_timeout() {
     let (_, log) = bisect("4s");
     assert!(recorded_pendings(&log) > 0, "{log:#?}");
 }
+
+#[test]
+fn twenty_parallel_bisections_of_an_app_with_queues_of_its_own_meet_no_broker_error() {
+    let dir = copy_case("tests/cases/app-queues", &[]);
+    let expected = expected_of(dir.path()).minimal.unwrap();
+    // Four bisections at a time, each with four trials at once: the app's queues are
+    // declared and deleted by many workers and trials together.
+    let results: Vec<Output> = (0..5)
+        .flat_map(|_| {
+            std::thread::scope(|scope| {
+                let runs: Vec<_> = (0..4)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            minrepro(&[
+                                "bisect",
+                                path_str(dir.path()),
+                                "--json",
+                                "--jobs",
+                                "4",
+                                "--fresh",
+                            ])
+                        })
+                    })
+                    .collect();
+                runs.into_iter()
+                    .map(|r| r.join().unwrap())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    assert_eq!(results.len(), 20);
+    for output in &results {
+        assert_ne!(
+            output.code, 3,
+            "an infrastructure error:\n{}",
+            output.stderr
+        );
+        assert_eq!(output.code, 0, "{}", output.stderr);
+        assert_eq!(
+            sorted_names(&output.json()["minimal"]),
+            expected,
+            "{}",
+            output.stderr
+        );
+    }
+}
