@@ -1,6 +1,8 @@
 //! `timeout = "auto"`: how long a worker may take before it counts as pending, derived from
 //! how fast passing configurations were processed here, with a safe floor. Latencies are
-//! remembered per template, interpreter and number of probe messages, so that a one-off `run` benefits too.
+//! remembered per case (and per template, interpreter and number of probe messages), so
+//! that a one-off `run` benefits too; a case without its own yet starts from the median of
+//! every case's on this interpreter.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,14 +21,6 @@ pub const WITHOUT_HISTORY: Duration = Duration::from_secs(10);
 const FACTOR: f64 = 4.0;
 const KEPT: usize = 50;
 
-/// The timeout for latencies seen so far (seconds).
-pub fn auto_timeout(latencies: &[f64]) -> Duration {
-    match percentile_90(latencies) {
-        None => WITHOUT_HISTORY,
-        Some(p90) => Duration::from_secs_f64(p90 * FACTOR).clamp(FLOOR, CEILING),
-    }
-}
-
 fn percentile_90(latencies: &[f64]) -> Option<f64> {
     if latencies.is_empty() {
         return None;
@@ -36,50 +30,47 @@ fn percentile_90(latencies: &[f64]) -> Option<f64> {
     Some(sorted[((sorted.len() - 1) as f64 * 0.9).round() as usize])
 }
 
-/// Latencies of passing trials, kept on disk.
-pub struct LatencyHistory {
-    path: PathBuf,
-    samples: Vec<f64>,
+/// The median, for a history of other cases: less swayed by a burst of slow passes (a
+/// loaded machine) than a high quantile.
+fn median(latencies: &[f64]) -> Option<f64> {
+    if latencies.is_empty() {
+        return None;
+    }
+    let mut sorted = latencies.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    Some(sorted[sorted.len() / 2])
 }
 
-impl LatencyHistory {
-    /// The history of `template` on `interpreter` with `messages` probe messages per
-    /// trial (processing 500 messages takes longer than one).
-    pub fn load(template: &str, interpreter: &Path, messages: u32) -> LatencyHistory {
-        let key = format!(
-            "{:x}",
-            Sha256::digest(interpreter.as_os_str().as_encoded_bytes())
-        );
-        let load = if messages > 1 {
-            format!("-{messages}msg")
-        } else {
-            String::new()
-        };
-        let path = python::cache_root()
-            .join("latency")
-            .join(format!("{template}-{}{load}.json", &key[..12]));
-        let samples = std::fs::read_to_string(&path)
+/// Samples of a case's own before its history is trusted over the machine's.
+const OWN_SAMPLES: usize = 5;
+
+/// Latencies of passing trials, kept on disk: the case's own, and those of every case on
+/// this interpreter (a prior for a case not seen yet).
+pub struct LatencyHistory {
+    own: Samples,
+    machine: Samples,
+}
+
+struct Samples {
+    path: PathBuf,
+    values: Vec<f64>,
+}
+
+impl Samples {
+    fn load(path: PathBuf) -> Samples {
+        let values = std::fs::read_to_string(&path)
             .ok()
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default();
-        LatencyHistory { path, samples }
+        Samples { path, values }
     }
 
-    pub fn timeout(&self) -> Duration {
-        auto_timeout(&self.samples)
-    }
-
-    /// How long a passing trial takes at most, usually (the 90th percentile).
-    pub fn usual_pass(&self) -> Option<Duration> {
-        percentile_90(&self.samples).map(Duration::from_secs_f64)
-    }
-
-    /// Remembers a passing trial's latency. Losing one to a concurrent writer is harmless,
-    /// so the file is replaced atomically without a lock.
-    pub fn record(&mut self, latency: Duration) {
-        self.samples.push(latency.as_secs_f64());
-        if self.samples.len() > KEPT {
-            self.samples.drain(..self.samples.len() - KEPT);
+    /// Losing one sample to a concurrent writer is harmless, so the file is replaced
+    /// atomically without a lock.
+    fn record(&mut self, latency: f64) {
+        self.values.push(latency);
+        if self.values.len() > KEPT {
+            self.values.drain(..self.values.len() - KEPT);
         }
         let Some(dir) = self.path.parent() else {
             return;
@@ -88,10 +79,63 @@ impl LatencyHistory {
             return;
         }
         if let Ok(file) = tempfile::NamedTempFile::new_in(dir)
-            && serde_json::to_writer(&file, &self.samples).is_ok()
+            && serde_json::to_writer(&file, &self.values).is_ok()
         {
             let _ = file.persist(&self.path);
         }
+    }
+}
+
+impl LatencyHistory {
+    /// The history of `case` (a case file) with `template` on `interpreter` with
+    /// `messages` probe messages per trial (processing 500 messages takes longer than one).
+    pub fn load(template: &str, interpreter: &Path, messages: u32, case: &Path) -> LatencyHistory {
+        let digest = |bytes: &[u8]| format!("{:x}", Sha256::digest(bytes))[..12].to_string();
+        let load = if messages > 1 {
+            format!("-{messages}msg")
+        } else {
+            String::new()
+        };
+        let base = format!(
+            "{template}-{}{load}",
+            digest(interpreter.as_os_str().as_encoded_bytes())
+        );
+        let dir = python::cache_root().join("latency");
+        LatencyHistory {
+            own: Samples::load(dir.join(format!(
+                "{base}-case-{}.json",
+                digest(case.as_os_str().as_encoded_bytes())
+            ))),
+            machine: Samples::load(dir.join(format!("{base}.json"))),
+        }
+    }
+
+    /// The typical slow pass: the case's own 90th percentile once it has a few, else the
+    /// median of every case's.
+    fn typical(&self) -> Option<f64> {
+        if self.own.values.len() >= OWN_SAMPLES {
+            percentile_90(&self.own.values)
+        } else {
+            median(&self.machine.values)
+        }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        match self.typical() {
+            None => WITHOUT_HISTORY,
+            Some(typical) => Duration::from_secs_f64(typical * FACTOR).clamp(FLOOR, CEILING),
+        }
+    }
+
+    /// How long a passing trial takes at most, usually.
+    pub fn usual_pass(&self) -> Option<Duration> {
+        self.typical().map(Duration::from_secs_f64)
+    }
+
+    /// Remembers a passing trial's latency, for this case and for the machine.
+    pub fn record(&mut self, latency: Duration) {
+        self.own.record(latency.as_secs_f64());
+        self.machine.record(latency.as_secs_f64());
     }
 }
 
@@ -99,11 +143,35 @@ impl LatencyHistory {
 mod tests {
     use super::*;
 
+    fn history(own: &[f64], machine: &[f64]) -> LatencyHistory {
+        let samples = |values: &[f64]| Samples {
+            path: PathBuf::new(),
+            values: values.to_vec(),
+        };
+        LatencyHistory {
+            own: samples(own),
+            machine: samples(machine),
+        }
+    }
+
     #[test]
     fn the_timeout_follows_slow_passes_between_floor_and_ceiling() {
-        assert_eq!(auto_timeout(&[]), WITHOUT_HISTORY);
-        assert_eq!(auto_timeout(&[0.5, 0.6, 0.7]), FLOOR);
-        assert_eq!(auto_timeout(&[2.0; 10]), Duration::from_secs(8));
-        assert_eq!(auto_timeout(&[100.0]), CEILING);
+        assert_eq!(history(&[], &[]).timeout(), WITHOUT_HISTORY);
+        assert_eq!(history(&[0.5, 0.6, 0.7, 0.6, 0.5], &[]).timeout(), FLOOR);
+        assert_eq!(history(&[2.0; 10], &[]).timeout(), Duration::from_secs(8));
+        assert_eq!(history(&[100.0; 5], &[]).timeout(), CEILING);
+    }
+
+    #[test]
+    fn a_new_case_starts_from_the_machines_median_not_its_slowest_bursts() {
+        // A loaded hour left slow passes among the machine's: a quarter of them.
+        let mut machine = vec![0.3; 30];
+        machine.extend([3.0; 10]);
+        assert_eq!(history(&[], &machine).timeout(), FLOOR);
+        // Once the case has its own, they decide.
+        assert_eq!(
+            history(&[2.0; 5], &machine).timeout(),
+            Duration::from_secs(8)
+        );
     }
 }

@@ -447,3 +447,53 @@ fn twenty_parallel_bisections_of_an_app_with_queues_of_its_own_meet_no_broker_er
         );
     }
 }
+
+#[test]
+fn minrepro_killed_mid_run_leaves_no_worker_and_resumes() {
+    // A CLI launch: the worker process minrepro starts forks one of its own.
+    let dir = copy_case(
+        "corpus/stub-broker-leak",
+        &[
+            (
+                "[options]",
+                "[options]\nlauncher = \"module\"\nprocesses = 1",
+            ),
+            ("log_level = \"INFO\"\n", ""),
+        ],
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minrepro"))
+        .args(["bisect", path_str(dir.path()), "--json", "--jobs", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    for line in stderr.lines().map_while(Result::ok) {
+        if line.contains(" trial ") && line.contains("FAILS") {
+            break;
+        }
+    }
+    // Trials are running now: kill -9, no time to clean up.
+    std::thread::sleep(Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let survivors = processes_with_env_mentioning(path_str(dir.path()));
+    assert!(
+        survivors.is_empty(),
+        "workers outlived minrepro: {survivors:#?}"
+    );
+
+    let output = minrepro(&["bisect", path_str(dir.path()), "--json"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let json = output.json();
+    assert_eq!(
+        sorted_names(&json["minimal"]),
+        ["env:DRAMATIQ_TESTING", "import:app.settings"]
+    );
+    assert!(json["recorded"].as_u64().unwrap() > 0, "{json}");
+}

@@ -228,7 +228,7 @@ pub async fn bisect(
             Timeout::Fixed(timeout) => Some(timeout),
             Timeout::Auto => None,
         }),
-        history: LatencyHistory::load(&case.template, python, case.oracle.messages),
+        history: LatencyHistory::load(&case.template, python, case.oracle.messages, &case.path),
         resumed: cache.last_pending_timeout(),
     };
     let mut oracle = TrialOracle::new(TrialOracleParts {

@@ -37,7 +37,7 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
         .await
         .map_err(failed)?;
     let messages = case.oracle.messages;
-    let mut history = LatencyHistory::load(&case.template, &python, messages);
+    let mut history = LatencyHistory::load(&case.template, &python, messages, &case.path);
     let timeout = match (args.trial.timeout, case.oracle.timeout) {
         (Some(timeout), _) | (None, Timeout::Fixed(timeout)) => timeout,
         (None, Timeout::Auto) => history.timeout(),

@@ -128,6 +128,15 @@ impl WorkerProcess {
             })
             .stdout(output_stdio(options.stdout, &scratch.join("stdout.log"))?)
             .stderr(output_stdio(options.stderr, &scratch.join("stderr.log"))?);
+        // If minrepro itself is killed (SIGKILL leaves it no time to clean up), the worker
+        // goes with it rather than running on.
+        // SAFETY: prctl(2) is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
         let mut child = command.spawn().map_err(|err| {
             if err.kind() == std::io::ErrorKind::NotFound && !python.exists() {
                 Error::infra(format!(

@@ -59,7 +59,17 @@ def _register_dump():
 
 def _after_fork():
     _register_dump()
+    _die_with_parent()
     report("python:forked", dump_signal=int(DUMP_SIGNAL), parent=os.getppid())
+
+
+def _die_with_parent():
+    """A forked worker process goes when the process that forked it goes (minrepro killed
+    with SIGKILL takes its worker's whole tree with it); Linux only, otherwise nothing."""
+    try:
+        _state["libc"].prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
 
 
 def start(stages, main):
@@ -70,6 +80,12 @@ def start(stages, main):
     if _state["pid"] == os.getpid():
         return
     _register_dump()
+    try:
+        import ctypes  # loaded here: nothing is imported in a process just forked
+
+        _state["libc"] = ctypes.CDLL(None, use_errno=True)
+    except Exception:
+        pass
     os.register_at_fork(after_in_child=_after_fork)
     report(
         "python:started",
