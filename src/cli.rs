@@ -152,8 +152,12 @@ pub struct NightlyArgs {
 #[derive(Args, Debug)]
 pub struct CaptureArgs {
     /// The case file to write
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "clean")]
+    pub out: Option<PathBuf>,
+    /// Only remove the hooks that captures killed before they could clean up left in the
+    /// interpreters' site-packages (the next capture removes them too)
+    #[arg(long, conflicts_with_all = ["out", "trigger", "duration", "command"])]
+    pub clean: bool,
     /// Capture the first process that imports this module, instead of the process that
     /// starts a Dramatiq worker (for a launch that starts its worker some other way)
     #[arg(long = "match", value_name = "MODULE")]
@@ -166,6 +170,6 @@ pub struct CaptureArgs {
     #[arg(long = "python-env", value_name = "PATH")]
     pub python_envs: Vec<PathBuf>,
     /// The command that launches the worker, e.g. tox exec -- pytest tests/test_worker.py
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    #[arg(last = true, required_unless_present = "clean", value_name = "COMMAND")]
     pub command: Vec<String>,
 }

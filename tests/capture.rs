@@ -224,3 +224,30 @@ fn a_cli_launch_whose_worker_dies_at_an_import_is_still_captured() {
         "{json}"
     );
 }
+
+#[test]
+fn hooks_left_by_a_killed_capture_are_cleaned() {
+    let python = worker_python();
+    let site = std::process::Command::new(&python)
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ])
+        .output()
+        .unwrap();
+    let site = std::path::PathBuf::from(String::from_utf8_lossy(&site.stdout).trim());
+    // What a capture killed with SIGKILL leaves: a hook whose session folder is gone.
+    let stale = site.join(format!("minrepro_capture_{}.pth", unique_marker("stale")));
+    std::fs::write(
+        &stale,
+        "import os; os.path.isdir(\"/tmp/minrepro-capture-gone-for-good\") and None\n",
+    )
+    .unwrap();
+    let output = minrepro(&["capture", "--clean", "--python-env", path_str(&python)]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert!(!stale.exists(), "{}", output.stderr);
+    assert!(output.stderr.contains("removed"), "{}", output.stderr);
+    // --clean is alone: no command with it.
+    let output = minrepro(&["capture", "--clean", "--out", "x.toml", "--", "true"]);
+    assert_eq!(output.code, 2, "{}", output.stderr);
+}

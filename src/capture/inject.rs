@@ -54,11 +54,27 @@ pub fn candidate_interpreters(named: &[PathBuf], command: &[String]) -> Vec<Path
     found
 }
 
+/// Removes, from the site-packages of `interpreters`, the hooks of earlier captures that
+/// were killed before they could: those whose session folder is gone. Returns them.
+pub fn clean(interpreters: &[PathBuf]) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let mut seen = BTreeSet::new();
+    for python in interpreters {
+        if let Some(site) = site_packages(python)
+            && seen.insert(site.clone())
+        {
+            removed.extend(remove_stale_hooks(&site));
+        }
+    }
+    removed
+}
+
 /// Removes the hooks of earlier captures that were killed before they could: a hook whose
 /// session folder is gone. (Such a hook does nothing, but the folder should not fill up.)
-fn remove_stale_hooks(site: &Path) {
+fn remove_stale_hooks(site: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
     let Ok(entries) = std::fs::read_dir(site) else {
-        return;
+        return removed;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -70,10 +86,13 @@ fn remove_stale_hooks(site: &Path) {
             let end = start + line[start..].find(')')?;
             serde_json::from_str::<String>(&line[start..end]).ok()
         });
-        if session.is_some_and(|dir| !Path::new(&dir).is_dir()) {
-            let _ = std::fs::remove_file(entry.path());
+        if session.is_some_and(|dir| !Path::new(&dir).is_dir())
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            removed.push(entry.path());
         }
     }
+    removed
 }
 
 /// The site-packages folder of `python`, where `.pth` files are read.

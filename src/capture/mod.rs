@@ -42,6 +42,12 @@ pub struct Captured {
 /// How often the session folder and the pipes are looked at.
 const POLL: Duration = Duration::from_millis(20);
 
+/// `capture --clean`: the hooks of killed captures, removed from the interpreters a
+/// capture would use (with `python_envs`).
+pub fn clean(python_envs: &[PathBuf]) -> Vec<PathBuf> {
+    inject::clean(&inject::candidate_interpreters(python_envs, &[]))
+}
+
 /// The worker taken, with its launch process as it was when taken.
 struct Taken {
     worker: Candidate,

@@ -1,14 +1,31 @@
-//! `minrepro capture --out FILE [--match MODULE] -- COMMAND...`
+//! `minrepro capture --out FILE [--match MODULE] -- COMMAND...`, and `capture --clean`.
 
 use crate::capture::{self, Request};
 use crate::cli::CaptureArgs;
 use crate::error::Error;
 
 pub async fn capture(args: CaptureArgs) -> Result<i32, Error> {
+    if args.clean {
+        let removed = capture::clean(&args.python_envs);
+        eprintln!(
+            "minrepro: removed {} hook{} left by earlier captures{}",
+            removed.len(),
+            if removed.len() == 1 { "" } else { "s" },
+            removed
+                .iter()
+                .map(|p| format!("\n  {}", p.display()))
+                .collect::<String>()
+        );
+        return Ok(0);
+    }
+    let out = args
+        .out
+        .clone()
+        .expect("clap requires --out without --clean");
     let interrupted = crate::commands::cancel_on_signals();
     let captured = capture::capture(
         Request {
-            out: args.out.clone(),
+            out: out.clone(),
             trigger: args.trigger,
             duration: args.duration,
             python_envs: args.python_envs,
@@ -19,7 +36,7 @@ pub async fn capture(args: CaptureArgs) -> Result<i32, Error> {
     .await?;
     eprintln!(
         "minrepro: wrote {}: process {}, {} env vars, {} imports, {} probe message{} per trial{}",
-        args.out.display(),
+        out.display(),
         captured.pid,
         captured.env_vars,
         captured.imports,

@@ -277,14 +277,30 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
         }
     }
 
-    let _ = writeln!(out, "## From the full configuration to the minimal one\n");
-    let full = request.redactor.redact_config(&request.case.full_config());
-    let full_text = write::config_text(&full, case_dir);
+    // Minimize: what was stripped. Isolate: what of the failing side the working
+    // configuration needs to fail (the minimal configuration is the good one plus that).
+    let (title, from_label, to_label, from) = match (finding.mode, request.good) {
+        (Mode::Isolate, Some(good)) => (
+            "From the working configuration to the failing one",
+            "good.toml (works)",
+            "minimal configuration (fails)",
+            good.full_config(),
+        ),
+        _ => (
+            "From the full configuration to the minimal one",
+            "full configuration",
+            "minimal configuration",
+            request.case.full_config(),
+        ),
+    };
+    let _ = writeln!(out, "## {title}\n");
+    let from = request.redactor.redact_config(&from);
+    let from_text = write::config_text(&from, case_dir);
     let minimal_text = write::config_text(redacted, case_dir);
-    let diff = TextDiff::from_lines(&full_text, &minimal_text)
+    let diff = TextDiff::from_lines(&from_text, &minimal_text)
         .unified_diff()
         .context_radius(2)
-        .header("full configuration", "minimal configuration")
+        .header(from_label, to_label)
         .to_string();
     let _ = writeln!(out, "```diff\n{}```\n", diff);
 
