@@ -1,4 +1,4 @@
-//! The command line (SPEC §4): clap definitions only.
+//! The command line (docs/SPEC.md §4): clap definitions only.
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,4 +1,5 @@
-//! The errors a command can end with, and the exit status each one maps to (SPEC §4).
+//! The errors a command can end with, and the exit status each one maps to
+//! (docs/SPEC.md §4).
 
 use std::fmt;
 

@@ -1,8 +1,8 @@
-//! A whole bisection of one case (SPEC §3, §4): check that the full configuration fails
-//! (and how reliably, for flaky cases), check that the empty (or the working) one passes,
-//! find every independent cause, reduce inside list values, confirm each cause with fresh
-//! runs, and gather everything a report needs (with, for each element, the trials that show
-//! it is needed). `minrepro bisect` and `minrepro nightly` both run this.
+//! A whole bisection of one case (docs/SPEC.md §3, §4): check that the working one works (in
+//! isolate mode), that the full configuration fails (and how reliably, for flaky cases), find
+//! every independent cause, reduce inside list values, confirm each cause with fresh runs,
+//! and gather everything a report needs (with, for each element, the trials that show it is
+//! needed). `minrepro bisect` and `minrepro nightly` both run this.
 
 pub mod cache;
 pub mod load;

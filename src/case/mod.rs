@@ -62,7 +62,7 @@ impl fmt::Display for Element {
     }
 }
 
-/// What counts as "still fails" (SPEC §3).
+/// What counts as "still fails" (docs/SPEC.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Expect {

@@ -1,4 +1,5 @@
-//! Reading a case file: TOML with positions, `${CASE_DIR}`, and every check of SPEC §2.
+//! Reading a case file: TOML with positions, `${CASE_DIR}`, and every check of
+//! docs/SPEC.md §2.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -73,7 +74,7 @@ pub fn load(path: &Path) -> Result<Case, Error> {
         source.error(
             err.span(),
             err.message().trim_end(),
-            Some("see the case file format in the README (SPEC §2)"),
+            Some("see the case file format in the README (docs/SPEC.md §2)"),
         )
     })?;
     let dir = path

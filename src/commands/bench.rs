@@ -1,6 +1,6 @@
 //! `minrepro bench`: the reducer against textbook ddmin on synthetic oracles, in trials
-//! (SPEC §5), and the simulated time of a hang-type search with one and with several
-//! trials at once.
+//! (docs/SPEC.md §5), and the simulated time of a hang-type search with one and with
+//! several trials at once.
 
 use std::fmt::Write;
 

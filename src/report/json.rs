@@ -1,4 +1,4 @@
-//! The machine-readable finding (SPEC §5).
+//! The machine-readable finding (docs/SPEC.md §5).
 
 use serde_json::{Value, json};
 

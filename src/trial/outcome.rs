@@ -1,5 +1,5 @@
-//! How one trial ended (SPEC §3), and the normalized signature that tells one crash from
-//! another across trials.
+//! How one trial ended (docs/SPEC.md §3), and the normalized signature that tells one crash
+//! from another across trials.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-/// Exactly one of the four outcomes of SPEC §3.
+/// Exactly one of the four outcomes of docs/SPEC.md §3.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(into = "OutcomeJson", try_from = "OutcomeJson")]
 pub enum Outcome {
@@ -144,8 +144,8 @@ impl Outcome {
     }
 }
 
-/// The outcome object of SPEC §3 and §5: `kind`, `stage` and `latency_s` always, the rest
-/// as the kind has them.
+/// The outcome object of docs/SPEC.md §3 and §5: `kind`, `stage` and `latency_s` always,
+/// the rest as the kind has them.
 #[derive(Serialize, Deserialize)]
 struct OutcomeJson {
     kind: String,
