@@ -105,14 +105,20 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
         );
     } else {
         eprint!("\n{}", terminal::trial(&record));
-        eprintln!(
-            "\n  {}",
-            if reproduces {
-                "the failure shows in this configuration"
-            } else {
-                "no failure of the expected kind in this configuration"
+        let said = match (&record.outcome, reproduces) {
+            (Outcome::Processed { .. }, _) => {
+                "this configuration works: it does not fail (exit 1)".to_string()
             }
-        );
+            (outcome, true) => format!(
+                "this configuration fails: {} (exit 0)",
+                outcome.kind().to_uppercase()
+            ),
+            (outcome, false) => format!(
+                "this configuration fails, but not the way the case expects (`expect`): {} (exit 1)",
+                outcome.kind().to_uppercase()
+            ),
+        };
+        eprintln!("\n  {said}");
     }
     Ok(if reproduces { 0 } else { 1 })
 }
