@@ -3,7 +3,7 @@
 //! worker's own declaration would be refused (406) and its consumer would retry forever.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use lapin::options::{
@@ -34,11 +34,15 @@ fn patience() -> Duration {
 }
 /// How often a broker that went away is tried again.
 const RECONNECT_EVERY: Duration = Duration::from_millis(500);
+/// How long the broker gets to answer one request before its connection counts as dead.
+const ANSWER_WITHIN: Duration = Duration::from_secs(15);
 
 pub struct Broker {
     /// The connection, and how many times it was made anew.
     live: tokio::sync::Mutex<Live>,
     generation: AtomicU64,
+    /// The broker stopped answering on the connection: make it anew.
+    stale: AtomicBool,
     url: String,
     /// The RabbitMQ version the broker announced (`None`: it could not be read).
     version: Option<String>,
@@ -89,6 +93,7 @@ impl Broker {
                 gone: None,
             }),
             generation: AtomicU64::new(0),
+            stale: AtomicBool::new(false),
             url: url.to_string(),
             version,
             refusals: tokio::sync::Mutex::new(()),
@@ -111,7 +116,8 @@ impl Broker {
     /// [`patience`] for the broker to come back.
     async fn connection(&self) -> Result<Arc<Connection>, Error> {
         let mut live = self.live.lock().await;
-        if live.connection.status().connected() {
+        let stale = self.stale.swap(false, Ordering::SeqCst);
+        if live.connection.status().connected() && !stale {
             return Ok(live.connection.clone());
         }
         if let Some(gone) = &live.gone {
@@ -180,12 +186,38 @@ impl Broker {
     async fn channel(&self) -> Result<Channel, Error> {
         let mut attempts = 0;
         loop {
-            match self.connection().await?.create_channel().await {
+            let connection = self.connection().await?;
+            match self.answered(connection.create_channel()).await? {
                 Ok(channel) => return Ok(channel),
                 Err(err) if is_soft_error(&err) && attempts < 3 => attempts += 1,
                 Err(err) => return Err(self.lost(err)),
             }
         }
+    }
+
+    /// An exchange with the broker, given [`ANSWER_WITHIN`] to answer: a connection that
+    /// died without lapin noticing would leave it waiting for ever. A broker that does not
+    /// answer makes the next operation make the connection anew.
+    async fn answered<T>(
+        &self,
+        exchange: impl Future<Output = Result<T, lapin::Error>>,
+    ) -> Result<Result<T, lapin::Error>, Error> {
+        match tokio::time::timeout(ANSWER_WITHIN, exchange).await {
+            Ok(result) => Ok(result),
+            Err(_) => {
+                self.stale.store(true, Ordering::SeqCst);
+                Err(Error::BrokerLost(format!(
+                    "the broker at {} did not answer within {}s",
+                    redact_url(&self.url),
+                    ANSWER_WITHIN.as_secs()
+                )))
+            }
+        }
+    }
+
+    /// Closes a channel we are done with, without waiting for ever.
+    async fn close(&self, channel: Channel, why: &str) {
+        let _ = tokio::time::timeout(ANSWER_WITHIN, channel.close(200, why.into())).await;
     }
 
     /// The broker failed an operation: most likely it went away (a restart), and the next
@@ -200,9 +232,8 @@ impl Broker {
     /// A channel whose publications the broker confirms.
     async fn confirmed_channel(&self) -> Result<Channel, Error> {
         let channel = self.channel().await?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
+        self.answered(channel.confirm_select(ConfirmSelectOptions::default()))
+            .await?
             .map_err(|err| self.lost(err))?;
         Ok(channel)
     }
@@ -218,8 +249,8 @@ impl Broker {
     pub async fn publish_if_routable(&self, queue: &str, body: &[u8]) -> Result<bool, Error> {
         let channel = self.confirmed_channel().await?;
         let lost = |err| self.lost(err);
-        let confirmation = channel
-            .basic_publish(
+        let confirm = self
+            .answered(channel.basic_publish(
                 "".into(),
                 queue.into(),
                 BasicPublishOptions {
@@ -228,12 +259,11 @@ impl Broker {
                 },
                 body,
                 BasicProperties::default().with_delivery_mode(2),
-            )
-            .await
-            .map_err(lost)?
-            .await
+            ))
+            .await?
             .map_err(lost)?;
-        let _ = channel.close(200, "probe published".into()).await;
+        let confirmation = self.answered(confirm).await?.map_err(lost)?;
+        self.close(channel, "probe published").await;
         match confirmation {
             Confirmation::Ack(None) => Ok(true),
             Confirmation::Ack(Some(_returned)) => Ok(false),
@@ -252,27 +282,29 @@ impl Broker {
         let mut confirms = Vec::with_capacity(bodies.len());
         for body in bodies {
             confirms.push(
-                channel
-                    .basic_publish(
-                        "".into(),
-                        queue.into(),
-                        BasicPublishOptions::default(),
-                        body,
-                        BasicProperties::default().with_delivery_mode(2),
-                    )
-                    .await
-                    .map_err(lost)?,
+                self.answered(channel.basic_publish(
+                    "".into(),
+                    queue.into(),
+                    BasicPublishOptions::default(),
+                    body,
+                    BasicProperties::default().with_delivery_mode(2),
+                ))
+                .await?
+                .map_err(lost)?,
             );
         }
         for confirm in confirms {
-            if !matches!(confirm.await.map_err(lost)?, Confirmation::Ack(_)) {
+            if !matches!(
+                self.answered(confirm).await?.map_err(lost)?,
+                Confirmation::Ack(_)
+            ) {
                 return Err(Error::infra(format!(
                     "the broker at {} did not accept a probe message for {queue}",
                     redact_url(&self.url)
                 )));
             }
         }
-        let _ = channel.close(200, "probes published".into()).await;
+        self.close(channel, "probes published").await;
         Ok(())
     }
 
@@ -290,12 +322,12 @@ impl Broker {
             passive: true,
             ..QueueDeclareOptions::default()
         };
-        let result = channel
-            .queue_declare(queue.into(), passive, FieldTable::default())
-            .await;
+        let result = self
+            .answered(channel.queue_declare(queue.into(), passive, FieldTable::default()))
+            .await?;
         match result {
             Ok(declared) => {
-                let _ = channel.close(200, "checked".into()).await;
+                self.close(channel, "checked").await;
                 Ok(Some((declared.message_count(), declared.consumer_count())))
             }
             Err(err) if is_soft_error(&err) => Ok(None),
@@ -303,46 +335,41 @@ impl Broker {
         }
     }
 
-    /// Deletes the probe queue of a trial and its `.DQ` and `.XQ`, whatever they hold.
-    /// If the broker is away, the queues are written down, and the next minrepro that
-    /// connects to it deletes them.
+    /// A trial's probe queue is about to be declared (by its worker): written down, so that
+    /// if this minrepro dies before it deletes it, the next one does.
+    pub fn claim_probe_queue(&self, queue: &str) {
+        leftovers::claim(&self.identity(), queue);
+    }
+
+    /// Deletes the probe queue of a trial and its `.DQ` and `.XQ`, whatever they hold. If
+    /// the broker is away, the queue stays written down, and the next minrepro that connects
+    /// to the broker deletes it.
     pub async fn delete_probe_queues(&self, queue: &str) -> Result<(), Error> {
-        let deleted = async {
-            let channel = self.channel().await?;
-            for name in dramatiq_queue_family(queue) {
-                channel
-                    .queue_delete(name.into(), QueueDeleteOptions::default())
-                    .await
-                    .map_err(|err| self.lost(err))?;
-            }
-            let _ = channel.close(200, "trial done".into()).await;
-            Ok(())
-        }
-        .await;
-        if deleted.is_err() {
-            leftovers::remember(&self.identity(), queue);
+        let deleted = self.delete_family(queue).await;
+        if deleted.is_ok() {
+            leftovers::release(&self.identity(), queue);
         }
         deleted
     }
 
-    /// Deletes the probe queues that trials could not delete while the broker was away.
-    async fn delete_leftovers(&self) {
-        let queues = leftovers::take(&self.identity());
-        if queues.is_empty() {
-            return;
+    async fn delete_family(&self, queue: &str) -> Result<(), Error> {
+        let channel = self.channel().await?;
+        for name in dramatiq_queue_family(queue) {
+            self.answered(channel.queue_delete(name.into(), QueueDeleteOptions::default()))
+                .await?
+                .map_err(|err| self.lost(err))?;
         }
-        let Ok(channel) = self.channel().await else {
-            leftovers::give_back(&self.identity(), &queues);
-            return;
-        };
-        for queue in &queues {
-            for name in dramatiq_queue_family(queue) {
-                let _ = channel
-                    .queue_delete(name.into(), QueueDeleteOptions::default())
-                    .await;
+        self.close(channel, "trial done").await;
+        Ok(())
+    }
+
+    /// Deletes the probe queues of trials whose minrepro died before it could.
+    async fn delete_leftovers(&self) {
+        for queue in leftovers::orphans(&self.identity()) {
+            if self.delete_family(&queue).await.is_ok() {
+                leftovers::release(&self.identity(), &queue);
             }
         }
-        let _ = channel.close(200, "leftovers deleted".into()).await;
     }
 
     /// Deletes the application queues a worker declared (with their `.DQ` and `.XQ`), but
@@ -353,7 +380,7 @@ impl Broker {
         let _one_at_a_time = self.refusals.lock().await;
         for queue in queues {
             for name in dramatiq_queue_family(queue) {
-                match self.delete_if_idle(&name).await {
+                match self.delete_if_idle(&name).await? {
                     Ok(()) => {}
                     // Gone already (another trial deleted it), or in use: nothing to do.
                     Err(err) if is_soft_error(&err) => {}
@@ -364,22 +391,29 @@ impl Broker {
         Ok(())
     }
 
-    async fn delete_if_idle(&self, name: &str) -> Result<(), lapin::Error> {
+    async fn delete_if_idle(&self, name: &str) -> Result<Result<(), lapin::Error>, Error> {
         // Look first, so that a refusal is rare: another trial's worker may be using it.
         let Ok(connection) = self.connection().await else {
-            return Ok(()); // the broker is away: the queue's fate is the broker's now
+            return Ok(Ok(())); // the broker is away: the queue's fate is the broker's now
         };
-        let channel = connection.create_channel().await?;
+        let channel = match self.answered(connection.create_channel()).await? {
+            Ok(channel) => channel,
+            Err(err) => return Ok(Err(err)),
+        };
         let passive = QueueDeclareOptions {
             passive: true,
             ..QueueDeclareOptions::default()
         };
-        let declared = channel
-            .queue_declare(name.into(), passive, FieldTable::default())
-            .await?;
+        let declared = match self
+            .answered(channel.queue_declare(name.into(), passive, FieldTable::default()))
+            .await?
+        {
+            Ok(declared) => declared,
+            Err(err) => return Ok(Err(err)),
+        };
         if declared.message_count() != 0 || declared.consumer_count() != 0 {
-            let _ = channel.close(200, "in use".into()).await;
-            return Ok(());
+            self.close(channel, "in use").await;
+            return Ok(Ok(()));
         }
         // A queue in use or holding messages by now answers 406 and closes the channel.
         let idle = QueueDeleteOptions {
@@ -387,9 +421,14 @@ impl Broker {
             if_empty: true,
             ..QueueDeleteOptions::default()
         };
-        channel.queue_delete(name.into(), idle).await?;
-        let _ = channel.close(200, "trial done".into()).await;
-        Ok(())
+        if let Err(err) = self
+            .answered(channel.queue_delete(name.into(), idle))
+            .await?
+        {
+            return Ok(Err(err));
+        }
+        self.close(channel, "trial done").await;
+        Ok(Ok(()))
     }
 }
 
@@ -430,64 +469,51 @@ async fn server_version(host: &str, port: u16) -> Option<String> {
         .flatten()
 }
 
-/// Probe queues left on a broker that went away, written down per broker (address, vhost,
-/// version) under minrepro's cache folder until a later run deletes them.
+/// A write-ahead record of the probe queues of trials in flight, per broker (address,
+/// vhost, version), under minrepro's cache folder: a marker file per queue, holding the pid
+/// of the minrepro that owns it, made before the worker starts and removed once the queue
+/// is deleted. A queue whose owner died without deleting it (killed with SIGKILL, or the
+/// broker away at the end) is deleted by the next minrepro that connects to the broker; a
+/// live owner's are left alone.
 mod leftovers {
-    use std::io::Write;
     use std::path::PathBuf;
 
-    use nix::fcntl::{Flock, FlockArg};
     use sha2::{Digest, Sha256};
 
-    fn file(broker: &str) -> PathBuf {
+    fn dir(broker: &str) -> PathBuf {
         let key = format!("{:x}", Sha256::digest(broker.as_bytes()));
         crate::python::cache_root()
-            .join("leftover-queues")
+            .join("probe-queues")
             .join(&key[..16])
     }
 
-    pub fn remember(broker: &str, queue: &str) {
-        let path = file(broker);
-        let _ = path.parent().map(std::fs::create_dir_all);
-        let Ok(handle) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-        else {
-            return;
-        };
-        if let Ok(mut locked) = Flock::lock(handle, FlockArg::LockExclusive) {
-            let _ = writeln!(locked, "{queue}");
+    pub fn claim(broker: &str, queue: &str) {
+        let dir = dir(broker);
+        if std::fs::create_dir_all(&dir).is_ok() {
+            let _ = std::fs::write(dir.join(queue), std::process::id().to_string());
         }
     }
 
-    /// The queues written down, and the list emptied.
-    pub fn take(broker: &str) -> Vec<String> {
-        let path = file(broker);
-        let Ok(handle) = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
-        else {
-            return Vec::new();
-        };
-        let Ok(locked) = Flock::lock(handle, FlockArg::LockExclusive) else {
-            return Vec::new();
-        };
-        let queues = std::fs::read_to_string(&path)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect();
-        let _ = locked.set_len(0);
-        queues
+    pub fn release(broker: &str, queue: &str) {
+        let _ = std::fs::remove_file(dir(broker).join(queue));
     }
 
-    pub fn give_back(broker: &str, queues: &[String]) {
-        for queue in queues {
-            remember(broker, queue);
-        }
+    /// Whether `pid` is a minrepro still running.
+    fn alive(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{}/comm", pid.trim()))
+            .is_ok_and(|comm| comm.trim() == "minrepro")
+    }
+
+    /// The queues whose owners are gone.
+    pub fn orphans(broker: &str) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(dir(broker)) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter(|e| std::fs::read_to_string(e.path()).is_ok_and(|owner| !alive(&owner)))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
     }
 }
 

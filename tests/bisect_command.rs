@@ -467,20 +467,39 @@ fn minrepro_killed_mid_run_leaves_no_worker_and_resumes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // The probe queues of trials in flight, as written down before their workers started.
+    let owner = child.id().to_string();
+    let in_flight = || -> Vec<String> {
+        walkdir::WalkDir::new(cache_root().join("probe-queues"))
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .filter(|e| std::fs::read_to_string(e.path()).is_ok_and(|pid| pid == owner))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    // Once the first trial has failed, and trials are in flight: kill -9, no time to clean up.
     let stderr = BufReader::new(child.stderr.take().unwrap());
     for line in stderr.lines().map_while(Result::ok) {
         if line.contains(" trial ") && line.contains("FAILS") {
             break;
         }
     }
-    // Trials are running now: kill -9, no time to clean up.
-    std::thread::sleep(Duration::from_millis(500));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while in_flight().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
     child.wait().unwrap();
+    let orphaned = in_flight();
+    assert!(
+        !orphaned.is_empty(),
+        "the killed run's trials were written down"
+    );
     std::thread::sleep(Duration::from_millis(500));
     let survivors = processes_with_env_mentioning(path_str(dir.path()));
     assert!(
@@ -496,4 +515,8 @@ fn minrepro_killed_mid_run_leaves_no_worker_and_resumes() {
         ["env:DRAMATIQ_TESTING", "import:app.settings"]
     );
     assert!(json["recorded"].as_u64().unwrap() > 0, "{json}");
+    // The next run deleted the queues the killed one left.
+    for queue in &orphaned {
+        assert!(!queue_exists(queue), "{queue} was left on the broker");
+    }
 }

@@ -59,9 +59,23 @@ fn a_bisection_ends_with_the_same_finding_through_a_broker_restart() {
     assert!(stderr.contains("the broker went away"), "{stderr}");
 }
 
+/// The probe queues on the broker now.
+fn probe_queues() -> std::collections::BTreeSet<String> {
+    let listed = Command::new("rabbitmqctl")
+        .args(["list_queues", "--quiet", "name"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter(|q| q.starts_with("minrepro.probe."))
+        .map(str::to_string)
+        .collect()
+}
+
 #[test]
 fn a_broker_that_stays_away_ends_the_bisection_with_what_was_found_so_far() {
     let dir = copy_case("corpus/stub-broker-leak", &[]);
+    let before = probe_queues();
     let bisect = Command::new(env!("CARGO_BIN_EXE_minrepro"))
         .args(["bisect", path_str(dir.path()), "--json", "--jobs", "2"])
         .env("MINREPRO_BROKER_PATIENCE", "4s")
@@ -94,14 +108,6 @@ fn a_broker_that_stays_away_ends_the_bisection_with_what_was_found_so_far() {
     assert!(processes_with_env_mentioning(path_str(dir.path())).is_empty());
     let next = minrepro(&["run", path_str(&repo("corpus/import-crash")), "--empty"]);
     assert_eq!(next.code, 1, "{}", next.stderr);
-    let listed = Command::new("rabbitmqctl")
-        .args(["list_queues", "--quiet", "name"])
-        .output()
-        .unwrap();
-    let queues = String::from_utf8_lossy(&listed.stdout);
-    let left: Vec<&str> = queues
-        .lines()
-        .filter(|q| q.starts_with("minrepro.probe."))
-        .collect();
+    let left: Vec<String> = probe_queues().difference(&before).cloned().collect();
     assert!(left.is_empty(), "probe queues left behind: {left:?}");
 }

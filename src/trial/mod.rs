@@ -108,6 +108,7 @@ impl TrialRunner {
         let entry = write_worker_files(scratch.path(), spec, self.broker.url(), &probe)?;
 
         let generation = self.broker.generation();
+        self.broker.claim_probe_queue(&queue);
         let spawned_at = unix_now();
         let mut worker = WorkerProcess::spawn(spec.python, spec.config, scratch.path(), entry)?;
         let mut log = WorkerLog::new(scratch.path().join("report.jsonl"));

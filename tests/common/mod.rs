@@ -91,6 +91,17 @@ pub fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// minrepro's cache folder, as the binary finds it.
+pub fn cache_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("MINREPRO_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("minrepro");
+    }
+    PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/minrepro")
+}
+
 /// Whether a queue exists on the test broker (a passive declare on a channel of its own).
 pub fn queue_exists(name: &str) -> bool {
     let runtime = tokio::runtime::Builder::new_current_thread()
