@@ -106,14 +106,39 @@ pub struct BisectArgs {
     /// the fewest that still show the failure (a binary search on the cause)
     #[arg(long)]
     pub reduce_messages: bool,
-    /// Write the repro attachment to DIR/<case>/ and DIR/<case>.tar.gz
+    /// Write the repro attachment to DIR/<case>/ and DIR/<case>.tar.gz (with the cause's
+    /// modules reduced to their statements, and minimal_worker.py)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Reduce the cause's modules to their statements without --out too
+    #[arg(long, conflicts_with = "no_lines")]
+    pub lines: bool,
+    #[command(flatten)]
+    pub lines_args: LinesArgs,
     /// Show secret values in the output and the attachment instead of REDACTED
     #[arg(long)]
     pub show_secrets: bool,
     #[command(flatten)]
     pub trial: TrialArgs,
+}
+
+/// Statement-level reduction: once a cause is certified, the statements of the modules of
+/// the case's own code that it imports.
+#[derive(Args, Debug)]
+pub struct LinesArgs {
+    /// Stop at the elements: do not reduce the cause's modules to their statements
+    #[arg(long)]
+    pub no_lines: bool,
+    /// Trials the statement-level reduction of one cause may run
+    #[arg(long, value_name = "TRIALS", default_value_t = 80)]
+    pub lines_budget: u32,
+}
+
+impl LinesArgs {
+    /// The budget, when statement-level reduction runs (`wanted`: the command's default).
+    pub fn budget(&self, wanted: bool) -> Option<u32> {
+        (wanted && !self.no_lines).then_some(self.lines_budget)
+    }
 }
 
 #[derive(Args, Debug)]
@@ -145,6 +170,8 @@ pub struct NightlyArgs {
     /// and unfinished cases reported as such
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub budget: Option<Duration>,
+    #[command(flatten)]
+    pub lines_args: LinesArgs,
     #[command(flatten)]
     pub trial: TrialArgs,
 }

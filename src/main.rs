@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 mod error;
 mod latency;
+mod lines;
 mod nightly;
 mod process_tree;
 mod python;

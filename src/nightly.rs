@@ -113,6 +113,8 @@ pub struct Plan {
     /// `--python`: every case's interpreter; `None`: each case's own.
     pub python: Option<PathBuf>,
     pub timeout: Option<Duration>,
+    /// Statement-level reduction's trial budget per cause (`None`: not at all).
+    pub lines_budget: Option<u32>,
 }
 
 /// Every case folder under `corpus` (a folder holding case.toml), in path order.
@@ -210,6 +212,7 @@ pub async fn run(plan: Plan) -> Result<Summary, Error> {
                 live_progress: false,
                 max_causes: usize::MAX,
                 reduce_messages: false,
+                lines_budget: plan.lines_budget,
             },
         };
         let context = CaseContext {

@@ -23,6 +23,9 @@ pub const WORKER_FILE: &str = "minrepro_worker.py";
 pub const LAUNCH_FILE: &str = "minrepro_launch.py";
 /// The module a CLI launch gets after the application's: it declares the probe actor.
 pub const PROBE_FILE: &str = "minrepro_probe.py";
+/// The reduced sources of application modules (statement-level reduction), by module name:
+/// the plumbing serves them in place of the modules' files.
+pub const SOURCES_FILE: &str = "minrepro_sources.json";
 
 pub fn names() -> Vec<&'static str> {
     let mut names: Vec<&str> = TEMPLATES
@@ -146,6 +149,11 @@ pub fn render_worker(case_name: &str, config: &Config) -> Result<WorkerFiles, Er
     let template = config.template.as_str();
     let options = &config.options;
     let mut files = vec![(PLUMBING_FILE, file(template, "plumbing.py")?.to_string())];
+    if !config.sources.is_empty() {
+        let sources = serde_json::to_string(&config.sources)
+            .map_err(|err| Error::infra(format!("cannot write the reduced sources: {err}")))?;
+        files.push((SOURCES_FILE, sources));
+    }
     let entry = if options.launcher.is_cli() {
         let context = LaunchContext {
             case_name,
@@ -204,6 +212,7 @@ mod tests {
                 worker_threads: Some(3),
                 ..LaunchOptions::default()
             },
+            sources: IndexMap::new(),
         };
         let worker = render_worker("demo", &config).unwrap();
         assert_eq!(worker.entry, WORKER_FILE);
@@ -234,6 +243,7 @@ mod tests {
                 queues: Some(vec!["emails".into()]),
                 ..LaunchOptions::default()
             },
+            sources: IndexMap::new(),
         };
         let worker = render_worker("demo", &config).unwrap();
         assert_eq!(worker.entry, LAUNCH_FILE);

@@ -5,6 +5,7 @@
 //! needed). `minrepro bisect` and `minrepro nightly` both run this.
 
 pub mod cache;
+pub mod lines;
 pub mod load;
 pub mod oracle;
 
@@ -61,6 +62,9 @@ pub struct Settings {
     pub max_causes: usize,
     /// Look for the fewest probe messages that still show the failure.
     pub reduce_messages: bool,
+    /// Reduce the cause's modules to their statements, with this many trials per cause at
+    /// most (`None`: not at all).
+    pub lines_budget: Option<u32>,
 }
 
 /// How big an attachment came out.
@@ -110,6 +114,9 @@ pub struct Cause {
     /// Entries of list values, where a list value is part of the cause.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub entries: Vec<EntryFinding>,
+    /// The statements of its modules that the cause needs (statement-level reduction).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<lines::LinesFinding>,
     /// The cause's configuration, list values cut down to their needed entries.
     #[serde(skip)]
     pub config: Config,
@@ -198,6 +205,9 @@ struct Plan {
     max_causes: usize,
     lists: IndexMap<String, String>,
     redactor: Redactor,
+    python: std::path::PathBuf,
+    case_dir: std::path::PathBuf,
+    lines_budget: Option<u32>,
 }
 
 pub async fn bisect(
@@ -263,6 +273,9 @@ pub async fn bisect(
         max_causes: settings.max_causes.max(1),
         lists: case.lists.clone(),
         redactor: redactor.clone(),
+        python: python.to_path_buf(),
+        case_dir: case.dir.clone(),
+        lines_budget: settings.lines_budget,
     };
     let observer = progress.clone();
     let (mut oracle, reduced) = tokio::task::spawn_blocking(move || {
@@ -300,6 +313,7 @@ pub async fn bisect(
             reproduction_rate: "0/0".into(),
             evidence: Vec::new(),
             entries: Vec::new(),
+            lines: None,
             config: space.config(&best),
             record,
         });
@@ -572,9 +586,31 @@ fn reduce_with(
             reproduction_rate: format!("{fails}/{confirm_runs}"),
             evidence,
             entries,
-            config,
-            record,
+            lines: None,
+            config: config.clone(),
+            record: record.clone(),
         });
+
+        // Down to the line, in the modules the cause imports.
+        if let (Some(budget), Some(record)) = (plan.lines_budget, record) {
+            let names = space.names(&cause.minimal);
+            let (config, found) = lines::reduce_lines(
+                engine,
+                lines::LinesRequest {
+                    python: &plan.python,
+                    case_dir: &plan.case_dir,
+                    config,
+                    elements: &names,
+                    origins: &record.origins,
+                    budget,
+                    certificate_runs,
+                },
+            )?;
+            if let Some(done) = reduced.causes.last_mut() {
+                done.config = config;
+                done.lines = Some(found);
+            }
+        }
     }
     engine.oracle().set_space(main);
     if reduced.causes.first().is_some_and(|c| c.minimal.is_empty()) {

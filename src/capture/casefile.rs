@@ -167,6 +167,7 @@ pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
         env,
         imports: modules,
         options,
+        sources: IndexMap::new(),
     };
     let secrets: Vec<String> = config
         .env

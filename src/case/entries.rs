@@ -146,6 +146,7 @@ mod tests {
                 python_flags: flags.iter().map(|f| f.to_string()).collect(),
                 ..LaunchOptions::default()
             },
+            sources: IndexMap::new(),
         }
     }
 

@@ -122,6 +122,8 @@ pub struct Expected {
     pub causes: Option<Vec<Vec<String>>>,
     /// The entries that matter inside list values, by env var name (or `python_flags`).
     pub entries: Option<IndexMap<String, Vec<String>>>,
+    /// The lines of each module (by module name) that statement-level reduction keeps.
+    pub lines: Option<IndexMap<String, Vec<u32>>>,
 }
 
 /// A loaded, validated case file.
@@ -157,6 +159,11 @@ pub struct Config {
     pub env: IndexMap<String, String>,
     pub imports: Vec<String>,
     pub options: LaunchOptions,
+    /// Modules of the case's own code served from reduced text instead of their files
+    /// (module name → source): what statement-level reduction tries. The user's files are
+    /// never changed; the worker's import system reads these in their place.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub sources: IndexMap<String, String>,
 }
 
 impl Config {
@@ -171,6 +178,7 @@ impl Config {
             env: IndexMap::new(),
             imports: Vec::new(),
             options: LaunchOptions::default(),
+            sources: IndexMap::new(),
         };
         for element in elements {
             match element {

@@ -63,6 +63,7 @@ struct RawExpected {
     isolated: Option<Vec<Spanned<String>>>,
     causes: Option<Vec<Vec<Spanned<String>>>>,
     entries: Option<IndexMap<Spanned<String>, Vec<String>>>,
+    lines: Option<IndexMap<Spanned<String>, Vec<u32>>>,
 }
 
 /// Loads and validates the case file at `path` (a file, or a folder holding case.toml).
@@ -286,6 +287,12 @@ impl Checker<'_> {
             }
             None => None,
         };
+        let lines = raw.expected.lines.as_ref().map(|lines| {
+            lines
+                .iter()
+                .map(|(module, numbers)| (module.get_ref().clone(), numbers.clone()))
+                .collect()
+        });
         debug_assert_eq!(spans.len(), elements.len());
 
         Ok(Case {
@@ -305,6 +312,7 @@ impl Checker<'_> {
                 isolated,
                 causes,
                 entries,
+                lines,
             },
         })
     }

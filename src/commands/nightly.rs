@@ -26,6 +26,7 @@ pub async fn nightly(args: NightlyArgs) -> Result<i32, Error> {
         runner,
         python: args.trial.python.clone(),
         timeout: args.trial.timeout,
+        lines_budget: args.lines_args.budget(true),
     })
     .await?;
     write_reports(&summary, &args)?;

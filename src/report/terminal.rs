@@ -170,6 +170,9 @@ pub fn finding(finding: &Finding) -> String {
             "  reproduced {} fresh runs · {minimality}",
             cause.reproduction_rate
         );
+        if let Some(lines) = &cause.lines {
+            module_lines(&mut out, lines);
+        }
     }
     if let Some(load) = &finding.load {
         let _ = writeln!(out, "\n  {}", load_sentence(finding.messages, load));
@@ -304,6 +307,41 @@ fn cause_elements(out: &mut String, cause: &Cause) {
                 trial_ref(&evidence.without)
             );
         }
+    }
+}
+
+/// The statements of each module the cause needs: `file:lines  text`.
+fn module_lines(out: &mut String, found: &crate::bisect::lines::LinesFinding) {
+    for module in &found.modules {
+        let _ = writeln!(
+            out,
+            "  down to the line in {} ({}): {} of its {} statements matter ({}, {} trials):",
+            module.file,
+            module.module,
+            module.kept,
+            module.statements,
+            if module.one_minimal {
+                "1-minimal"
+            } else {
+                "not shown 1-minimal"
+            },
+            module.trials
+        );
+        let labels: Vec<String> = module
+            .lines
+            .iter()
+            .map(|range| format!("{}:{range}", module.file))
+            .collect();
+        let width = labels.iter().map(String::len).max().unwrap_or(0);
+        for (range, label) in module.lines.iter().zip(&labels) {
+            for (index, text) in range.text.lines().enumerate() {
+                let label = if index == 0 { label.as_str() } else { "" };
+                let _ = writeln!(out, "    {label:<width$}  {text}");
+            }
+        }
+    }
+    for note in &found.notes {
+        let _ = writeln!(out, "  note: {note}");
     }
 }
 

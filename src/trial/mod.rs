@@ -7,6 +7,7 @@ mod outcome;
 mod process;
 mod worker_log;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -49,6 +50,9 @@ pub struct TrialRecord {
     /// did): what a repro needs installed.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub modules: Vec<String>,
+    /// The file each module of the configuration's imports was loaded from.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub origins: BTreeMap<String, String>,
     pub stdout_tail: String,
     pub stderr_tail: String,
     /// The scratch folder, when it was kept.
@@ -168,6 +172,7 @@ impl TrialRunner {
             timeout_s: seconds(spec.timeout),
             versions: log.versions(),
             modules: log.top_level_modules(),
+            origins: log.module_origins(),
             stdout_tail,
             stderr_tail,
             scratch: kept,

@@ -2,6 +2,7 @@
 //! reached (each import with its duration, broker ready, worker started, probe processed)
 //! and facts that are not stages (versions, the exception it died of).
 
+use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -202,6 +203,18 @@ impl WorkerLog {
         } else {
             "the launched process"
         }
+    }
+
+    /// The file each module imported as a stage was loaded from, as the worker found it
+    /// (module → file): where statement-level reduction reads it.
+    pub fn module_origins(&self) -> BTreeMap<String, String> {
+        self.stages()
+            .filter(|e| e.event.as_deref() == Some("begin"))
+            .filter_map(|e| {
+                let module = e.stage.as_deref()?.strip_prefix("import:")?;
+                Some((module.to_string(), e.field_str("origin")?.to_string()))
+            })
+            .collect()
     }
 
     /// The top-level modules the worker had imported when it started.

@@ -18,6 +18,13 @@ DIR = os.path.dirname(os.path.abspath(__file__))
 REPORT = os.path.join(DIR, "report.jsonl")
 with open(os.path.join(DIR, "probe.json"), encoding="utf-8") as _probe_file:
     PROBE = json.load(_probe_file)
+# Modules of the application served from reduced text (statement-level reduction): module
+# name -> source. The module keeps its real file name, package and loader otherwise.
+try:
+    with open(os.path.join(DIR, "minrepro_sources.json"), encoding="utf-8") as _sources_file:
+        SOURCES = json.load(_sources_file)
+except FileNotFoundError:
+    SOURCES = {}
 
 # A real-time signal, so that it cannot collide with a signal the application handles.
 DUMP_SIGNAL = signal.SIGRTMIN + 5 if hasattr(signal, "SIGRTMIN") else signal.SIGUSR2
@@ -104,11 +111,11 @@ def start(stages, main):
 
 
 class _StageLoader:
-    """The real loader, with the import reported around it; the module keeps the real one
-    as its __loader__."""
+    """The real loader, with the import reported around it (and the module's code read from
+    SOURCES when it is there); the module keeps the real one as its __loader__."""
 
-    def __init__(self, real, name):
-        self._real, self._name = real, name
+    def __init__(self, real, name, origin):
+        self._real, self._name, self._origin = real, name, origin
 
     def __getattr__(self, attribute):
         return getattr(self._real, attribute)
@@ -120,23 +127,32 @@ class _StageLoader:
         module.__loader__ = self._real
         if getattr(module, "__spec__", None) is not None:
             module.__spec__.loader = self._real
+        staged = self._name in _state["stages"]
         stage = "import:" + self._name
-        report(stage, "begin")
+        if staged:
+            report(stage, "begin", origin=self._origin)
         started = time.perf_counter()
         try:
-            self._real.exec_module(module)
+            if self._name in SOURCES:
+                # Compiled under the real file name: tracebacks and __file__ stay the same, and
+                # the reduced text keeps every kept statement on its original line.
+                exec(compile(SOURCES[self._name], self._origin or self._name, "exec"), module.__dict__)
+            else:
+                self._real.exec_module(module)
         except BaseException as exc:
             # Dramatiq's CLI logs a failed import and exits: say what it was first.
-            exception(exc)
+            if staged:
+                exception(exc)
             raise
-        report(stage, "end", duration_s=round(time.perf_counter() - started, 6))
+        if staged:
+            report(stage, "end", duration_s=round(time.perf_counter() - started, 6))
 
 
 class _StageFinder:
     busy = False
 
     def find_spec(self, name, path, target=None):
-        if _StageFinder.busy or (name not in _state["stages"] and name not in _state["parents"]):
+        if _StageFinder.busy or (name not in _state["stages"] and name not in _state["parents"] and name not in SOURCES):
             return None
         _StageFinder.busy = True
         try:
@@ -148,14 +164,15 @@ class _StageFinder:
                     break
             else:
                 # Not found: the import of the module (or of its package) fails here.
-                report("import:" + (name if name in _state["stages"] else _state["parents"][name]), "begin")
+                if name in _state["stages"] or name in _state["parents"]:
+                    report("import:" + (name if name in _state["stages"] else _state["parents"][name]), "begin")
                 return None
         finally:
             _StageFinder.busy = False
-        if name not in _state["stages"]:
+        if name not in _state["stages"] and name not in SOURCES:
             return spec
         if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _StageLoader(spec.loader, name)
+            spec.loader = _StageLoader(spec.loader, name, spec.origin if spec.has_location else None)
         return spec
 
 

@@ -145,6 +145,7 @@ mod tests {
                 cwd,
                 ..LaunchOptions::default()
             },
+            sources: IndexMap::new(),
         }
     }
 

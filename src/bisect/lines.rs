@@ -1,0 +1,361 @@
+//! Statement-level reduction of a certified cause: for each module of the case's own code
+//! that the cause imports (an `import:` element, or a value that names a module), the
+//! statements that still show the failure, found with the same reducer and real trials.
+//! Modules that a kept statement imports from the same code, and the packages above a
+//! reduced module, are reduced after it, while the trial budget lasts.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::oracle::TrialOracle;
+use crate::case::Config;
+use crate::case::space::ConfigSpace;
+use crate::lines::space::LinesSpace;
+use crate::lines::{LineRange, Module, Read, read_modules};
+use crate::reduce::engine::Engine;
+use crate::reduce::search::{Order, minimize};
+use crate::reduce::{Stop, Variant, Verdict};
+
+/// The statements of one module that a cause needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleLines {
+    pub module: String,
+    /// The module's file (relative to the case folder when it is inside).
+    pub file: String,
+    /// The kept lines, in runs, with their text.
+    pub lines: Vec<LineRange>,
+    /// Statements kept, of how many.
+    pub kept: usize,
+    pub statements: usize,
+    pub one_minimal: bool,
+    pub trials: u32,
+}
+
+/// What statement-level reduction found for one cause.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LinesFinding {
+    pub modules: Vec<ModuleLines>,
+    /// Where it stopped before the end, and why (the budget, an unreadable module).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+pub struct LinesRequest<'a> {
+    pub python: &'a Path,
+    pub case_dir: &'a Path,
+    /// The cause's configuration and its element names.
+    pub config: Config,
+    pub elements: &'a [String],
+    /// Where the failing worker loaded each imported module from.
+    pub origins: &'a BTreeMap<String, String>,
+    /// Trials this cause's statement reduction may run.
+    pub budget: u32,
+    pub certificate_runs: u32,
+}
+
+/// Reduces the cause's modules; returns the configuration with their reduced sources.
+pub fn reduce_lines(
+    engine: &mut Engine<'_, TrialOracle>,
+    request: LinesRequest<'_>,
+) -> Result<(Config, LinesFinding), Stop> {
+    let mut config = request.config.clone();
+    let mut finding = LinesFinding::default();
+    let roots = search_roots(&config, request.origins);
+    let mut queue: VecDeque<String> = named_modules(&config, request.elements).into();
+    let mut seen: BTreeSet<String> = queue.iter().cloned().collect();
+    let started = engine.stats().trials;
+    while let Some(name) = queue.pop_front() {
+        let spent = engine.stats().trials - started;
+        if spent >= request.budget {
+            finding.notes.push(format!(
+                "stopped before `{name}`: the budget of {} trials (--lines-budget) was spent",
+                request.budget
+            ));
+            break;
+        }
+        let Some(file) = request
+            .origins
+            .get(&name)
+            .map(PathBuf::from)
+            .or_else(|| locate(&name, &roots))
+        else {
+            continue;
+        };
+        let module = match read_modules(request.python, &[(name.clone(), file.clone())]) {
+            Ok(mut read) => match read.pop() {
+                Some(Read::Own(module)) => module,
+                Some(Read::Unreadable(why)) => {
+                    finding.notes.push(format!(
+                        "`{name}` ({}) was not reduced: {why}",
+                        file.display()
+                    ));
+                    continue;
+                }
+                _ => continue,
+            },
+            Err(err) => {
+                finding
+                    .notes
+                    .push(format!("`{name}` was not reduced: {err}"));
+                continue;
+            }
+        };
+        if module.statements.iter().all(|s| s.fixed) {
+            continue;
+        }
+        let label = label(&file, request.case_dir);
+        engine.oracle().note(&format!(
+            "reducing the {} statements of {label} ({name})",
+            module.statements.len()
+        ));
+        let budget_left = request.budget - spent;
+        let (removed, one_minimal, stopped) =
+            reduce_module(engine, &config, &module, &label, budget_left, &request)?;
+        if let Some(stopped) = stopped {
+            finding.notes.push(stopped);
+        }
+        let module = Arc::new(module);
+        let kept = module.kept(&removed);
+        config.sources.insert(name.clone(), module.render(&removed));
+        // What a kept statement imports from the same code, and the packages above.
+        let mut next: Vec<String> = kept
+            .iter()
+            .flat_map(|id| module.statements[*id].imports.clone())
+            .collect();
+        next.extend(parents(&name));
+        for inner in next {
+            if seen.insert(inner.clone()) && locate(&inner, &roots).is_some() {
+                queue.push_back(inner);
+            }
+        }
+        finding.modules.push(ModuleLines {
+            module: name.clone(),
+            file: label,
+            lines: module.kept_lines(&removed),
+            kept: kept.len(),
+            statements: module.statements.len(),
+            one_minimal,
+            trials: engine.stats().trials - started - spent,
+        });
+    }
+    // A module that needs none of its statements says nothing: its import alone matters.
+    finding.modules.retain(|m| m.kept > 0);
+    Ok((config, finding))
+}
+
+/// One module, level by level. Returns the statements left out, whether every level's
+/// result is 1-minimal, and why it stopped early if it did.
+fn reduce_module(
+    engine: &mut Engine<'_, TrialOracle>,
+    config: &Config,
+    module: &Module,
+    label: &str,
+    budget: u32,
+    request: &LinesRequest<'_>,
+) -> Result<(BTreeSet<usize>, bool, Option<String>), Stop> {
+    let module = Arc::new(module.clone());
+    let started = engine.stats().trials;
+    let mut removed = BTreeSet::new();
+    let mut parents = vec![None];
+    let mut one_minimal = true;
+    while !parents.is_empty() {
+        if engine.stats().trials - started >= budget {
+            return Ok((
+                removed,
+                false,
+                Some(format!(
+                    "{label}: the budget of {} trials (--lines-budget) was spent before the bodies of its kept statements were reduced",
+                    request.budget
+                )),
+            ));
+        }
+        let space = Arc::new(LinesSpace::level(
+            config,
+            module.clone(),
+            removed.clone(),
+            &parents,
+            label.to_string(),
+        ));
+        if space.len() == 0 {
+            break;
+        }
+        engine.oracle().set_space(space.clone());
+        engine.forget();
+        // Every statement of the level kept is the configuration the level before ended
+        // with: it fails.
+        engine.know(Variant::full(space.len()), Verdict::Fail);
+        engine.set_elements_left(space.len());
+        let level = minimize(
+            engine,
+            &Order::plain(space.len()),
+            None,
+            request.certificate_runs,
+        )?;
+        one_minimal &= level.one_minimal;
+        // Statements kept only because a kept one reads a name they bind: each is tried
+        // without, since a name read in a function that never runs is not needed.
+        let exact = Arc::new(space.exact());
+        let mut kept = space.kept(&level.minimal);
+        let by_name: Vec<u32> = kept
+            .iter()
+            .copied()
+            .filter(|i| !level.minimal.indices().contains(i))
+            .collect();
+        if !by_name.is_empty() {
+            engine.oracle().set_space(exact.clone());
+            engine.forget();
+            engine.know(Variant::new(kept.iter().copied().collect()), Verdict::Fail);
+            for index in by_name {
+                let without: Vec<u32> = kept.iter().copied().filter(|i| *i != index).collect();
+                if engine.test(Variant::new(without))? == Verdict::Fail {
+                    kept.remove(&index);
+                }
+            }
+        }
+        let result = Variant::new(kept.into_iter().collect());
+        removed = exact.removed(&result);
+        parents = exact.compound_kept(&result);
+    }
+    Ok((removed, one_minimal, None))
+}
+
+/// The modules a cause names: its imports, and values of its other elements that read as
+/// a dotted module name (a settings module given in an env var or an option).
+fn named_modules(config: &Config, elements: &[String]) -> Vec<String> {
+    let mut names = Vec::new();
+    for element in elements {
+        if let Some(module) = element.strip_prefix("import:") {
+            names.push(module.split(':').next().unwrap_or(module).to_string());
+        } else if let Some(key) = element.strip_prefix("env:") {
+            names.extend(config.env.get(key).filter(|v| is_module_name(v)).cloned());
+        } else if element == "option:django_settings" {
+            names.extend(config.options.django_settings.clone());
+        }
+    }
+    names
+}
+
+fn is_module_name(value: &str) -> bool {
+    value.contains('.')
+        && value.split('.').all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+        })
+}
+
+/// Where modules of the case's code are found: the folders above each module the worker
+/// loaded (its package's sys.path entry), PYTHONPATH's entries and the working directory.
+fn search_roots(config: &Config, origins: &BTreeMap<String, String>) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = Vec::new();
+    let mut add = |root: PathBuf| {
+        if !roots.contains(&root) {
+            roots.push(root);
+        }
+    };
+    for (module, origin) in origins {
+        let mut root = PathBuf::from(origin);
+        let depth = module
+            .split(':')
+            .next()
+            .unwrap_or(module)
+            .matches('.')
+            .count()
+            + 1
+            + usize::from(origin.ends_with("__init__.py"));
+        for _ in 0..depth {
+            root.pop();
+        }
+        add(root);
+    }
+    for entry in config
+        .env
+        .get("PYTHONPATH")
+        .into_iter()
+        .flat_map(|v| v.split(':'))
+    {
+        if !entry.is_empty() {
+            add(PathBuf::from(entry));
+        }
+    }
+    if let Some(cwd) = &config.options.cwd {
+        add(cwd.clone());
+    }
+    roots
+}
+
+/// The source file of `module` under one of `roots`, if there is one.
+fn locate(module: &str, roots: &[PathBuf]) -> Option<PathBuf> {
+    let relative: PathBuf = module.split('.').collect();
+    roots.iter().find_map(|root| {
+        let as_file = root.join(&relative).with_extension("py");
+        let as_package = root.join(&relative).join("__init__.py");
+        [as_file, as_package].into_iter().find(|p| p.is_file())
+    })
+}
+
+/// `a.b.c` → `a.b`, `a`: packages whose `__init__` runs before the module.
+fn parents(module: &str) -> Vec<String> {
+    let parts: Vec<&str> = module.split('.').collect();
+    (1..parts.len())
+        .rev()
+        .map(|end| parts[..end].join("."))
+        .collect()
+}
+
+/// The file as a user reads it: relative to the case folder when inside it.
+fn label(file: &Path, case_dir: &Path) -> String {
+    file.strip_prefix(case_dir)
+        .unwrap_or(file)
+        .display()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modules_named_by_a_cause() {
+        let mut config = Config::from_elements("dramatiq", []);
+        config
+            .env
+            .insert("DJANGO_SETTINGS_MODULE".into(), "site.settings_test".into());
+        config.env.insert("LEVEL".into(), "1.5".into());
+        let names = named_modules(
+            &config,
+            &[
+                "import:app.broker:redis".into(),
+                "env:DJANGO_SETTINGS_MODULE".into(),
+                "env:LEVEL".into(),
+            ],
+        );
+        assert_eq!(names, ["app.broker", "site.settings_test"]);
+        assert_eq!(parents("a.b.c"), ["a.b", "a"]);
+    }
+
+    #[test]
+    fn modules_are_found_under_the_roots_of_those_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("app/sub")).unwrap();
+        std::fs::write(dir.path().join("app/__init__.py"), "").unwrap();
+        std::fs::write(dir.path().join("app/settings.py"), "").unwrap();
+        std::fs::write(dir.path().join("app/sub/__init__.py"), "").unwrap();
+        let origins = BTreeMap::from([(
+            "app.settings".to_string(),
+            dir.path().join("app/settings.py").display().to_string(),
+        )]);
+        let config = Config::from_elements("dramatiq", []);
+        let roots = search_roots(&config, &origins);
+        assert_eq!(roots, [dir.path().to_path_buf()]);
+        assert_eq!(
+            locate("app.sub", &roots),
+            Some(dir.path().join("app/sub/__init__.py"))
+        );
+        assert_eq!(locate("app.missing", &roots), None);
+    }
+}

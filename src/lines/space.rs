@@ -1,0 +1,139 @@
+//! One level of a module's statements as a reduction space: the top-level statements
+//! first, then the statements directly inside the compound statements that remain, and so
+//! on. A variant keeps some of the level's statements; what earlier levels left out stays
+//! out, and the module's text goes into the configuration's reduced sources.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::Module;
+use crate::case::Config;
+use crate::case::space::ConfigSpace;
+use crate::reduce::Variant;
+
+pub struct LinesSpace {
+    base: Config,
+    module: Arc<Module>,
+    /// Left out by earlier levels.
+    removed: BTreeSet<usize>,
+    /// The statements this level reduces over (never a fixed one).
+    elements: Vec<usize>,
+    /// How the file is named in the log: relative to the case folder where it is inside.
+    file_label: String,
+    /// Whether a variant also keeps the statements that bind a name its statements read.
+    close: bool,
+}
+
+impl LinesSpace {
+    /// The level below `removed`'s result: the statements directly inside the kept
+    /// statements of the level before (`parents`; `None`: the top level).
+    pub fn level(
+        base: &Config,
+        module: Arc<Module>,
+        removed: BTreeSet<usize>,
+        parents: &[Option<usize>],
+        file_label: String,
+    ) -> LinesSpace {
+        let elements = parents
+            .iter()
+            .flat_map(|parent| module.children(*parent))
+            .filter(|id| !module.statements[*id].fixed)
+            .collect();
+        LinesSpace {
+            base: base.clone(),
+            module,
+            removed,
+            elements,
+            file_label,
+            close: true,
+        }
+    }
+
+    /// The same level, where a variant keeps exactly its statements: to try each statement
+    /// kept only for a name without it.
+    pub fn exact(&self) -> LinesSpace {
+        LinesSpace {
+            base: self.base.clone(),
+            module: self.module.clone(),
+            removed: self.removed.clone(),
+            elements: self.elements.clone(),
+            file_label: self.file_label.clone(),
+            close: false,
+        }
+    }
+
+    /// The level's statements a variant keeps (indices into the level): its own, and, when
+    /// closing, every statement of the level that binds a name they read, and so on. A
+    /// statement that cannot run without a name fails differently, so trying it without
+    /// its definition would only cost a trial.
+    pub fn kept(&self, variant: &Variant) -> BTreeSet<u32> {
+        let mut kept: BTreeSet<u32> = variant.indices().iter().copied().collect();
+        if !self.close {
+            return kept;
+        }
+        let mut pending: Vec<u32> = kept.iter().copied().collect();
+        while let Some(index) = pending.pop() {
+            let uses = self
+                .module
+                .uses_within(self.elements[index as usize], &self.removed);
+            for (other, id) in self.elements.iter().enumerate() {
+                let other = other as u32;
+                if kept.contains(&other) {
+                    continue;
+                }
+                let binds = self.module.defines_within(*id, &self.removed);
+                if uses.iter().any(|name| binds.contains(name)) {
+                    kept.insert(other);
+                    pending.push(other);
+                }
+            }
+        }
+        kept
+    }
+
+    /// The statements a variant leaves out, earlier levels' included.
+    pub fn removed(&self, variant: &Variant) -> BTreeSet<usize> {
+        let kept = self.kept(variant);
+        let mut removed = self.removed.clone();
+        for (index, id) in self.elements.iter().enumerate() {
+            if !kept.contains(&(index as u32)) {
+                removed.insert(*id);
+            }
+        }
+        removed
+    }
+
+    /// The statements a variant keeps that hold others: the next level's parents.
+    pub fn compound_kept(&self, variant: &Variant) -> Vec<Option<usize>> {
+        self.kept(variant)
+            .into_iter()
+            .map(|i| self.elements[i as usize])
+            .filter(|id| !self.module.children(Some(*id)).is_empty())
+            .map(Some)
+            .collect()
+    }
+}
+
+impl ConfigSpace for LinesSpace {
+    fn len(&self) -> usize {
+        self.elements.len()
+    }
+
+    fn config(&self, variant: &Variant) -> Config {
+        let mut config = self.base.clone();
+        config.sources.insert(
+            self.module.name.clone(),
+            self.module.render(&self.removed(variant)),
+        );
+        config
+    }
+
+    fn name_of(&self, index: u32) -> String {
+        let statement = &self.module.statements[self.elements[index as usize]];
+        format!("{}:{}", self.file_label, statement.line)
+    }
+
+    fn result_key(&self) -> Option<&'static str> {
+        None
+    }
+}
