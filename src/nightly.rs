@@ -414,6 +414,7 @@ async fn run_case(context: CaseContext) -> CaseReport {
             match written {
                 Ok(written) => {
                     finding.attachment_verified = Some(written.verified);
+                    finding.minimal_worker_reproduces = Some(written.minimal_worker.reproduced);
                     if !written.verified {
                         report.reason = Some(format!(
                             "{}the attachment's launcher did not reproduce the failure",

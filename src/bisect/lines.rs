@@ -32,6 +32,13 @@ pub struct ModuleLines {
     pub statements: usize,
     pub one_minimal: bool,
     pub trials: u32,
+    /// The kept statements alone, as they read in the file (for minimal_worker.py).
+    #[serde(skip)]
+    pub kept_text: String,
+    /// Whether the kept statements can run pasted into another file: they import no other
+    /// module of the case's code and read no `__file__`, `__name__` and the like.
+    #[serde(skip)]
+    pub inlinable: bool,
 }
 
 /// What statement-level reduction found for one cause.
@@ -63,8 +70,9 @@ pub fn reduce_lines(
 ) -> Result<(Config, LinesFinding), Stop> {
     let mut config = request.config.clone();
     let mut finding = LinesFinding::default();
-    let roots = search_roots(&config, request.origins);
-    let mut queue: VecDeque<String> = named_modules(&config, request.elements).into();
+    let named = named_modules(&config, request.elements);
+    let roots = search_roots(&config, request.origins, &named);
+    let mut queue: VecDeque<String> = named.into();
     let mut seen: BTreeSet<String> = queue.iter().cloned().collect();
     let started = engine.stats().trials;
     while let Some(name) = queue.pop_front() {
@@ -131,7 +139,20 @@ pub fn reduce_lines(
                 queue.push_back(inner);
             }
         }
+        let inlinable = kept.iter().all(|id| {
+            let statement = &module.statements[*id];
+            !statement
+                .uses
+                .iter()
+                .any(|name| MODULE_DUNDERS.contains(&name.as_str()))
+                && !statement
+                    .imports
+                    .iter()
+                    .any(|inner| locate(inner, &roots).is_some())
+        });
         finding.modules.push(ModuleLines {
+            kept_text: module.kept_text(&removed),
+            inlinable,
             module: name.clone(),
             file: label,
             lines: module.kept_lines(&removed),
@@ -145,6 +166,16 @@ pub fn reduce_lines(
     finding.modules.retain(|m| m.kept > 0);
     Ok((config, finding))
 }
+
+/// Names that differ between a module and the file its statements are pasted into.
+const MODULE_DUNDERS: [&str; 6] = [
+    "__file__",
+    "__name__",
+    "__package__",
+    "__path__",
+    "__spec__",
+    "__loader__",
+];
 
 /// One module, level by level. Returns the statements left out, whether every level's
 /// result is 1-minimal, and why it stopped early if it did.
@@ -248,16 +279,27 @@ fn is_module_name(value: &str) -> bool {
         })
 }
 
-/// Where modules of the case's code are found: the folders above each module the worker
-/// loaded (its package's sys.path entry), PYTHONPATH's entries and the working directory.
-fn search_roots(config: &Config, origins: &BTreeMap<String, String>) -> Vec<PathBuf> {
+/// Where modules of the case's code are found: the folders above each named module the
+/// worker loaded (its package's sys.path entry), PYTHONPATH's entries and the working
+/// directory; never a folder of installed packages.
+fn search_roots(
+    config: &Config,
+    origins: &BTreeMap<String, String>,
+    named: &[String],
+) -> Vec<PathBuf> {
     let mut roots: Vec<PathBuf> = Vec::new();
     let mut add = |root: PathBuf| {
-        if !roots.contains(&root) {
+        let installed = root.components().any(|c| {
+            matches!(
+                c.as_os_str().to_str(),
+                Some("site-packages" | "dist-packages")
+            )
+        });
+        if !installed && !roots.contains(&root) {
             roots.push(root);
         }
     };
-    for (module, origin) in origins {
+    for (module, origin) in origins.iter().filter(|(m, _)| named.contains(m)) {
         let mut root = PathBuf::from(origin);
         let depth = module
             .split(':')
@@ -350,7 +392,7 @@ mod tests {
             dir.path().join("app/settings.py").display().to_string(),
         )]);
         let config = Config::from_elements("dramatiq", []);
-        let roots = search_roots(&config, &origins);
+        let roots = search_roots(&config, &origins, &["app.settings".to_string()]);
         assert_eq!(roots, [dir.path().to_path_buf()]);
         assert_eq!(
             locate("app.sub", &roots),

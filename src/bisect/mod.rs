@@ -158,6 +158,9 @@ pub struct Finding {
     pub attachment: Option<std::path::PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attachment_verified: Option<bool>,
+    /// Whether the attachment's minimal_worker.py reproduced on its own when it was run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimal_worker_reproduces: Option<bool>,
     /// The attachment's size: files, their bytes, the tarball's bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attachment_size: Option<AttachmentSize>,
@@ -369,6 +372,7 @@ pub async fn bisect(
         timeout_s: seconds(oracle.timing.timeout()),
         attachment: None,
         attachment_verified: None,
+        minimal_worker_reproduces: None,
         attachment_size: None,
         causes,
         messages: case.oracle.messages,

@@ -24,6 +24,8 @@ pub struct Statement {
     pub id: usize,
     /// The statement whose body holds this one (`None`: the module's top level).
     pub parent: Option<usize>,
+    /// The block it is in (a body, an `else:`, an `except:`): its siblings share it.
+    pub block: usize,
     /// Byte span in the file, decorators included.
     pub start: usize,
     pub end: usize,
@@ -214,6 +216,70 @@ impl Module {
         text
     }
 
+    /// The kept statements alone, as they read in the file, for a reader or to paste into
+    /// another file: what was left out is gone rather than `pass`, except where a block
+    /// would be empty. Top-level statements stay at the left margin.
+    pub fn kept_text(&self, removed: &BTreeSet<usize>) -> String {
+        let kept: BTreeSet<usize> = self.kept(removed).into_iter().collect();
+        let rendered = self.render(removed);
+        let mut marked = BTreeSet::new();
+        for id in &kept {
+            let statement = &self.statements[*id];
+            let children = self.children(Some(*id));
+            let Some(first) = children.first().map(|c| &self.statements[*c]) else {
+                marked.extend(statement.line..=statement.end_line);
+                continue;
+            };
+            // The header, and each clause header (`else:`, `except X:`) before a new block.
+            marked.extend(statement.line..first.line.max(statement.line + 1));
+            for pair in children.windows(2) {
+                let (before, after) = (&self.statements[pair[0]], &self.statements[pair[1]]);
+                if after.block != before.block {
+                    marked.extend(before.end_line + 1..after.line.max(before.end_line + 1));
+                }
+            }
+            // A block left empty keeps its first statement's `pass`.
+            let mut blocks: Vec<usize> =
+                children.iter().map(|c| self.statements[*c].block).collect();
+            blocks.dedup();
+            for block in blocks {
+                let members: Vec<usize> = children
+                    .iter()
+                    .copied()
+                    .filter(|c| self.statements[*c].block == block)
+                    .collect();
+                if members.iter().all(|m| !kept.contains(m)) {
+                    marked.insert(self.statements[members[0]].line);
+                }
+            }
+        }
+        let mut text = String::new();
+        for (index, line) in rendered.lines().enumerate() {
+            let number = index + 1;
+            let inside_kept_statement = marked.contains(&number);
+            let blank_or_comment = {
+                let t = line.trim();
+                t.is_empty() || t.starts_with('#')
+            };
+            if inside_kept_statement && !(blank_or_comment && self.is_header_gap(number, &kept)) {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+        text
+    }
+
+    /// Whether a blank or comment line sits between statements (outside every kept simple
+    /// statement's span): such lines are dropped from `kept_text`.
+    fn is_header_gap(&self, line: usize, kept: &BTreeSet<usize>) -> bool {
+        !kept.iter().any(|id| {
+            let statement = &self.statements[*id];
+            self.children(Some(*id)).is_empty()
+                && statement.line <= line
+                && line <= statement.end_line
+        })
+    }
+
     /// The lines that remain of the statements kept, grouped into runs: whole simple
     /// statements, and the header lines of compound ones (an `else:` or `except:` only when
     /// something of its body is kept). Blank and comment-only lines are left out.
@@ -361,6 +427,13 @@ else:
             );
         }
         assert!(!text.contains("CACHE") && !text.contains("def helper"));
+        // Alone, the kept statements read as they were, with `pass` only where the `else:`
+        // block would be empty.
+        assert_eq!(
+            module.kept_text(&removed),
+            "import os\nimport dramatiq  # the client\nTESTING = os.environ.get(\"T\") == \"1\"\nif TESTING:\n    from dramatiq.brokers.stub import StubBroker\n    dramatiq.set_broker(StubBroker())\nelse:\n    pass; pass\n"
+        );
+        assert!(compiles(&module.kept_text(&removed)));
         let ranges: Vec<String> = module
             .kept_lines(&removed)
             .iter()

@@ -10,6 +10,7 @@ to absolute names, relative imports included) and "fixed" for statements that ca
 replaced by `pass` (`from __future__` imports and the docstring before them).
 """
 import ast
+import itertools
 import json
 import os
 import site
@@ -75,17 +76,18 @@ def is_elif(node, data, starts):
     return isinstance(node, ast.If) and data[starts[node.lineno - 1] + node.col_offset:].startswith(b"elif")
 
 
-def bodies(node, data, starts):
-    """The statements directly inside a compound statement; an `elif` belongs to its `if`."""
+def blocks(node, data, starts):
+    """The blocks of statements directly inside a compound statement (its body, `else:`,
+    each `except:`...); an `elif` belongs to its `if`."""
     found = []
     for field in ("body", "orelse", "finalbody"):
         block = getattr(node, field, None) or []
         if field == "orelse" and len(block) == 1 and is_elif(block[0], data, starts):
-            found += bodies(block[0], data, starts)
-        else:
-            found += block
+            found += blocks(block[0], data, starts)
+        elif block:
+            found.append(block)
     for holder in list(getattr(node, "handlers", None) or []) + list(getattr(node, "cases", None) or []):
-        found += holder.body
+        found.append(holder.body)
     return found
 
 
@@ -139,6 +141,7 @@ def read(module, path, roots):
     future_seen = any(isinstance(n, ast.ImportFrom) and n.module == "__future__" for n in tree.body)
 
     def visit(nodes, parent):
+        block_number = next(block_numbers)
         for node in nodes:
             first_line, first_col = node.lineno, node.col_offset
             for decorator in getattr(node, "decorator_list", None) or []:
@@ -152,6 +155,7 @@ def read(module, path, roots):
             entry = {
                 "id": len(statements),
                 "parent": parent,
+                "block": block_number,
                 "kind": type(node).__name__,
                 "start": starts[first_line - 1] + first_col,
                 "end": starts[node.end_lineno - 1] + node.end_col_offset,
@@ -160,14 +164,16 @@ def read(module, path, roots):
                 "fixed": fixed,
                 "imports": imported_modules(node, package) if isinstance(node, (ast.Import, ast.ImportFrom)) else [],
             }
-            inner = bodies(node, data, starts)
-            entry["defines"], entry["uses"] = names_of(node, {id(child) for child in inner})
+            inner = blocks(node, data, starts)
+            entry["defines"], entry["uses"] = names_of(node, {id(child) for block in inner for child in block})
             # Names bound in its body are another scope's (a function's locals, a class's
             # attributes), not the module's.
             entry["scope"] = isinstance(node, SCOPES)
             statements.append(entry)
-            visit(inner, entry["id"])
+            for inner_block in inner:
+                visit(inner_block, entry["id"])
 
+    block_numbers = itertools.count()
     visit(tree.body, None)
     return {"own": True, "error": None, "statements": statements}
 

@@ -208,9 +208,16 @@ pub fn finding(finding: &Finding) -> String {
                 )
             })
             .unwrap_or_default();
+        let one_file = match finding.minimal_worker_reproduces {
+            Some(true) => "; minimal_worker.py reproduces on its own",
+            Some(false) => {
+                "; minimal_worker.py does not reproduce on its own (its README says why)"
+            }
+            None => "",
+        };
         let _ = writeln!(
             out,
-            "  attachment: {} (and .tar.gz){size}; {verified}",
+            "  attachment: {} (and .tar.gz){size}; {verified}{one_file}",
             dir.display()
         );
     }

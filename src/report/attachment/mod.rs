@@ -3,6 +3,7 @@
 //! standalone launcher once, and only then moved to its final name.
 
 mod files;
+mod minimal_worker;
 mod packages;
 mod readme;
 
@@ -50,6 +51,8 @@ pub struct Attachment {
     pub verified: bool,
     /// What the launcher printed then.
     pub verification: String,
+    /// How minimal_worker.py, the one-file repro, did when it was run once.
+    pub minimal_worker: minimal_worker::OneFile,
     /// Secret elements of the minimal configuration (their values are placeholders here).
     pub secret_elements: Vec<String>,
     /// How many files the folder holds, their bytes, and the tarball's bytes.
@@ -122,12 +125,14 @@ pub async fn write(request: &Request<'_>) -> Result<Attachment, Error> {
         .collect();
     put("trials.jsonl", &trials)?;
 
-    let verification = verify(&partial, request).await;
+    let minimal_worker = minimal_worker::write(&partial, request, minimal, &redacted).await?;
+    let verification = verify(&partial, LAUNCHER, request).await;
     let attachment = Attachment {
         dir: final_dir.clone(),
         tarball: out.join(format!("{}.tar.gz", finding.case)),
         verified: verification.0,
         verification: verification.1,
+        minimal_worker,
         secret_elements,
         files: 0,
         bytes: 0,
@@ -250,12 +255,16 @@ struct LauncherContext<'a> {
     timeout_s: f64,
 }
 
-fn launcher(
-    request: &Request<'_>,
-    redacted: &Config,
-    entry: &str,
-    packages: &packages::Packages,
-) -> Result<String, Error> {
+/// What both generated launchers take from the minimal configuration: its env vars and
+/// options with the case folder written `${CASE_DIR}`, and the failure to look for.
+struct LaunchSettings {
+    env: Vec<(String, String)>,
+    options: serde_json::Value,
+    expected_kind: &'static str,
+    expected_signature: Option<String>,
+}
+
+fn launch_settings(request: &Request<'_>, redacted: &Config) -> LaunchSettings {
     let dir = request.case.dir.display().to_string();
     let relative = |text: &str| text.replace(&dir, "${CASE_DIR}");
     let (expect, reference) = expected_failure(request);
@@ -270,20 +279,35 @@ fn launcher(
     if let Some(cwd) = &redacted.options.cwd {
         options["cwd"] = serde_json::json!(relative(&cwd.display().to_string()));
     }
-    let context = LauncherContext {
-        case_name: &request.finding.case,
-        finding: comment_lines(&readme::finding_sentence(request.finding)),
+    LaunchSettings {
         env: redacted
             .env
             .iter()
             .map(|(k, v)| (k.clone(), relative(v)))
             .collect(),
         options,
+        expected_kind,
+        expected_signature,
+    }
+}
+
+fn launcher(
+    request: &Request<'_>,
+    redacted: &Config,
+    entry: &str,
+    packages: &packages::Packages,
+) -> Result<String, Error> {
+    let settings = launch_settings(request, redacted);
+    let context = LauncherContext {
+        case_name: &request.finding.case,
+        finding: comment_lines(&readme::finding_sentence(request.finding)),
+        env: settings.env,
+        options: settings.options,
         entry,
         messages: request.case.oracle.messages,
         required: &packages.required,
-        expected_kind,
-        expected_signature,
+        expected_kind: settings.expected_kind,
+        expected_signature: settings.expected_signature,
         timeout_s: request.finding.timeout_s,
     };
     template::render(
@@ -306,13 +330,14 @@ fn comment_lines(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Runs the launcher once, as a user would: plain Python, a clean environment, from
-/// outside the attachment. Returns whether it reproduced, and what it printed.
-async fn verify(dir: &Path, request: &Request<'_>) -> (bool, String) {
+/// Runs a launcher of the attachment (`file`) once, as a user would: plain Python, a clean
+/// environment, from outside the attachment. Returns whether it reproduced, and what it
+/// printed.
+async fn verify(dir: &Path, file: &str, request: &Request<'_>) -> (bool, String) {
     let limit = Duration::from_secs_f64(request.finding.timeout_s * 2.0 + 60.0);
     let mut command = tokio::process::Command::new(request.python);
     command
-        .arg(dir.join(LAUNCHER))
+        .arg(dir.join(file))
         .arg("--broker")
         .arg(request.broker_url)
         .env_clear()

@@ -172,6 +172,66 @@ pub fn finding_sentence(finding: &Finding) -> String {
     )
 }
 
+/// The one-file repro, and whether it reproduced on its own.
+fn one_file(out: &mut String, attachment: &Attachment) {
+    let one_file = &attachment.minimal_worker;
+    let _ = writeln!(out, "### In one file: `minimal_worker.py`\n");
+    let how = if one_file.pasted {
+        "the culprit modules' kept statements pasted in import order"
+    } else {
+        "the culprit modules, reduced, embedded and served under their own names (their kept statements import one another, so they could not be pasted)"
+    };
+    let _ = writeln!(
+        out,
+        "{}\n\n    python minimal_worker.py --broker amqp://localhost:5672/%2f\n",
+        textwrap::fill(
+            &format!(
+                "The smallest worker that still fails, self-contained: the culprit env vars and launch options as the failing launch set them, {how}, a probe actor and the broker the application sets up. Needs only Dramatiq and pika."
+            ),
+            92
+        )
+    );
+    if one_file.reproduced {
+        let _ = writeln!(
+            out,
+            "It reproduces on its own: run once with plain Python outside the project when this attachment\nwas written, it printed:\n"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "**It does not reproduce on its own**: run once when this attachment was written, it printed\nwhat follows. The reduced modules (`reduced/`, and `minrepro_sources.json`, which `reproduce.py`\nserves in place of the originals) are kept, and `reproduce.py` above is the repro to use.\n"
+        );
+    }
+    let _ = writeln!(out, "```\n{}\n```\n", one_file.printed);
+}
+
+/// The statements of each culprit module that the cause needs.
+fn down_to_the_line(out: &mut String, found: &crate::bisect::lines::LinesFinding) {
+    for module in &found.modules {
+        let _ = writeln!(
+            out,
+            "Down to the line in `{}` (`{}`): {} of its {} statements matter{}:\n",
+            module.file,
+            module.module,
+            module.kept,
+            module.statements,
+            if module.one_minimal {
+                " (1-minimal: without any one of them the failure is gone)"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(out, "```python");
+        for range in &module.lines {
+            let _ = writeln!(out, "# {}:{range}\n{}", module.file, range.text);
+        }
+        let _ = writeln!(out, "```\n");
+    }
+    for note in &found.notes {
+        let _ = writeln!(out, "Note: {note}\n");
+    }
+}
+
 pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config) -> String {
     let finding = request.finding;
     let case_dir = &request.case.dir;
@@ -229,9 +289,14 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
     }
     let _ = writeln!(out, "```\n{}\n```\n", attachment.verification);
 
+    one_file(&mut out, attachment);
+
     let _ = writeln!(out, "## The minimal configuration\n");
     if let Some(first) = finding.causes.first() {
         cause_table(&mut out, first, &finding.kept);
+        if let Some(lines) = &first.lines {
+            down_to_the_line(&mut out, lines);
+        }
     }
     if finding.mode == Mode::Isolate {
         let _ = writeln!(
@@ -397,7 +462,7 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
     let _ = writeln!(out, "## Files\n");
     let _ = writeln!(
         out,
-        "- `case.toml`: the minimal configuration as a minrepro case file.\n- `minrepro_*.py`: the worker as minrepro runs it, and its plumbing (stage reports, stack dumps, the probe actor).\n- `{LAUNCHER}`: the standalone launcher.\n- `requirements.txt`: the packages of the interpreter the trials ran on, the worker's first.\n- `report.json`: the finding, machine-readable.\n- `trials.jsonl`: every trial of the bisection: elements, verdict, outcome, timings, cache hits.\n- Everything else: the case's own files (its Python packages), so that `${{CASE_DIR}}` paths resolve."
+        "- `case.toml`: the minimal configuration as a minrepro case file.\n- `minrepro_*.py`: the worker as minrepro runs it, and its plumbing (stage reports, stack dumps, the probe actor).\n- `{LAUNCHER}`: the standalone launcher.\n- `minimal_worker.py`: the one-file repro; `reduced/`: the culprit modules as reduced (when the cause imports any).\n- `requirements.txt`: the packages of the interpreter the trials ran on, the worker's first.\n- `report.json`: the finding, machine-readable.\n- `trials.jsonl`: every trial of the bisection: elements, verdict, outcome, timings, cache hits.\n- Everything else: the case's own files (its Python packages), so that `${{CASE_DIR}}` paths resolve."
     );
     out
 }

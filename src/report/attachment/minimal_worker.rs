@@ -1,0 +1,184 @@
+//! `minimal_worker.py`: the one-file repro. The culprit env vars and launch options as the
+//! failing launch set them, the kept statements of the culprit modules pasted in import
+//! order (or, where they import one another, the reduced modules embedded and served under
+//! their own names), a probe actor, and the broker the application sets up. It is run once
+//! before the attachment is final; the README says whether it reproduces on its own.
+//! The reduced modules are also written under `reduced/`, for reading.
+
+use std::path::Path;
+
+use minijinja::Value;
+use minijinja::value::Serde;
+use serde::Serialize;
+
+use super::{Request, comment_lines, launch_settings, verify};
+use crate::bisect::lines::LinesFinding;
+use crate::case::Config;
+use crate::error::Error;
+use crate::template;
+
+/// The file's name in an attachment.
+pub const FILE: &str = "minimal_worker.py";
+
+/// How the one-file repro came out.
+#[derive(Debug, Clone, Serialize)]
+pub struct OneFile {
+    /// It showed the failure when run once, with plain Python outside the project.
+    pub reproduced: bool,
+    /// What it printed then.
+    pub printed: String,
+    /// The kept statements are pasted in (rather than the reduced modules embedded).
+    pub pasted: bool,
+}
+
+#[derive(Serialize)]
+struct Part {
+    /// A module's kept statements, pasted: where they come from, and their text...
+    title: Option<String>,
+    text: Option<String>,
+    /// ...or a module imported as it is (or as embedded).
+    module: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Cli {
+    form: crate::case::Launcher,
+    script: String,
+    arguments: Vec<String>,
+    queues: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct Context {
+    case_name: String,
+    finding: Vec<String>,
+    env: Vec<(String, String)>,
+    options: serde_json::Value,
+    cli: Option<Cli>,
+    worker_threads: u32,
+    log_level: Option<String>,
+    django_settings: Option<String>,
+    messages: u32,
+    timeout_s: f64,
+    expected_kind: &'static str,
+    embedded: Option<indexmap::IndexMap<String, String>>,
+    application: Vec<Part>,
+}
+
+/// Writes minimal_worker.py (and `reduced/`) into the attachment folder `dir` and runs it.
+pub async fn write(
+    dir: &Path,
+    request: &Request<'_>,
+    minimal: &Config,
+    redacted: &Config,
+) -> Result<OneFile, Error> {
+    let lines = request
+        .finding
+        .causes
+        .first()
+        .and_then(|cause| cause.lines.as_ref());
+    let sources: indexmap::IndexMap<String, String> = minimal
+        .sources
+        .iter()
+        .map(|(module, text)| (module.clone(), request.redactor.redact(text)))
+        .collect();
+    write_reduced(dir, &sources)?;
+    let pasted = can_paste(minimal, lines);
+    let settings = launch_settings(request, redacted);
+    let options = &redacted.options;
+    let application = minimal
+        .imports
+        .iter()
+        .map(|spec| module_of(spec))
+        .filter_map(|module| {
+            let found = lines.and_then(|l| l.modules.iter().find(|m| m.module == module));
+            match (pasted, found) {
+                (true, Some(found)) => Some(Part {
+                    title: Some(format!(
+                        "{} ({}): the statements minrepro kept",
+                        found.file, found.module
+                    )),
+                    text: Some(request.redactor.redact(&found.kept_text)),
+                    module: None,
+                }),
+                // Reduced to nothing: the import itself was not needed.
+                (true, None) if sources.contains_key(&module) => None,
+                _ => Some(Part {
+                    title: None,
+                    text: None,
+                    module: Some(module),
+                }),
+            }
+        })
+        .collect();
+    let context = Context {
+        case_name: request.finding.case.clone(),
+        finding: comment_lines(&super::readme::finding_sentence(request.finding)),
+        env: settings.env,
+        options: settings.options,
+        cli: options.launcher.is_cli().then(|| Cli {
+            form: options.launcher,
+            script: options.script.clone().unwrap_or_else(|| "dramatiq".into()),
+            arguments: options.cli_arguments(),
+            queues: options.queues.clone(),
+        }),
+        worker_threads: options.worker_threads.unwrap_or(1),
+        log_level: options.log_level.clone(),
+        django_settings: options.django_settings.clone(),
+        messages: request.case.oracle.messages,
+        timeout_s: request.finding.timeout_s,
+        expected_kind: settings.expected_kind,
+        embedded: (!pasted && !sources.is_empty()).then_some(sources),
+        application,
+    };
+    let text = template::render(
+        &minimal.template,
+        "minimal_worker.py.j2",
+        Value::from(Serde(context)),
+    )?;
+    let path = dir.join(FILE);
+    std::fs::write(&path, request.redactor.redact(&text))
+        .map_err(|err| Error::infra(format!("cannot write {}: {err}", path.display())))?;
+    let (reproduced, printed) = verify(dir, FILE, request).await;
+    Ok(OneFile {
+        reproduced,
+        printed,
+        pasted,
+    })
+}
+
+/// `module:attribute` → `module`.
+fn module_of(spec: &str) -> String {
+    spec.split(':').next().unwrap_or(spec).to_string()
+}
+
+/// The kept statements can be pasted when every reduced module is one the configuration
+/// imports, and none of them imports another module of the case's code.
+fn can_paste(minimal: &Config, lines: Option<&LinesFinding>) -> bool {
+    let Some(lines) = lines else {
+        return minimal.sources.is_empty();
+    };
+    let imported: Vec<String> = minimal.imports.iter().map(|s| module_of(s)).collect();
+    lines
+        .modules
+        .iter()
+        .all(|m| m.inlinable && imported.contains(&m.module))
+}
+
+/// The reduced modules as files under `reduced/`, where a reader finds them by path.
+fn write_reduced(dir: &Path, sources: &indexmap::IndexMap<String, String>) -> Result<(), Error> {
+    for (module, text) in sources {
+        let path = dir
+            .join("reduced")
+            .join(module.replace('.', "/"))
+            .with_extension("py");
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|err| {
+                Error::infra(format!("cannot create {}: {err}", parent.display()))
+            })?;
+        }
+        std::fs::write(&path, text)
+            .map_err(|err| Error::infra(format!("cannot write {}: {err}", path.display())))?;
+    }
+    Ok(())
+}
