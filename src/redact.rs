@@ -151,16 +151,56 @@ impl Redactor {
         let mut out = redact_url(text);
         for secret in &self.secrets {
             if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), PLACEHOLDER);
+                out = if secret.len() < WHOLE_WORDS_BELOW {
+                    replace_whole_words(&out, secret)
+                } else {
+                    out.replace(secret.as_str(), PLACEHOLDER)
+                };
             }
         }
         out
     }
 }
 
+/// Secrets shorter than this are replaced only where they stand as a word of their own: a
+/// short value such as "test" or "guest" would otherwise mangle `app.testing` or
+/// `questions` in generated code, and a word inside a longer one does not reveal it.
+const WHOLE_WORDS_BELOW: usize = 8;
+
+fn replace_whole_words(text: &str, secret: &str) -> String {
+    let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    for (at, _) in text.match_indices(secret) {
+        if at < rest {
+            continue;
+        }
+        let before = text[..at].chars().next_back();
+        let after = text[at + secret.len()..].chars().next();
+        if is_word(before) || is_word(after) {
+            continue;
+        }
+        out.push_str(&text[rest..at]);
+        out.push_str(PLACEHOLDER);
+        rest = at + secret.len();
+    }
+    out.push_str(&text[rest..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_secrets_are_replaced_where_they_stand_alone() {
+        let redactor = Redactor::with_secrets(vec!["test".into(), "longsecret1".into()]);
+        assert_eq!(
+            redactor.redact("import app.testing; key=test; test"),
+            "import app.testing; key=REDACTED; REDACTED"
+        );
+        assert_eq!(redactor.redact("xlongsecret1y"), "xREDACTEDy");
+    }
 
     #[test]
     fn secret_keys_are_recognised_by_their_words() {

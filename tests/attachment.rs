@@ -106,6 +106,69 @@ fn the_attachment_runs_without_minrepro_and_its_tarball_holds_the_same_files() {
     );
     assert!(readme.contains("```diff"), "{readme}");
     assert!(readme.contains("Dramatiq 2.2.1"), "{readme}");
+    // Down to the line: the two statements that install the StubBroker under the flag.
+    assert!(
+        readme.contains("# pkg/app/settings.py:12-13\nif TESTING:\n    from dramatiq.brokers.stub import StubBroker\n# pkg/app/settings.py:15\n    dramatiq.set_broker(StubBroker())"),
+        "{readme}"
+    );
+}
+
+/// The attachment's one-file repro, copied alone out of the attachment and run with plain
+/// Python: it reproduces, and no longer does once the culprit env var is dropped. `text`:
+/// what the file must hold of the culprit module's kept statements.
+fn the_one_file_repro_reproduces_alone(case: &str, culprit: &str, text: &[&str]) {
+    let case = copy_case(case, &[]);
+    let (out, output) = bisect_with_attachment(case.path());
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let json = output.json();
+    assert_eq!(json["minimal_worker_reproduces"], true, "{}", output.stderr);
+    let dir = out.path().join(json["case"].as_str().unwrap());
+    let alone = tempfile::tempdir().unwrap();
+    let file = alone.path().join("minimal_worker.py");
+    std::fs::copy(dir.join("minimal_worker.py"), &file).unwrap();
+    let source = std::fs::read_to_string(&file).unwrap();
+    for line in text {
+        assert!(source.contains(line), "{line:?} missing:\n{source}");
+    }
+    let (code, printed) = run_python_file(&file);
+    assert_eq!(code, 1, "{printed}\n{source}");
+    assert!(printed.contains("REPRODUCED: pending"), "{printed}");
+    assert!(
+        source.contains(culprit),
+        "the culprit {culprit:?} is not set:\n{source}"
+    );
+    std::fs::write(&file, source.replace(culprit, "")).unwrap();
+    let (code, printed) = run_python_file(&file);
+    assert_eq!(code, 0, "{printed}");
+    assert!(printed.contains("NOT REPRODUCED: processed"), "{printed}");
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(readme.contains("It reproduces on its own"), "{readme}");
+}
+
+#[test]
+fn the_one_file_repro_pastes_the_kept_statements_and_reproduces_alone() {
+    the_one_file_repro_reproduces_alone(
+        "corpus/stub-broker-leak",
+        "    \"DRAMATIQ_TESTING\": \"1\",\n",
+        &[
+            "TESTING = os.environ.get(\"DRAMATIQ_TESTING\") == \"1\"\nif TESTING:\n    from dramatiq.brokers.stub import StubBroker\n    dramatiq.set_broker(StubBroker())\n",
+        ],
+    );
+}
+
+#[test]
+fn the_one_file_repro_embeds_modules_that_import_each_other() {
+    // startup_report imports `catalog` from its own package: both are served, reduced, under
+    // their own names.
+    the_one_file_repro_reproduces_alone(
+        "corpus/stdout-banner",
+        "    \"INVENTORY_STARTUP_REPORT\": \"full\",\n",
+        &[
+            "\"inventory.startup_report\": (",
+            "\"inventory.catalog\": (",
+            "\"if MODE == \\\"full\\\":\\n\"",
+        ],
+    );
 }
 
 #[test]

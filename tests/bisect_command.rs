@@ -38,6 +38,12 @@ fn mismatch(
             return Some(format!("causes {got:?} (expected {want:?})"));
         }
     }
+    if let Some(want) = &want.lines {
+        let got = kept_lines(json);
+        if got != *want {
+            return Some(format!("lines {got:?} (expected {want:?})"));
+        }
+    }
     if let Some(want) = &want.entries {
         for (key, entries) in want {
             let element = if key == "python_flags" {
@@ -64,7 +70,8 @@ fn mismatch(
 
 /// Bisects every corpus case (and isolates those with a good.toml) and checks the result
 /// against the case's `[expected]`: the minimal set, every cause, the entries named inside
-/// list values. Cases run a few at a time, each with `--jobs 4`.
+/// list values, and (minimizing, with `--lines`) the statements kept in each culprit
+/// module. Cases run a few at a time, each with `--jobs 4`.
 #[test]
 fn every_corpus_case_reduces_to_its_expected_culprits() {
     let cases = corpus_cases();
@@ -86,9 +93,11 @@ fn every_corpus_case_reduces_to_its_expected_culprits() {
         let minimal = expected_of(&dir)
             .minimal
             .unwrap_or_else(|| panic!("{case} has no [expected] minimal"));
+        let mut minimize = base.clone();
+        minimize.extend(["--lines".to_string(), "--lines-budget".into(), "40".into()]);
         runs.push(Run(
             format!("{case} (minimize)"),
-            base.clone(),
+            minimize,
             minimal,
             expected_of(&dir),
             false,

@@ -64,9 +64,22 @@ pub struct LinesRequest<'a> {
 }
 
 /// Reduces the cause's modules; returns the configuration with their reduced sources.
+/// At most `budget` trials are launched: where it runs out, the module being reduced keeps
+/// the smallest failing set of statements seen, and the finding says where it stopped.
 pub fn reduce_lines(
     engine: &mut Engine<'_, TrialOracle>,
     request: LinesRequest<'_>,
+) -> Result<(Config, LinesFinding), Stop> {
+    let limit = engine.oracle().launched() + request.budget;
+    engine.oracle().trial_limit = Some(limit);
+    let result = reduce_modules(engine, &request);
+    engine.oracle().trial_limit = None;
+    result
+}
+
+fn reduce_modules(
+    engine: &mut Engine<'_, TrialOracle>,
+    request: &LinesRequest<'_>,
 ) -> Result<(Config, LinesFinding), Stop> {
     let mut config = request.config.clone();
     let mut finding = LinesFinding::default();
@@ -74,15 +87,14 @@ pub fn reduce_lines(
     let roots = search_roots(&config, request.origins, &named);
     let mut queue: VecDeque<String> = named.into();
     let mut seen: BTreeSet<String> = queue.iter().cloned().collect();
-    let started = engine.stats().trials;
+    let mut budget_spent = false;
     while let Some(name) = queue.pop_front() {
-        let spent = engine.stats().trials - started;
-        if spent >= request.budget {
+        if budget_spent {
             finding.notes.push(format!(
-                "stopped before `{name}`: the budget of {} trials (--lines-budget) was spent",
+                "`{name}` was not reduced: the budget of {} trials (--lines-budget) was spent",
                 request.budget
             ));
-            break;
+            continue;
         }
         let Some(file) = request
             .origins
@@ -119,13 +131,17 @@ pub fn reduce_lines(
             "reducing the {} statements of {label} ({name})",
             module.statements.len()
         ));
-        let budget_left = request.budget - spent;
-        let (removed, one_minimal, stopped) =
-            reduce_module(engine, &config, &module, &label, budget_left, &request)?;
-        if let Some(stopped) = stopped {
-            finding.notes.push(stopped);
-        }
+        let before = engine.oracle().launched();
         let module = Arc::new(module);
+        let reduced = reduce_module(engine, &config, &module, &label, request)?;
+        if reduced.budget_spent {
+            budget_spent = true;
+            finding.notes.push(format!(
+                "{label}: the budget of {} trials (--lines-budget) was spent: its statements are the smallest failing set seen, not shown 1-minimal",
+                request.budget
+            ));
+        }
+        let removed = reduced.removed;
         let kept = module.kept(&removed);
         config.sources.insert(name.clone(), module.render(&removed));
         // What a kept statement imports from the same code, and the packages above.
@@ -158,8 +174,8 @@ pub fn reduce_lines(
             lines: module.kept_lines(&removed),
             kept: kept.len(),
             statements: module.statements.len(),
-            one_minimal,
-            trials: engine.stats().trials - started - spent,
+            one_minimal: reduced.one_minimal,
+            trials: engine.oracle().launched() - before,
         });
     }
     // A module that needs none of its statements says nothing: its import alone matters.
@@ -177,32 +193,26 @@ const MODULE_DUNDERS: [&str; 6] = [
     "__loader__",
 ];
 
-/// One module, level by level. Returns the statements left out, whether every level's
-/// result is 1-minimal, and why it stopped early if it did.
+/// How one module's reduction ended.
+struct ReducedModule {
+    removed: BTreeSet<usize>,
+    one_minimal: bool,
+    budget_spent: bool,
+}
+
+/// One module, level by level: top-level statements first, then the statements inside the
+/// compound ones kept, and so on.
 fn reduce_module(
     engine: &mut Engine<'_, TrialOracle>,
     config: &Config,
-    module: &Module,
+    module: &Arc<Module>,
     label: &str,
-    budget: u32,
     request: &LinesRequest<'_>,
-) -> Result<(BTreeSet<usize>, bool, Option<String>), Stop> {
-    let module = Arc::new(module.clone());
-    let started = engine.stats().trials;
+) -> Result<ReducedModule, Stop> {
     let mut removed = BTreeSet::new();
     let mut parents = vec![None];
     let mut one_minimal = true;
     while !parents.is_empty() {
-        if engine.stats().trials - started >= budget {
-            return Ok((
-                removed,
-                false,
-                Some(format!(
-                    "{label}: the budget of {} trials (--lines-budget) was spent before the bodies of its kept statements were reduced",
-                    request.budget
-                )),
-            ));
-        }
         let space = Arc::new(LinesSpace::level(
             config,
             module.clone(),
@@ -213,44 +223,98 @@ fn reduce_module(
         if space.len() == 0 {
             break;
         }
-        engine.oracle().set_space(space.clone());
-        engine.forget();
-        // Every statement of the level kept is the configuration the level before ended
-        // with: it fails.
-        engine.know(Variant::full(space.len()), Verdict::Fail);
-        engine.set_elements_left(space.len());
-        let level = minimize(
-            engine,
-            &Order::plain(space.len()),
-            None,
-            request.certificate_runs,
-        )?;
+        let level = reduce_level(engine, &space, request.certificate_runs)?;
+        let exact = space.exact();
+        removed = exact.removed(&level.kept);
+        if level.budget_spent {
+            return Ok(ReducedModule {
+                removed,
+                one_minimal: false,
+                budget_spent: true,
+            });
+        }
         one_minimal &= level.one_minimal;
-        // Statements kept only because a kept one reads a name they bind: each is tried
-        // without, since a name read in a function that never runs is not needed.
-        let exact = Arc::new(space.exact());
-        let mut kept = space.kept(&level.minimal);
-        let by_name: Vec<u32> = kept
-            .iter()
-            .copied()
-            .filter(|i| !level.minimal.indices().contains(i))
-            .collect();
-        if !by_name.is_empty() {
-            engine.oracle().set_space(exact.clone());
-            engine.forget();
-            engine.know(Variant::new(kept.iter().copied().collect()), Verdict::Fail);
-            for index in by_name {
-                let without: Vec<u32> = kept.iter().copied().filter(|i| *i != index).collect();
-                if engine.test(Variant::new(without))? == Verdict::Fail {
+        parents = exact.compound_kept(&level.kept);
+    }
+    Ok(ReducedModule {
+        removed,
+        one_minimal,
+        budget_spent: false,
+    })
+}
+
+/// How one level ended: the statements it keeps (exactly, as a variant of the level).
+struct ReducedLevel {
+    kept: Variant,
+    one_minimal: bool,
+    /// The trial budget ran out: `kept` is the smallest failing set seen.
+    budget_spent: bool,
+}
+
+/// One level: the statements that still fail, and whether that is shown 1-minimal.
+fn reduce_level(
+    engine: &mut Engine<'_, TrialOracle>,
+    space: &Arc<LinesSpace>,
+    certificate_runs: u32,
+) -> Result<ReducedLevel, Stop> {
+    engine.oracle().set_space(space.clone());
+    engine.forget();
+    // Every statement of the level kept is the configuration the level before ended with:
+    // it fails.
+    engine.know(Variant::full(space.len()), Verdict::Fail);
+    engine.set_elements_left(space.len());
+    let level = match minimize(engine, &Order::plain(space.len()), None, certificate_runs) {
+        Ok(level) => level,
+        Err(Stop::Budget) => {
+            engine.abandon();
+            let smallest = engine
+                .smallest_failing()
+                .cloned()
+                .unwrap_or_else(|| Variant::full(space.len()));
+            return Ok(ReducedLevel {
+                kept: Variant::new(space.kept(&smallest).into_iter().collect()),
+                one_minimal: false,
+                budget_spent: true,
+            });
+        }
+        Err(stop) => return Err(stop),
+    };
+    // Statements kept only because a kept one reads a name they bind: each is tried
+    // without, since a name read in a function that never runs is not needed.
+    let mut kept = space.kept(&level.minimal);
+    let by_name: Vec<u32> = kept
+        .iter()
+        .copied()
+        .filter(|i| !level.minimal.indices().contains(i))
+        .collect();
+    if !by_name.is_empty() {
+        engine.oracle().set_space(Arc::new(space.exact()));
+        engine.forget();
+        engine.know(Variant::new(kept.iter().copied().collect()), Verdict::Fail);
+        for index in by_name {
+            let without: Vec<u32> = kept.iter().copied().filter(|i| *i != index).collect();
+            match engine.test(Variant::new(without)) {
+                Ok(Verdict::Fail) => {
                     kept.remove(&index);
                 }
+                Ok(_) => {}
+                Err(Stop::Budget) => {
+                    engine.abandon();
+                    return Ok(ReducedLevel {
+                        kept: Variant::new(kept.into_iter().collect()),
+                        one_minimal: false,
+                        budget_spent: true,
+                    });
+                }
+                Err(stop) => return Err(stop),
             }
         }
-        let result = Variant::new(kept.into_iter().collect());
-        removed = exact.removed(&result);
-        parents = exact.compound_kept(&result);
     }
-    Ok((removed, one_minimal, None))
+    Ok(ReducedLevel {
+        kept: Variant::new(kept.into_iter().collect()),
+        one_minimal: level.one_minimal,
+        budget_spent: false,
+    })
 }
 
 /// The modules a cause names: its imports, and values of its other elements that read as

@@ -197,6 +197,10 @@ pub struct TrialOracle {
     pub log: Vec<LoggedTrial>,
     /// Trials that really ran (cancelled ones included).
     pub trials_run: u32,
+    /// Trials launched (not answered from records); with `trial_limit`, no more than that
+    /// many are launched: the next start stops the search with `Stop::Budget`.
+    launched: u32,
+    pub trial_limit: Option<u32>,
     progress: Progress,
     redactor: Redactor,
     started: Instant,
@@ -246,6 +250,8 @@ impl TrialOracle {
             ready: VecDeque::new(),
             log: Vec::new(),
             trials_run: 0,
+            launched: 0,
+            trial_limit: None,
             progress: parts.progress,
             redactor: parts.redactor,
             started: Instant::now(),
@@ -277,6 +283,11 @@ impl TrialOracle {
     }
 
     /// Trials vary over `space` from now on (the engine's cache must be forgotten too).
+    /// Trials launched so far (answers from records not counted).
+    pub fn launched(&self) -> u32 {
+        self.launched
+    }
+
     pub fn set_space(&mut self, space: Arc<dyn ConfigSpace>) {
         self.space = space;
     }
@@ -475,6 +486,10 @@ impl Oracle for TrialOracle {
             self.ready.push_back(OracleEvent::Finished(trial, verdict));
             return Ok(Started::Recorded);
         }
+        if self.trial_limit.is_some_and(|limit| self.launched >= limit) {
+            return Err(Stop::Budget);
+        }
+        self.launched += 1;
         self.launch(trial, key, variant, Again::default());
         Ok(Started::Running)
     }

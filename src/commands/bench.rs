@@ -115,6 +115,7 @@ fn stopped(stop: Stop) -> Error {
     match stop {
         Stop::Error(message) => Error::infra(format!("bench: {message}")),
         Stop::Interrupted => Error::Interrupted,
+        Stop::Budget => Error::infra("bench: a trial budget was spent"),
     }
 }
 

@@ -323,6 +323,16 @@ impl<'a, O: Oracle> Engine<'a, O> {
         Ok(())
     }
 
+    /// Withdraws every probe in flight (a search that stopped early), stopping their trials.
+    pub fn abandon(&mut self) {
+        let ids: Vec<ProbeId> = self.probes.keys().copied().collect();
+        for id in ids {
+            self.cancel(id);
+        }
+        self.ready.clear();
+        self.waiting_for_slot.clear();
+    }
+
     /// Withdraws a probe whose answer is no longer needed, stopping its trial.
     pub fn cancel(&mut self, id: ProbeId) {
         self.ready.retain(

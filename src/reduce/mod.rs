@@ -108,6 +108,9 @@ pub enum Stop {
     /// The oracle could not run a trial (the broker, the interpreter); the message says why.
     Error(String),
     Interrupted,
+    /// A trial budget set for one part of the work was spent: that part ends with the
+    /// smallest failing variant it saw.
+    Budget,
 }
 
 /// How a started trial will be answered.

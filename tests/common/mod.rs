@@ -217,6 +217,8 @@ pub struct Expected {
     pub isolated: Option<Vec<String>>,
     pub causes: Option<Vec<Vec<String>>>,
     pub entries: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// Module → the line numbers statement-level reduction keeps.
+    pub lines: Option<std::collections::BTreeMap<String, Vec<u64>>>,
 }
 
 pub fn expected_of(case_dir: &Path) -> Expected {
@@ -257,7 +259,39 @@ pub fn expected_of(case_dir: &Path) -> Expected {
                 })
                 .collect()
         }),
+        lines: expected.get("lines").map(|l| {
+            l.as_table()
+                .unwrap()
+                .iter()
+                .map(|(module, numbers)| {
+                    let numbers = numbers
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|n| n.as_integer().unwrap() as u64)
+                        .collect();
+                    (module.clone(), numbers)
+                })
+                .collect()
+        }),
     }
+}
+
+/// The lines each module keeps in a finding's JSON, over every cause: module → the line
+/// numbers of its kept runs.
+pub fn kept_lines(json: &serde_json::Value) -> std::collections::BTreeMap<String, Vec<u64>> {
+    let mut found = std::collections::BTreeMap::new();
+    for cause in json["causes"].as_array().into_iter().flatten() {
+        for module in cause["lines"]["modules"].as_array().into_iter().flatten() {
+            let numbers: &mut Vec<u64> = found
+                .entry(module["module"].as_str().unwrap().to_string())
+                .or_default();
+            for range in module["lines"].as_array().unwrap() {
+                numbers.extend(range["start"].as_u64().unwrap()..=range["end"].as_u64().unwrap());
+            }
+        }
+    }
+    found
 }
 
 /// The interpreter minrepro runs workers with (it has dramatiq and pika).
@@ -279,9 +313,15 @@ pub fn worker_python() -> std::path::PathBuf {
 /// Runs an attachment's launcher as a user would: plain Python, a clean environment,
 /// from a folder outside the project.
 pub fn run_launcher(attachment: &Path) -> (i32, String) {
+    run_python_file(&attachment.join("reproduce.py"))
+}
+
+/// Runs a Python file with the workers' interpreter as a user would: a clean environment,
+/// from a folder of its own. Its exit status, and what it printed.
+pub fn run_python_file(file: &Path) -> (i32, String) {
     let outside = tempfile::tempdir().unwrap();
     let output = Command::new(worker_python())
-        .arg(attachment.join("reproduce.py"))
+        .arg(file)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .current_dir(outside.path())

@@ -40,6 +40,14 @@ struct Part {
     module: Option<String>,
 }
 
+/// A reduced module served under its own name: its kept statements, line by line.
+#[derive(Serialize)]
+struct Embedded {
+    name: String,
+    title: String,
+    lines: Vec<String>,
+}
+
 #[derive(Serialize)]
 struct Cli {
     form: crate::case::Launcher,
@@ -61,7 +69,7 @@ struct Context {
     messages: u32,
     timeout_s: f64,
     expected_kind: &'static str,
-    embedded: Option<indexmap::IndexMap<String, String>>,
+    embedded: Option<Vec<Embedded>>,
     application: Vec<Part>,
 }
 
@@ -128,7 +136,7 @@ pub async fn write(
         messages: request.case.oracle.messages,
         timeout_s: request.finding.timeout_s,
         expected_kind: settings.expected_kind,
-        embedded: (!pasted && !sources.is_empty()).then_some(sources),
+        embedded: (!pasted && !sources.is_empty()).then(|| embedded(&sources, lines, request)),
         application,
     };
     let text = template::render(
@@ -145,6 +153,33 @@ pub async fn write(
         printed,
         pasted,
     })
+}
+
+/// Each reduced module's kept statements (a module reduced to nothing is empty).
+fn embedded(
+    sources: &indexmap::IndexMap<String, String>,
+    lines: Option<&LinesFinding>,
+    request: &Request<'_>,
+) -> Vec<Embedded> {
+    sources
+        .keys()
+        .map(|name| {
+            let found = lines.and_then(|l| l.modules.iter().find(|m| &m.module == name));
+            Embedded {
+                name: name.clone(),
+                title: found.map_or_else(
+                    || format!("{name}: none of its statements is needed"),
+                    |m| format!("{} ({name}): the statements minrepro kept", m.file),
+                ),
+                lines: found
+                    .map(|m| request.redactor.redact(&m.kept_text))
+                    .unwrap_or_default()
+                    .split_inclusive('\n')
+                    .map(str::to_string)
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// `module:attribute` → `module`.
