@@ -12,12 +12,10 @@ use serde::Serialize;
 
 use super::oracle::TrialOracle;
 use crate::case::Config;
-use crate::case::space::ConfigSpace;
-use crate::lines::space::LinesSpace;
-use crate::lines::{LineRange, Module, Read, read_modules};
+use crate::lines::reduce::reduce_module;
+use crate::lines::{LineRange, Read, read_modules};
+use crate::reduce::Stop;
 use crate::reduce::engine::Engine;
-use crate::reduce::search::{Order, minimize};
-use crate::reduce::{Stop, Variant, Verdict};
 
 /// The statements of one module that a cause needs.
 #[derive(Debug, Clone, Serialize)]
@@ -133,7 +131,7 @@ fn reduce_modules(
         ));
         let before = engine.oracle().launched();
         let module = Arc::new(module);
-        let reduced = reduce_module(engine, &config, &module, &label, request)?;
+        let reduced = reduce_module(engine, &config, &module, &label, request.certificate_runs)?;
         if reduced.budget_spent {
             budget_spent = true;
             finding.notes.push(format!(
@@ -192,130 +190,6 @@ const MODULE_DUNDERS: [&str; 6] = [
     "__spec__",
     "__loader__",
 ];
-
-/// How one module's reduction ended.
-struct ReducedModule {
-    removed: BTreeSet<usize>,
-    one_minimal: bool,
-    budget_spent: bool,
-}
-
-/// One module, level by level: top-level statements first, then the statements inside the
-/// compound ones kept, and so on.
-fn reduce_module(
-    engine: &mut Engine<'_, TrialOracle>,
-    config: &Config,
-    module: &Arc<Module>,
-    label: &str,
-    request: &LinesRequest<'_>,
-) -> Result<ReducedModule, Stop> {
-    let mut removed = BTreeSet::new();
-    let mut parents = vec![None];
-    let mut one_minimal = true;
-    while !parents.is_empty() {
-        let space = Arc::new(LinesSpace::level(
-            config,
-            module.clone(),
-            removed.clone(),
-            &parents,
-            label.to_string(),
-        ));
-        if space.len() == 0 {
-            break;
-        }
-        let level = reduce_level(engine, &space, request.certificate_runs)?;
-        let exact = space.exact();
-        removed = exact.removed(&level.kept);
-        if level.budget_spent {
-            return Ok(ReducedModule {
-                removed,
-                one_minimal: false,
-                budget_spent: true,
-            });
-        }
-        one_minimal &= level.one_minimal;
-        parents = exact.compound_kept(&level.kept);
-    }
-    Ok(ReducedModule {
-        removed,
-        one_minimal,
-        budget_spent: false,
-    })
-}
-
-/// How one level ended: the statements it keeps (exactly, as a variant of the level).
-struct ReducedLevel {
-    kept: Variant,
-    one_minimal: bool,
-    /// The trial budget ran out: `kept` is the smallest failing set seen.
-    budget_spent: bool,
-}
-
-/// One level: the statements that still fail, and whether that is shown 1-minimal.
-fn reduce_level(
-    engine: &mut Engine<'_, TrialOracle>,
-    space: &Arc<LinesSpace>,
-    certificate_runs: u32,
-) -> Result<ReducedLevel, Stop> {
-    engine.oracle().set_space(space.clone());
-    engine.forget();
-    // Every statement of the level kept is the configuration the level before ended with:
-    // it fails.
-    engine.know(Variant::full(space.len()), Verdict::Fail);
-    engine.set_elements_left(space.len());
-    let level = match minimize(engine, &Order::plain(space.len()), None, certificate_runs) {
-        Ok(level) => level,
-        Err(Stop::Budget) => {
-            engine.abandon();
-            let smallest = engine
-                .smallest_failing()
-                .cloned()
-                .unwrap_or_else(|| Variant::full(space.len()));
-            return Ok(ReducedLevel {
-                kept: Variant::new(space.kept(&smallest).into_iter().collect()),
-                one_minimal: false,
-                budget_spent: true,
-            });
-        }
-        Err(stop) => return Err(stop),
-    };
-    // Statements kept only because a kept one reads a name they bind: each is tried
-    // without, since a name read in a function that never runs is not needed.
-    let mut kept = space.kept(&level.minimal);
-    let by_name: Vec<u32> = kept
-        .iter()
-        .copied()
-        .filter(|i| !level.minimal.indices().contains(i))
-        .collect();
-    if !by_name.is_empty() {
-        engine.oracle().set_space(Arc::new(space.exact()));
-        engine.forget();
-        engine.know(Variant::new(kept.iter().copied().collect()), Verdict::Fail);
-        for index in by_name {
-            let without: Vec<u32> = kept.iter().copied().filter(|i| *i != index).collect();
-            match engine.test(Variant::new(without)) {
-                Ok(Verdict::Fail) => {
-                    kept.remove(&index);
-                }
-                Ok(_) => {}
-                Err(Stop::Budget) => {
-                    engine.abandon();
-                    return Ok(ReducedLevel {
-                        kept: Variant::new(kept.into_iter().collect()),
-                        one_minimal: false,
-                        budget_spent: true,
-                    });
-                }
-                Err(stop) => return Err(stop),
-            }
-        }
-    }
-    Ok(ReducedLevel {
-        kept: Variant::new(kept.into_iter().collect()),
-        one_minimal: level.one_minimal,
-        budget_spent: false,
-    })
-}
 
 /// The modules a cause names: its imports, and values of its other elements that read as
 /// a dotted module name (a settings module given in an env var or an option).

@@ -18,7 +18,7 @@ use serde::Serialize;
 use indexmap::IndexMap;
 
 use crate::case::entries::EntrySpace;
-use crate::case::space::{ConfigSpace, Mode, Space};
+use crate::case::space::{ConfigSpace, Mode, Space, SpaceOracle};
 use crate::case::{Case, Config, Element, Runs, Timeout};
 use crate::error::Error;
 use crate::latency::LatencyHistory;

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cache::OutcomeCache;
 use crate::case::Expect;
-use crate::case::space::ConfigSpace;
+use crate::case::space::{ConfigSpace, SpaceOracle};
 use crate::error::Error;
 use crate::latency::LatencyHistory;
 use crate::redact::Redactor;
@@ -286,10 +286,6 @@ impl TrialOracle {
     /// Trials launched so far (answers from records not counted).
     pub fn launched(&self) -> u32 {
         self.launched
-    }
-
-    pub fn set_space(&mut self, space: Arc<dyn ConfigSpace>) {
-        self.space = space;
     }
 
     /// For each element of `cause`, the pair of trials that shows it is needed: the cause
@@ -588,5 +584,11 @@ impl Oracle for TrialOracle {
                 self.logged(running.number, &running.variant, None, None, None);
             }
         }
+    }
+}
+
+impl SpaceOracle for TrialOracle {
+    fn set_space(&mut self, space: Arc<dyn ConfigSpace>) {
+        self.space = space;
     }
 }

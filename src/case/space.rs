@@ -27,6 +27,12 @@ pub trait ConfigSpace: Send + Sync {
     fn result_key(&self) -> Option<&'static str>;
 }
 
+/// An oracle whose variants mean configurations of a space it can be switched to: the
+/// reductions inside a cause (list entries, statements) each bring their own space.
+pub trait SpaceOracle: crate::reduce::Oracle {
+    fn set_space(&mut self, space: std::sync::Arc<dyn ConfigSpace>);
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {

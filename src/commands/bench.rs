@@ -1,6 +1,6 @@
 //! `minrepro bench`: the reducer against textbook ddmin on synthetic oracles, in trials
 //! (docs/SPEC.md §5), and the simulated time of a hang-type search with one and with
-//! several trials at once.
+//! several trials at once; and statement-level reduction (`bench_lines`).
 
 use std::fmt::Write;
 
@@ -152,14 +152,16 @@ pub fn bench(args: BenchArgs) -> Result<i32, Error> {
             }
         }
     }
+    let lines = super::bench_lines::bench_lines(args.seeds)?;
     if args.json {
-        let json = serde_json::json!({ "jobs": args.jobs, "scenarios": results });
+        let json = serde_json::json!({ "jobs": args.jobs, "scenarios": results, "lines": lines });
         println!(
             "{}",
             serde_json::to_string_pretty(&json).unwrap_or_default()
         );
     } else {
         print!("{}", table(&results, args.jobs));
+        print!("{}", super::bench_lines::table(&lines));
     }
     Ok(0)
 }

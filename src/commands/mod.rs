@@ -1,6 +1,7 @@
 //! One function per subcommand, and what the commands that run workers share.
 
 mod bench;
+mod bench_lines;
 mod bisect;
 mod capture;
 mod diff;

@@ -4,7 +4,9 @@
 //! spanned, so every kept statement keeps its text, comments and line number, and the
 //! module stays valid Python whatever is left out.
 
+pub mod reduce;
 pub mod space;
+pub mod synthetic;
 
 use std::collections::BTreeSet;
 use std::io::Write;
