@@ -94,7 +94,7 @@ fn every_corpus_case_reduces_to_its_expected_culprits() {
             .minimal
             .unwrap_or_else(|| panic!("{case} has no [expected] minimal"));
         let mut minimize = base.clone();
-        minimize.extend(["--lines".to_string(), "--lines-budget".into(), "40".into()]);
+        minimize.push("--lines".to_string());
         runs.push(Run(
             format!("{case} (minimize)"),
             minimize,

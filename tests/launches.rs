@@ -223,7 +223,27 @@ fn django_rundramatiq_with_the_test_settings() {
             "{text}"
         );
     }
-    check_pair(&captured, &[]);
+    // Down to the line: the settings module the env var names, reduced on real launches of
+    // rundramatiq's console script, keeps the StubBroker it configures.
+    let json = check_pair(&captured, &["--lines"]);
+    let modules = json["causes"][0]["lines"]["modules"].as_array().cloned();
+    let settings = modules
+        .iter()
+        .flatten()
+        .find(|m| m["module"] == "newsroom.settings.test")
+        .unwrap_or_else(|| panic!("no lines for newsroom.settings.test: {json}"));
+    let text: Vec<&str> = settings["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|range| range["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("\"BROKER\": \"dramatiq.brokers.stub.StubBroker\"")),
+        "{json}"
+    );
+    assert_eq!(settings["one_minimal"], true, "{json}");
 }
 
 #[test]

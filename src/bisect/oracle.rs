@@ -197,8 +197,9 @@ pub struct TrialOracle {
     pub log: Vec<LoggedTrial>,
     /// Trials that really ran (cancelled ones included).
     pub trials_run: u32,
-    /// Trials launched (not answered from records); with `trial_limit`, no more than that
-    /// many are launched: the next start stops the search with `Stop::Budget`.
+    /// Trials launched and not cancelled (answers from records not counted); with
+    /// `trial_limit`, no more than that many: the next start stops the search with
+    /// `Stop::Budget`.
     launched: u32,
     pub trial_limit: Option<u32>,
     progress: Progress,
@@ -580,6 +581,8 @@ impl Oracle for TrialOracle {
     fn cancel(&mut self, trial: TrialId) {
         if let Some(running) = self.running.remove(&trial) {
             running.cancel.cancel();
+            // A trial stopped early, its verdict unused, does not count against a budget.
+            self.launched = self.launched.saturating_sub(1);
             if running.number.is_some() {
                 self.logged(running.number, &running.variant, None, None, None);
             }

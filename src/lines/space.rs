@@ -137,3 +137,64 @@ impl ConfigSpace for LinesSpace {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lines::{Read, read_modules};
+
+    fn module(text: &str) -> (tempfile::TempDir, Arc<Module>) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.py");
+        std::fs::write(&file, text).unwrap();
+        let python = std::env::var("MINREPRO_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        match read_modules(python.as_ref(), &[("m".into(), file)])
+            .unwrap()
+            .pop()
+        {
+            Some(Read::Own(module)) => (dir, Arc::new(module)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_kept_statement_brings_what_binds_the_names_it_reads() {
+        let (_dir, module) = module(
+            "import os\nimport json\nFLAG = os.environ.get('F')\nUNUSED = 1\ndef f():\n    return json.dumps(FLAG)\nif FLAG:\n    f()\n",
+        );
+        let config = Config::from_elements("dramatiq", []);
+        let space = LinesSpace::level(
+            &config,
+            module.clone(),
+            BTreeSet::new(),
+            &[None],
+            "m.py".into(),
+        );
+        let names = |kept: BTreeSet<u32>| -> Vec<String> {
+            kept.into_iter().map(|i| space.name_of(i)).collect()
+        };
+        // The `if` (line 7) reads FLAG and calls f, which reads json and FLAG: all but UNUSED.
+        let branch = space.index_of("m.py:7").unwrap();
+        assert_eq!(
+            names(space.kept(&Variant::new(vec![branch]))),
+            ["m.py:1", "m.py:2", "m.py:3", "m.py:5", "m.py:7"]
+        );
+        // Exactly: only what the variant names.
+        assert_eq!(
+            names(space.exact().kept(&Variant::new(vec![branch]))),
+            ["m.py:7"]
+        );
+        // The next level is the body of the compound statements kept.
+        let parents = space.compound_kept(&Variant::new(vec![branch]));
+        let inner = LinesSpace::level(
+            &config,
+            module,
+            space.removed(&Variant::new(vec![branch])),
+            &parents,
+            "m.py".into(),
+        );
+        let mut bodies: Vec<String> = (0..inner.len() as u32).map(|i| inner.name_of(i)).collect();
+        bodies.sort();
+        assert_eq!(bodies, ["m.py:6", "m.py:8"]);
+    }
+}
