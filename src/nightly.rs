@@ -73,6 +73,11 @@ pub struct CaseReport {
     pub minimal: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub expected: Option<Vec<String>>,
+    /// The lines each culprit module keeps (module → line numbers), every cause's.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub lines: BTreeMap<String, Vec<u32>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expected_lines: Option<BTreeMap<String, Vec<u32>>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub outcome: Option<String>,
     pub trials: u32,
@@ -288,6 +293,8 @@ fn error_report(folder: &Path, reason: &str) -> CaseReport {
         reason: Some(reason.trim().to_string()),
         minimal: Vec::new(),
         expected: None,
+        lines: BTreeMap::new(),
+        expected_lines: None,
         outcome: None,
         trials: 0,
         cache_hits: 0,
@@ -299,15 +306,25 @@ fn error_report(folder: &Path, reason: &str) -> CaseReport {
 }
 
 fn base_report(context: &CaseContext) -> CaseReport {
-    let (mode, expected) = match &context.good {
-        Some(_) => ("isolate", context.case.expected.isolated.clone()),
-        None => ("minimize", context.case.expected.minimal.clone()),
+    let (mode, expected, expected_lines) = match &context.good {
+        Some(_) => ("isolate", context.case.expected.isolated.clone(), None),
+        None => (
+            "minimize",
+            context.case.expected.minimal.clone(),
+            context.case.expected.lines.as_ref().map(|lines| {
+                lines
+                    .iter()
+                    .map(|(module, numbers)| (module.clone(), numbers.clone()))
+                    .collect()
+            }),
+        ),
     };
     CaseReport {
         name: context.case.name.clone(),
         path: context.folder.clone(),
         mode: mode.into(),
         expected: expected.map(sorted),
+        expected_lines,
         ..error_report(&context.folder, "")
     }
 }
@@ -357,6 +374,7 @@ async fn run_case(context: CaseContext) -> CaseReport {
         }
     };
     report.minimal = sorted(finding.minimal.clone());
+    report.lines = kept_lines(&finding);
     report.trials = finding.trials;
     report.cache_hits = finding.cache_hits;
     report.wall_s = finding.wall_s;
@@ -434,7 +452,22 @@ async fn run_case(context: CaseContext) -> CaseReport {
     report
 }
 
-/// The status of a case that reproduced, against `[expected]` and last night.
+/// Module → the line numbers its kept statements span, over every cause.
+fn kept_lines(finding: &Finding) -> BTreeMap<String, Vec<u32>> {
+    let mut lines: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for found in finding.causes.iter().filter_map(|c| c.lines.as_ref()) {
+        for module in &found.modules {
+            let numbers = lines.entry(module.module.clone()).or_default();
+            for range in &module.lines {
+                numbers.extend(range.start as u32..=range.end as u32);
+            }
+        }
+    }
+    lines
+}
+
+/// The status of a case that reproduced, against `[expected]` and last night. The lines of
+/// the culprit modules count when they were reduced (statement-level reduction is on).
 fn judge(report: &CaseReport, previous: Option<&CaseReport>) -> (Status, Option<String>) {
     if let Some(expected) = &report.expected
         && *expected != report.minimal
@@ -442,6 +475,18 @@ fn judge(report: &CaseReport, previous: Option<&CaseReport>) -> (Status, Option<
         return (
             Status::Changed,
             Some(format!("expected {expected:?}, found {:?}", report.minimal)),
+        );
+    }
+    if let Some(expected) = &report.expected_lines
+        && !report.lines.is_empty()
+        && *expected != report.lines
+    {
+        return (
+            Status::Changed,
+            Some(format!(
+                "expected the lines {expected:?}, found {:?}",
+                report.lines
+            )),
         );
     }
     match previous {
@@ -456,6 +501,18 @@ fn judge(report: &CaseReport, previous: Option<&CaseReport>) -> (Status, Option<
                 Status::Changed,
                 Some(format!("the previous night found {:?}", previous.minimal)),
             ),
+            _ if !previous.lines.is_empty()
+                && !report.lines.is_empty()
+                && previous.lines != report.lines =>
+            {
+                (
+                    Status::Changed,
+                    Some(format!(
+                        "the previous night kept the lines {:?}",
+                        previous.lines
+                    )),
+                )
+            }
             _ => (Status::Unchanged, None),
         },
     }
@@ -501,5 +558,25 @@ mod tests {
         let (status, reason) = judge(&unexpected, None);
         assert_eq!(status, Status::Changed);
         assert!(reason.unwrap().contains("env:B"));
+    }
+
+    #[test]
+    fn other_lines_than_expected_or_than_last_night_are_a_change() {
+        let lines = |numbers: &[u32]| BTreeMap::from([("app.settings".to_string(), numbers.to_vec())]);
+        let mut tonight = report(&["env:A"], Some(&["env:A"]), Status::Reduced);
+        tonight.lines = lines(&[4, 8]);
+        tonight.expected_lines = Some(lines(&[4, 8]));
+        let mut last = report(&["env:A"], None, Status::Unchanged);
+        last.lines = lines(&[4, 8]);
+        assert_eq!(judge(&tonight, Some(&last)).0, Status::Unchanged);
+        last.lines = lines(&[4, 9]);
+        assert_eq!(judge(&tonight, Some(&last)).0, Status::Changed);
+        tonight.expected_lines = Some(lines(&[4]));
+        let (status, reason) = judge(&tonight, None);
+        assert_eq!(status, Status::Changed);
+        assert!(reason.unwrap().contains("lines"));
+        // Without statement-level reduction (--no-lines), the lines are not compared.
+        tonight.lines.clear();
+        assert_eq!(judge(&tonight, None).0, Status::Reduced);
     }
 }
