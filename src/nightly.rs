@@ -562,7 +562,8 @@ mod tests {
 
     #[test]
     fn other_lines_than_expected_or_than_last_night_are_a_change() {
-        let lines = |numbers: &[u32]| BTreeMap::from([("app.settings".to_string(), numbers.to_vec())]);
+        let lines =
+            |numbers: &[u32]| BTreeMap::from([("app.settings".to_string(), numbers.to_vec())]);
         let mut tonight = report(&["env:A"], Some(&["env:A"]), Status::Reduced);
         tonight.lines = lines(&[4, 8]);
         tonight.expected_lines = Some(lines(&[4, 8]));
