@@ -189,6 +189,28 @@ impl Module {
         names
     }
 
+    /// Whether `inner` is `outer` or sits inside it.
+    pub fn is_inside(&self, inner: usize, outer: usize) -> bool {
+        self.is_within(inner, &BTreeSet::from([outer]))
+    }
+
+    /// A statement that binds names (a definition, an import, an assignment) none of which
+    /// any other statement of `kept` reads.
+    pub fn is_orphan(&self, id: usize, kept: &[usize], removed: &BTreeSet<usize>) -> bool {
+        let binds = self.defines_within(id, removed);
+        !self.statements[id].fixed
+            && !binds.is_empty()
+            && kept
+                .iter()
+                .filter(|other| !self.is_inside(**other, id) && !self.is_inside(id, **other))
+                .all(|other| {
+                    self.statements[*other]
+                        .uses
+                        .iter()
+                        .all(|name| !binds.contains(name.as_str()))
+                })
+    }
+
     /// The statements still there once `removed` are left out (with all they hold).
     pub fn kept(&self, removed: &BTreeSet<usize>) -> Vec<usize> {
         (0..self.statements.len())

@@ -58,11 +58,71 @@ pub fn reduce_module<O: SpaceOracle>(
         one_minimal &= level.one_minimal;
         parents = exact.compound_kept(&level.kept);
     }
+    let (removed, budget_spent) = drop_orphans(engine, config, module, label, removed)?;
     Ok(ReducedModule {
         removed,
-        one_minimal,
-        budget_spent: false,
+        one_minimal: one_minimal && !budget_spent,
+        budget_spent,
     })
+}
+
+/// A level decides on its statements with the bodies below still whole: a definition kept
+/// because a body read its name may be needed no more once that body was reduced
+/// (`log = logging.getLogger()` for a `log.info()` that went). Each kept statement that
+/// binds names no kept statement reads any longer is tried without, until none is left;
+/// without this the result would be 1-minimal level by level only.
+fn drop_orphans<O: SpaceOracle>(
+    engine: &mut Engine<'_, O>,
+    config: &Config,
+    module: &Arc<Module>,
+    label: &str,
+    mut removed: BTreeSet<usize>,
+) -> Result<(BTreeSet<usize>, bool), Stop> {
+    let kept = module.kept(&removed);
+    let space = Arc::new(LinesSpace::exactly(
+        config,
+        module.clone(),
+        removed.clone(),
+        kept.clone(),
+        label.to_string(),
+    ));
+    let mut present: BTreeSet<u32> = (0..kept.len() as u32).collect();
+    let mut tried = BTreeSet::new();
+    let mut set_up = false;
+    loop {
+        let still: Vec<usize> = present.iter().map(|i| kept[*i as usize]).collect();
+        let orphan = present.iter().copied().find(|index| {
+            !tried.contains(index) && module.is_orphan(kept[*index as usize], &still, &removed)
+        });
+        let Some(orphan) = orphan else {
+            return Ok((removed, false));
+        };
+        tried.insert(orphan);
+        if !set_up {
+            engine.oracle().set_space(space.clone());
+            engine.forget();
+            engine.know(
+                Variant::new(present.iter().copied().collect()),
+                Verdict::Fail,
+            );
+            set_up = true;
+        }
+        let without: Vec<u32> = present.iter().copied().filter(|i| *i != orphan).collect();
+        match engine.test(Variant::new(without)) {
+            Ok(Verdict::Fail) => {
+                present.remove(&orphan);
+                // What it held goes with it.
+                present.retain(|i| !module.is_inside(kept[*i as usize], kept[orphan as usize]));
+                removed.insert(kept[orphan as usize]);
+            }
+            Ok(_) => {}
+            Err(Stop::Budget) => {
+                engine.abandon();
+                return Ok((removed, true));
+            }
+            Err(stop) => return Err(stop),
+        }
+    }
 }
 
 /// How one level ended: the statements it keeps (exactly, as a variant of the level).

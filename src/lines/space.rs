@@ -49,6 +49,24 @@ impl LinesSpace {
         }
     }
 
+    /// Any statements, where a variant keeps exactly its own.
+    pub fn exactly(
+        base: &Config,
+        module: Arc<Module>,
+        removed: BTreeSet<usize>,
+        elements: Vec<usize>,
+        file_label: String,
+    ) -> LinesSpace {
+        LinesSpace {
+            base: base.clone(),
+            module,
+            removed,
+            elements,
+            file_label,
+            close: false,
+        }
+    }
+
     /// The same level, where a variant keeps exactly its statements: to try each statement
     /// kept only for a name without it.
     pub fn exact(&self) -> LinesSpace {
