@@ -535,3 +535,44 @@ fn minrepro_killed_mid_run_leaves_no_worker_and_resumes() {
         assert!(!queue_exists(queue), "{queue} was left on the broker");
     }
 }
+
+/// A culprit statement inside an `if` inside a function, in a module three imports away
+/// from the one the configuration names, among twenty task modules: the statement level
+/// follows the kept imports and names the lines in each module on the way.
+#[test]
+fn the_statement_level_follows_kept_imports_down_to_a_nested_culprit() {
+    let dir = copy_case("tests/cases/shop-wiring", &[]);
+    let output = minrepro(&[
+        "bisect",
+        path_str(dir.path()),
+        "--lines",
+        "--jobs",
+        "4",
+        "--json",
+    ]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let json = output.json();
+    let expected = expected_of(dir.path());
+    assert_eq!(
+        sorted_names(&json["minimal"]),
+        expected.minimal.unwrap(),
+        "{}",
+        output.stderr
+    );
+    assert_eq!(
+        kept_lines(&json),
+        expected.lines.unwrap(),
+        "{}",
+        output.stderr
+    );
+    for module in json["causes"][0]["lines"]["modules"].as_array().unwrap() {
+        assert_eq!(module["one_minimal"], true, "{module}");
+    }
+    assert!(
+        output
+            .stderr
+            .contains("pkg/shop/config/setup.py:24             dramatiq.set_broker(StubBroker())"),
+        "{}",
+        output.stderr
+    );
+}

@@ -1,0 +1,2 @@
+"""Shop application."""
+from shop.config import setup  # noqa: F401

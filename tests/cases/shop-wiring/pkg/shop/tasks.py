@@ -1,0 +1,21 @@
+import shop
+from shop import tasks_1  # noqa: F401
+from shop import tasks_2  # noqa: F401
+from shop import tasks_3  # noqa: F401
+from shop import tasks_4  # noqa: F401
+from shop import tasks_5  # noqa: F401
+from shop import tasks_6  # noqa: F401
+from shop import tasks_7  # noqa: F401
+from shop import tasks_8  # noqa: F401
+from shop import tasks_9  # noqa: F401
+from shop import tasks_10  # noqa: F401
+from shop import tasks_11  # noqa: F401
+from shop import tasks_12  # noqa: F401
+from shop import tasks_13  # noqa: F401
+from shop import tasks_14  # noqa: F401
+from shop import tasks_15  # noqa: F401
+from shop import tasks_16  # noqa: F401
+from shop import tasks_17  # noqa: F401
+from shop import tasks_18  # noqa: F401
+from shop import tasks_19  # noqa: F401
+from shop import tasks_20  # noqa: F401

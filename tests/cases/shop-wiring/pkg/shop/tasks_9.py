@@ -1,0 +1,8 @@
+import dramatiq
+
+VALUE_9 = 9
+
+
+@dramatiq.actor(queue_name="unseen-shop")
+def job_9(x):
+    return x + VALUE_9
