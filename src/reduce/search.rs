@@ -200,7 +200,9 @@ impl<'e, 'a, O: Oracle> Search<'e, 'a, O> {
     }
 
     /// The next event for the current round; confirmations of earlier presumptions are
-    /// taken here, and a refutation interrupts the round.
+    /// taken here, and a refutation interrupts the round. A confirmation is handed on too:
+    /// its slot is free again, and a round whose slots were all held by earlier rounds'
+    /// presumptions has nothing else to wait for (it would wait on no trial at all).
     fn wait(&mut self) -> Result<ProbeEvent, Interrupt> {
         loop {
             let event = self.engine.wait()?;
@@ -209,6 +211,7 @@ impl<'e, 'a, O: Oracle> Search<'e, 'a, O> {
                     if !verdict.fails() {
                         return Err(Interrupt::Refuted);
                     }
+                    return Ok(ProbeEvent::Resolved(id, verdict));
                 }
                 ProbeEvent::Overdue(id) if self.presumed.contains(&id) => {}
                 event => return Ok(event),
@@ -352,6 +355,8 @@ impl<'e, 'a, O: Oracle> Search<'e, 'a, O> {
                 in_flight.insert(length, self.engine.submit(order.prefix(found, length))?);
                 free -= 1;
             }
+            // An event of a probe not in this round's flight (a confirmed presumption)
+            // only frees a slot.
             match self.wait()? {
                 ProbeEvent::Resolved(id, verdict) => {
                     if let Some(length) = key_of(&in_flight, id) {
@@ -467,13 +472,15 @@ mod tests {
         .unwrap()
     }
 
+    /// With two or three slots, a round may find them all held by the previous rounds'
+    /// presumptions: it must go on once they are confirmed (it once waited on nothing).
     #[test]
     fn finds_the_culprits_of_every_kind_serially_and_in_parallel() {
         for kind in Kind::ALL {
             for n in [16, 64] {
                 for k in 1..=3 {
                     for seed in 0..10 {
-                        for jobs in [1, 4] {
+                        for jobs in [1, 2, 3, 4] {
                             let scenario = Scenario::new(kind, n, k, seed);
                             let found = reduce(&scenario, jobs);
                             let minimal: Vec<Variant> =
