@@ -197,7 +197,7 @@ fn named_modules(config: &Config, elements: &[String]) -> Vec<String> {
     let mut names = Vec::new();
     for element in elements {
         if let Some(module) = element.strip_prefix("import:") {
-            names.push(module.split(':').next().unwrap_or(module).to_string());
+            names.push(crate::case::imported_module(module).to_string());
         } else if let Some(key) = element.strip_prefix("env:") {
             names.extend(config.env.get(key).filter(|v| is_module_name(v)).cloned());
         } else if element == "option:django_settings" {
@@ -239,14 +239,7 @@ fn search_roots(
     };
     for (module, origin) in origins.iter().filter(|(m, _)| named.contains(m)) {
         let mut root = PathBuf::from(origin);
-        let depth = module
-            .split(':')
-            .next()
-            .unwrap_or(module)
-            .matches('.')
-            .count()
-            + 1
-            + usize::from(origin.ends_with("__init__.py"));
+        let depth = module.matches('.').count() + 1 + usize::from(origin.ends_with("__init__.py"));
         for _ in 0..depth {
             root.pop();
         }

@@ -217,6 +217,12 @@ impl Case {
     }
 }
 
+/// The module an import names: `module`, or `module:attribute` as Dramatiq's CLI takes its
+/// broker argument.
+pub fn imported_module(import: &str) -> &str {
+    import.split_once(':').map_or(import, |(module, _)| module)
+}
+
 /// A case argument is a case file, or a folder holding `case.toml`.
 pub fn resolve_case_path(arg: &Path) -> PathBuf {
     if arg.is_dir() {

@@ -10,6 +10,7 @@ pub mod synthetic;
 
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -57,6 +58,10 @@ pub struct Module {
     pub name: String,
     pub text: String,
     pub statements: Vec<Statement>,
+    /// The statements directly inside each statement (by id), and at the top level: asked
+    /// for every variant a trial renders, so they are found once.
+    inner: Vec<Vec<usize>>,
+    top: Vec<usize>,
 }
 
 /// What reading a module gave.
@@ -110,11 +115,7 @@ pub fn read_modules(python: &Path, modules: &[(String, PathBuf)]) -> Result<Vec<
                 return Read::NotOwn;
             }
             match std::fs::read_to_string(file) {
-                Ok(text) => Read::Own(Module {
-                    name: name.clone(),
-                    text,
-                    statements: answer.statements,
-                }),
+                Ok(text) => Read::Own(Module::new(name.clone(), text, answer.statements)),
                 Err(err) => Read::Unreadable(err.to_string()),
             }
         })
@@ -129,6 +130,14 @@ pub struct LineRange {
     pub text: String,
 }
 
+/// The lines between two inner statements of a compound one: a clause header such as
+/// `else:` or `except X:` when a new block starts there, blank or comment lines otherwise.
+struct Gap {
+    lines: Range<usize>,
+    before: usize,
+    after: usize,
+}
+
 impl std::fmt::Display for LineRange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.start == self.end {
@@ -140,13 +149,30 @@ impl std::fmt::Display for LineRange {
 }
 
 impl Module {
+    fn new(name: String, text: String, statements: Vec<Statement>) -> Module {
+        let mut inner = vec![Vec::new(); statements.len()];
+        let mut top = Vec::new();
+        for statement in &statements {
+            match statement.parent {
+                Some(parent) => inner[parent].push(statement.id),
+                None => top.push(statement.id),
+            }
+        }
+        Module {
+            name,
+            text,
+            statements,
+            inner,
+            top,
+        }
+    }
+
     /// The statements directly in the body of `parent` (`None`: the top level).
-    pub fn children(&self, parent: Option<usize>) -> Vec<usize> {
-        self.statements
-            .iter()
-            .filter(|s| s.parent == parent)
-            .map(|s| s.id)
-            .collect()
+    pub fn children(&self, parent: Option<usize>) -> &[usize] {
+        match parent {
+            Some(parent) => &self.inner[parent],
+            None => &self.top,
+        }
     }
 
     fn is_within(&self, id: usize, ancestors: &BTreeSet<usize>) -> bool {
@@ -167,7 +193,7 @@ impl Module {
             .iter()
             .map(String::as_str)
             .collect();
-        for child in self.children(Some(id)) {
+        for &child in self.children(Some(id)) {
             if !removed.contains(&child) {
                 names.extend(self.uses_within(child, removed));
             }
@@ -180,7 +206,7 @@ impl Module {
         let statement = &self.statements[id];
         let mut names: BTreeSet<&str> = statement.defines.iter().map(String::as_str).collect();
         if !statement.scope {
-            for child in self.children(Some(id)) {
+            for &child in self.children(Some(id)) {
                 if !removed.contains(&child) {
                     names.extend(self.defines_within(child, removed));
                 }
@@ -240,6 +266,27 @@ impl Module {
         text
     }
 
+    /// A statement's own lines: all of a simple statement's; of a compound one, its header
+    /// (up to its first inner statement), and apart, the stretches between two of its inner
+    /// statements.
+    fn own_lines(&self, id: usize) -> (Range<usize>, Vec<Gap>) {
+        let statement = &self.statements[id];
+        let children = self.children(Some(id));
+        let Some(first) = children.first() else {
+            return (statement.line..statement.end_line + 1, Vec::new());
+        };
+        let header = statement.line..self.statements[*first].line.max(statement.line + 1);
+        let gaps = children
+            .windows(2)
+            .map(|pair| Gap {
+                lines: self.statements[pair[0]].end_line + 1..self.statements[pair[1]].line,
+                before: pair[0],
+                after: pair[1],
+            })
+            .collect();
+        (header, gaps)
+    }
+
     /// The kept statements alone, as they read in the file, for a reader or to paste into
     /// another file: what was left out is gone rather than `pass`, except where a block
     /// would be empty. Top-level statements stay at the left margin.
@@ -247,19 +294,19 @@ impl Module {
         let kept: BTreeSet<usize> = self.kept(removed).into_iter().collect();
         let rendered = self.render(removed);
         let mut marked = BTreeSet::new();
+        // Lines of kept simple statements: blank and comment lines count only there.
+        let mut simple = BTreeSet::new();
         for id in &kept {
-            let statement = &self.statements[*id];
+            let (own, gaps) = self.own_lines(*id);
             let children = self.children(Some(*id));
-            let Some(first) = children.first().map(|c| &self.statements[*c]) else {
-                marked.extend(statement.line..=statement.end_line);
-                continue;
-            };
-            // The header, and each clause header (`else:`, `except X:`) before a new block.
-            marked.extend(statement.line..first.line.max(statement.line + 1));
-            for pair in children.windows(2) {
-                let (before, after) = (&self.statements[pair[0]], &self.statements[pair[1]]);
-                if after.block != before.block {
-                    marked.extend(before.end_line + 1..after.line.max(before.end_line + 1));
+            if children.is_empty() {
+                simple.extend(own.clone());
+            }
+            marked.extend(own);
+            // Each clause header (`else:`, `except X:`) before a new block.
+            for gap in gaps {
+                if self.statements[gap.after].block != self.statements[gap.before].block {
+                    marked.extend(gap.lines);
                 }
             }
             // A block left empty keeps its first statement's `pass`.
@@ -280,28 +327,16 @@ impl Module {
         let mut text = String::new();
         for (index, line) in rendered.lines().enumerate() {
             let number = index + 1;
-            let inside_kept_statement = marked.contains(&number);
             let blank_or_comment = {
                 let t = line.trim();
                 t.is_empty() || t.starts_with('#')
             };
-            if inside_kept_statement && !(blank_or_comment && self.is_header_gap(number, &kept)) {
+            if marked.contains(&number) && (!blank_or_comment || simple.contains(&number)) {
                 text.push_str(line);
                 text.push('\n');
             }
         }
         text
-    }
-
-    /// Whether a blank or comment line sits between statements (outside every kept simple
-    /// statement's span): such lines are dropped from `kept_text`.
-    fn is_header_gap(&self, line: usize, kept: &BTreeSet<usize>) -> bool {
-        !kept.iter().any(|id| {
-            let statement = &self.statements[*id];
-            self.children(Some(*id)).is_empty()
-                && statement.line <= line
-                && line <= statement.end_line
-        })
     }
 
     /// The lines that remain of the statements kept, grouped into runs: whole simple
@@ -311,18 +346,11 @@ impl Module {
         let kept: BTreeSet<usize> = self.kept(removed).into_iter().collect();
         let mut lines = BTreeSet::new();
         for id in &kept {
-            let statement = &self.statements[*id];
-            let children = self.children(Some(*id));
-            if children.is_empty() {
-                lines.extend(statement.line..=statement.end_line);
-                continue;
-            }
-            let first = &self.statements[children[0]];
-            lines.extend(statement.line..first.line.max(statement.line + 1));
-            for pair in children.windows(2) {
-                let (before, after) = (&self.statements[pair[0]], &self.statements[pair[1]]);
-                if kept.contains(&pair[1]) && after.line > before.end_line + 1 {
-                    lines.extend(before.end_line + 1..after.line);
+            let (own, gaps) = self.own_lines(*id);
+            lines.extend(own);
+            for gap in gaps {
+                if kept.contains(&gap.after) {
+                    lines.extend(gap.lines);
                 }
             }
         }

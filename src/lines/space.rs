@@ -11,6 +11,7 @@ use crate::case::Config;
 use crate::case::space::ConfigSpace;
 use crate::reduce::Variant;
 
+#[derive(Clone)]
 pub struct LinesSpace {
     base: Config,
     module: Arc<Module>,
@@ -18,6 +19,10 @@ pub struct LinesSpace {
     removed: BTreeSet<usize>,
     /// The statements this level reduces over (never a fixed one).
     elements: Vec<usize>,
+    /// For each element, the names it reads and the names it binds (what it holds
+    /// included, as it stands after the earlier levels): asked for every variant.
+    reads: Vec<BTreeSet<String>>,
+    binds: Vec<BTreeSet<String>>,
     /// How the file is named in the log: relative to the case folder where it is inside.
     file_label: String,
     /// Whether a variant also keeps the statements that bind a name its statements read.
@@ -37,15 +42,12 @@ impl LinesSpace {
         let elements = parents
             .iter()
             .flat_map(|parent| module.children(*parent))
+            .copied()
             .filter(|id| !module.statements[*id].fixed)
             .collect();
         LinesSpace {
-            base: base.clone(),
-            module,
-            removed,
-            elements,
-            file_label,
             close: true,
+            ..LinesSpace::exactly(base, module, removed, elements, file_label)
         }
     }
 
@@ -57,11 +59,22 @@ impl LinesSpace {
         elements: Vec<usize>,
         file_label: String,
     ) -> LinesSpace {
+        let names = |found: BTreeSet<&str>| found.into_iter().map(str::to_string).collect();
+        let reads = elements
+            .iter()
+            .map(|id| names(module.uses_within(*id, &removed)))
+            .collect();
+        let binds = elements
+            .iter()
+            .map(|id| names(module.defines_within(*id, &removed)))
+            .collect();
         LinesSpace {
             base: base.clone(),
             module,
             removed,
             elements,
+            reads,
+            binds,
             file_label,
             close: false,
         }
@@ -71,12 +84,8 @@ impl LinesSpace {
     /// kept only for a name without it.
     pub fn exact(&self) -> LinesSpace {
         LinesSpace {
-            base: self.base.clone(),
-            module: self.module.clone(),
-            removed: self.removed.clone(),
-            elements: self.elements.clone(),
-            file_label: self.file_label.clone(),
             close: false,
+            ..self.clone()
         }
     }
 
@@ -91,16 +100,10 @@ impl LinesSpace {
         }
         let mut pending: Vec<u32> = kept.iter().copied().collect();
         while let Some(index) = pending.pop() {
-            let uses = self
-                .module
-                .uses_within(self.elements[index as usize], &self.removed);
-            for (other, id) in self.elements.iter().enumerate() {
+            let reads = &self.reads[index as usize];
+            for (other, binds) in self.binds.iter().enumerate() {
                 let other = other as u32;
-                if kept.contains(&other) {
-                    continue;
-                }
-                let binds = self.module.defines_within(*id, &self.removed);
-                if uses.iter().any(|name| binds.contains(name)) {
+                if !kept.contains(&other) && !reads.is_disjoint(binds) {
                     kept.insert(other);
                     pending.push(other);
                 }

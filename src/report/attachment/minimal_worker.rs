@@ -97,7 +97,7 @@ pub async fn write(
     let application = minimal
         .imports
         .iter()
-        .map(|spec| module_of(spec))
+        .map(|import| crate::case::imported_module(import).to_string())
         .filter_map(|module| {
             let found = lines.and_then(|l| l.modules.iter().find(|m| m.module == module));
             match (pasted, found) {
@@ -182,22 +182,19 @@ fn embedded(
         .collect()
 }
 
-/// `module:attribute` → `module`.
-fn module_of(spec: &str) -> String {
-    spec.split(':').next().unwrap_or(spec).to_string()
-}
-
 /// The kept statements can be pasted when every reduced module is one the configuration
 /// imports, and none of them imports another module of the case's code.
 fn can_paste(minimal: &Config, lines: Option<&LinesFinding>) -> bool {
     let Some(lines) = lines else {
         return minimal.sources.is_empty();
     };
-    let imported: Vec<String> = minimal.imports.iter().map(|s| module_of(s)).collect();
-    lines
-        .modules
-        .iter()
-        .all(|m| m.inlinable && imported.contains(&m.module))
+    lines.modules.iter().all(|m| {
+        m.inlinable
+            && minimal
+                .imports
+                .iter()
+                .any(|import| crate::case::imported_module(import) == m.module)
+    })
 }
 
 /// The reduced modules as files under `reduced/`, where a reader finds them by path.
