@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::broker;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -40,9 +39,11 @@ pub enum Command {
 /// What every command that runs workers needs.
 #[derive(Args, Debug, Clone)]
 pub struct TrialArgs {
-    /// The RabbitMQ the workers and the probe use
-    #[arg(long, env = "MINREPRO_BROKER", hide_env_values = true, default_value = broker::DEFAULT_URL)]
-    pub broker: String,
+    /// The broker the workers and the probe use: amqp://… (RabbitMQ) or redis://…; a case
+    /// that names a broker of the other kind keeps its own [default: the case's, else
+    /// amqp://guest:guest@127.0.0.1:5672/%2f]
+    #[arg(long, env = "MINREPRO_BROKER", hide_env_values = true)]
+    pub broker: Option<String>,
     /// The Python that runs the workers (default: the case's own `python`, else a virtual
     /// environment minrepro provisions)
     #[arg(long, env = "MINREPRO_PYTHON", value_name = "PATH")]

@@ -9,6 +9,7 @@ mod case;
 mod cli;
 mod commands;
 mod error;
+mod framework;
 mod latency;
 mod lines;
 mod nightly;

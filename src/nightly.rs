@@ -418,6 +418,11 @@ async fn run_case(context: CaseContext) -> CaseReport {
                 None => None,
             };
             let redactor = bisect::redactor_for(&context.case, context.good.as_ref(), false);
+            let broker_url = context.runner.brokers.url_for(context.case.broker.as_deref());
+            let broker_version = match context.runner.brokers.get(&broker_url).await {
+                Ok(broker) => broker.version().map(str::to_string),
+                Err(_) => None,
+            };
             let written = attachment::write(&attachment::Request {
                 out: &context.out,
                 case: &context.case,
@@ -425,8 +430,8 @@ async fn run_case(context: CaseContext) -> CaseReport {
                 finding: &finding,
                 redactor: &redactor,
                 python: python.as_deref().unwrap_or(Path::new("python3")),
-                broker_url: context.runner.broker.url(),
-                broker_version: context.runner.broker.version(),
+                broker_url: &broker_url,
+                broker_version: broker_version.as_deref(),
             })
             .await;
             match written {

@@ -9,19 +9,23 @@ use serde::Serialize;
 
 use crate::case::{Config, Launcher};
 use crate::error::Error;
+use crate::framework;
 
 static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
 /// The template a case file gets when it names none.
 pub const DEFAULT: &str = "dramatiq";
-/// The plumbing module every generated worker imports (stage reports, stack dumps, the
-/// probe actor), copied from the template's `plumbing.py`.
+/// The plumbing module every generated worker imports (stage reports, stack dumps, reduced
+/// sources), the same for every framework: `templates/plumbing.py`.
 pub const PLUMBING_FILE: &str = "minrepro_plumbing.py";
+/// The framework's side of the plumbing (the probe task, the broker the worker reports):
+/// the template's `framework.py`.
+pub const FRAMEWORK_FILE: &str = "minrepro_framework.py";
 /// The in-process worker a `script` launch runs.
 pub const WORKER_FILE: &str = "minrepro_worker.py";
 /// What a CLI launch runs: Dramatiq's command line, started as the case's launch did.
 pub const LAUNCH_FILE: &str = "minrepro_launch.py";
-/// The module a CLI launch gets after the application's: it declares the probe actor.
+/// The module a CLI launch gets the framework to import: it declares the probe task.
 pub const PROBE_FILE: &str = "minrepro_probe.py";
 /// The reduced sources of application modules (statement-level reduction), by module name:
 /// the plumbing serves them in place of the modules' files.
@@ -40,6 +44,14 @@ pub fn exists(name: &str) -> bool {
     names().contains(&name)
 }
 
+/// The plumbing every template's workers share.
+fn plumbing() -> Result<&'static str, Error> {
+    TEMPLATES
+        .get_file("plumbing.py")
+        .and_then(|f| f.contents_utf8())
+        .ok_or_else(|| Error::infra("templates/plumbing.py is missing (this minrepro build is incomplete)"))
+}
+
 fn file(template: &str, file: &str) -> Result<&'static str, Error> {
     TEMPLATES
         .get_file(format!("{template}/{file}"))
@@ -54,11 +66,11 @@ fn file(template: &str, file: &str) -> Result<&'static str, Error> {
 /// Every source of a template's workers, concatenated: with a configuration, it decides
 /// what a trial runs.
 pub fn worker_source(template: &str) -> Result<String, Error> {
-    ["plumbing.py", "probe.py", "worker.py.j2", "launch.py.j2"]
-        .iter()
-        .map(|name| file(template, name))
-        .collect::<Result<Vec<_>, _>>()
-        .map(|sources| sources.join("\n"))
+    let mut sources = vec![plumbing()?];
+    for name in ["framework.py", "probe.py", "worker.py.j2", "launch.py.j2"] {
+        sources.push(file(template, name)?);
+    }
+    Ok(sources.join("\n"))
 }
 
 /// The pinned Python requirements of a template's worker.
@@ -147,8 +159,12 @@ struct LaunchContext<'a> {
 /// settings are read at run time from `probe.json` beside it.
 pub fn render_worker(case_name: &str, config: &Config) -> Result<WorkerFiles, Error> {
     let template = config.template.as_str();
+    let framework = framework::of(template)?;
     let options = &config.options;
-    let mut files = vec![(PLUMBING_FILE, file(template, "plumbing.py")?.to_string())];
+    let mut files = vec![
+        (PLUMBING_FILE, plumbing()?.to_string()),
+        (FRAMEWORK_FILE, file(template, "framework.py")?.to_string()),
+    ];
     if !config.sources.is_empty() {
         let sources = serde_json::to_string(&config.sources)
             .map_err(|err| Error::infra(format!("cannot write the reduced sources: {err}")))?;
@@ -158,9 +174,12 @@ pub fn render_worker(case_name: &str, config: &Config) -> Result<WorkerFiles, Er
         let context = LaunchContext {
             case_name,
             form: options.launcher,
-            script: options.script.as_deref().unwrap_or("dramatiq"),
+            script: options
+                .script
+                .as_deref()
+                .unwrap_or(framework.console_script()),
             imports: &config.imports,
-            arguments: options.cli_arguments(),
+            arguments: framework.cli_arguments(options),
             queues: options.queues.as_deref(),
         };
         files.push((
@@ -170,7 +189,7 @@ pub fn render_worker(case_name: &str, config: &Config) -> Result<WorkerFiles, Er
         files.push((PROBE_FILE, file(template, "probe.py")?.to_string()));
         LAUNCH_FILE
     } else {
-        let mut stages = vec!["dramatiq"];
+        let mut stages = vec![framework.package()];
         stages.extend(config.imports.iter().map(String::as_str));
         let context = WorkerContext {
             case_name,
@@ -222,8 +241,8 @@ mod tests {
             .find(|(n, _)| *n == WORKER_FILE)
             .unwrap()
             .1;
-        let settings = text.find(r#"_mr.import_spec("app.settings")"#).unwrap();
-        let tasks = text.find(r#"_mr.import_spec("app.tasks")"#).unwrap();
+        let settings = text.find(r#"_fw.import_spec("app.settings")"#).unwrap();
+        let tasks = text.find(r#"_fw.import_spec("app.tasks")"#).unwrap();
         assert!(settings < tasks);
         assert!(text.contains(r#"setLevel("DEBUG")"#));
         assert!(text.contains("worker_threads=3"));
@@ -271,9 +290,8 @@ mod tests {
             },
             ..config
         };
-        let text = render_worker("demo", &no_queues).unwrap().files[1]
-            .1
-            .clone();
+        let worker = render_worker("demo", &no_queues).unwrap();
+        let text = &worker.files.iter().find(|(n, _)| *n == LAUNCH_FILE).unwrap().1;
         assert!(text.contains("QUEUES = None"), "{text}");
     }
 

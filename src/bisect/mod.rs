@@ -230,9 +230,11 @@ pub async fn bisect(
             .await
             .map_err(|err| Error::infra(format!("cannot look at the interpreter: {err}")))?
     };
+    let broker_url = runner.brokers.url_for(case.broker.as_deref());
+    let broker = runner.brokers.get(&broker_url).await?;
     let scope = cache::Scope {
         interpreter: &interpreter,
-        broker: &runner.broker.identity(),
+        broker: &broker.identity(),
         messages: case.oracle.messages,
     };
     let cache = OutcomeCache::open(case, &scope, settings.fresh);
@@ -247,6 +249,7 @@ pub async fn bisect(
     let mut oracle = TrialOracle::new(TrialOracleParts {
         runner: runner.clone(),
         python: python.to_path_buf(),
+        broker_url: broker_url.clone(),
         messages: case.oracle.messages,
         space: space.clone(),
         case_name: case.name.clone(),
@@ -337,6 +340,7 @@ pub async fn bisect(
             case_name: &case.name,
             config: &first.config,
             python,
+            broker_url: &broker_url,
             timeout: oracle.timing.timeout(),
             messages: case.oracle.messages,
         };

@@ -172,6 +172,7 @@ pub struct TrialOracle {
     handle: Handle,
     runner: Arc<TrialRunner>,
     python: Arc<std::path::Path>,
+    broker_url: Arc<str>,
     messages: u32,
     space: Arc<dyn ConfigSpace>,
     case_name: Arc<str>,
@@ -212,6 +213,8 @@ pub struct TrialOracleParts {
     pub runner: Arc<TrialRunner>,
     /// The interpreter every trial runs on.
     pub python: std::path::PathBuf,
+    /// The broker every trial's probe goes to.
+    pub broker_url: String,
     /// Probe messages per trial.
     pub messages: u32,
     pub space: Arc<dyn ConfigSpace>,
@@ -233,6 +236,7 @@ impl TrialOracle {
             handle: Handle::current(),
             runner: parts.runner,
             python: parts.python.into(),
+            broker_url: parts.broker_url.into(),
             messages: parts.messages,
             space: parts.space,
             case_name: parts.case_name.into(),
@@ -376,6 +380,7 @@ impl TrialOracle {
     fn launch(&mut self, trial: TrialId, key: String, variant: &Variant, again: Again) {
         let runner = self.runner.clone();
         let python = self.python.clone();
+        let broker_url = self.broker_url.clone();
         let messages = self.messages;
         let config = self.space.config(variant);
         let case_name = self.case_name.clone();
@@ -400,6 +405,7 @@ impl TrialOracle {
                 case_name: &case_name,
                 config: &config,
                 python: &python,
+                broker_url: &broker_url,
                 timeout,
                 messages,
             };

@@ -132,6 +132,9 @@ pub struct Case {
     pub name: String,
     pub description: Option<String>,
     pub template: String,
+    /// The broker the case's worker uses (its probe goes there), when the case names one:
+    /// a Redis case must. `None`: `--broker`, `MINREPRO_BROKER` or RabbitMQ on localhost.
+    pub broker: Option<String>,
     /// The interpreter the workers run on, as the real launch had it (a virtual
     /// environment's `bin/python`); `None`: minrepro's own environment for the template.
     pub python: Option<PathBuf>,

@@ -221,34 +221,6 @@ impl LaunchOptions {
             }
         }
     }
-
-    /// The arguments Dramatiq's CLI gets after its modules: the options it knows by name,
-    /// then the verbatim flags. The probe's queue is not among them (the launch adds it).
-    pub fn cli_arguments(&self) -> Vec<String> {
-        let mut args = Vec::new();
-        if let Some(n) = self.processes {
-            args.extend(["--processes".to_string(), n.to_string()]);
-        }
-        if let Some(n) = self.worker_threads {
-            args.extend(["--threads".to_string(), n.to_string()]);
-        }
-        if let Some(paths) = &self.path {
-            args.push("--path".to_string());
-            args.extend(paths.iter().cloned());
-        }
-        args.extend((0..self.verbose).map(|_| "-v".to_string()));
-        for (flag, value) in &self.cli_flags {
-            args.push(flag_word(flag).to_string());
-            args.extend(value.words());
-        }
-        args
-    }
-}
-
-/// A verbatim flag that occurs more than once is kept as `--flag`, `--flag #2`, …: the
-/// command-line word is the part before the space.
-fn flag_word(name: &str) -> &str {
-    name.split(' ').next().unwrap_or(name)
 }
 
 /// The options of the table, in its order; `--…` stands for any verbatim CLI flag.
@@ -669,40 +641,5 @@ mod tests {
             parse("log_level", "\"debug\"").unwrap(),
             LaunchOption::LogLevel("DEBUG".into())
         );
-    }
-
-    #[test]
-    fn cli_arguments_are_the_command_line_a_launch_gave() {
-        let mut options = LaunchOptions {
-            launcher: Launcher::ConsoleScript,
-            ..LaunchOptions::default()
-        };
-        for (name, text) in [
-            ("processes", "2"),
-            ("worker_threads", "4"),
-            ("path", "[\".\"]"),
-            ("verbose", "1"),
-            ("--skip-logging", "true"),
-            ("--worker-shutdown-timeout", "\"1000\""),
-        ] {
-            options.apply(&parse(name, text).unwrap());
-        }
-        assert_eq!(
-            options.cli_arguments(),
-            [
-                "--processes",
-                "2",
-                "--threads",
-                "4",
-                "--path",
-                ".",
-                "-v",
-                "--skip-logging",
-                "--worker-shutdown-timeout",
-                "1000"
-            ]
-        );
-        // Stripped options are not passed at all: Dramatiq's own defaults apply.
-        assert!(LaunchOptions::default().cli_arguments().is_empty());
     }
 }

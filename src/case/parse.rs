@@ -21,6 +21,7 @@ struct RawCase {
     name: Option<Spanned<String>>,
     description: Option<String>,
     template: Option<Spanned<String>>,
+    broker: Option<Spanned<String>>,
     python: Option<Spanned<String>>,
     #[serde(default)]
     imports: Vec<Spanned<String>>,
@@ -139,6 +140,20 @@ impl Checker<'_> {
                 t.into_inner()
             }
             None => template::DEFAULT.to_string(),
+        };
+        let broker = match raw.broker {
+            Some(url) if crate::broker::Kind::of(url.get_ref()).is_none() => {
+                return Err(self.fail(
+                    url.span(),
+                    format!(
+                        "`{}` is not a broker URL minrepro can use",
+                        crate::redact::redact_url(url.get_ref())
+                    ),
+                    "write amqp://user:password@host:5672/vhost (RabbitMQ) or redis://host:6379/0 (Redis)",
+                ));
+            }
+            Some(url) => Some(url.into_inner()),
+            None => None,
         };
 
         let mut elements = Vec::new();
@@ -299,6 +314,7 @@ impl Checker<'_> {
             name,
             description: raw.description,
             template,
+            broker,
             python,
             path: path.to_path_buf(),
             dir: self.dir.to_path_buf(),
@@ -654,8 +670,11 @@ minimal = ["option:stderr", "option:log_level"]
 
     #[test]
     fn missing_template_lists_the_available_ones() {
-        let message = load_err("template = \"celery\"\n");
-        assert!(message.contains("celery"), "{message}");
+        let message = load_err("template = \"huey\"\n");
+        assert!(message.contains("huey"), "{message}");
         assert!(message.contains("dramatiq"), "{message}");
+
+        let message = load_err("broker = \"kafka://k:9092\"\n");
+        assert!(message.contains("amqp://") && message.contains("redis://"), "{message}");
     }
 }

@@ -40,7 +40,7 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
             python.display()
         );
     }
-    let runner = Arc::new(crate::commands::trial_runner(&args.trial).await?);
+    let runner = Arc::new(crate::commands::trial_runner(&args.trial));
     let settings = Settings {
         jobs: usize::from(args.jobs),
         fresh: args.fresh,
@@ -73,6 +73,8 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
     {
         eprintln!("minrepro: writing the attachment and running its launcher once to verify it…");
         let redactor = bisect::redactor_for(&case, good.as_ref(), args.show_secrets);
+        let broker_url = runner.brokers.url_for(case.broker.as_deref());
+        let broker = runner.brokers.get(&broker_url).await?;
         let written = attachment::write(&attachment::Request {
             out,
             case: &case,
@@ -80,8 +82,8 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
             finding: &finding,
             redactor: &redactor,
             python: &python,
-            broker_url: &args.trial.broker,
-            broker_version: runner.broker.version(),
+            broker_url: &broker_url,
+            broker_version: broker.version(),
         })
         .await?;
         if !written.verified {

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::Broker;
+use crate::broker::Brokers;
 use crate::case::Case;
 use crate::cli::{Command, TrialArgs};
 use crate::error::Error;
@@ -30,15 +30,14 @@ pub async fn dispatch(command: Command) -> Result<i32, Error> {
     }
 }
 
-/// Gets what trials need: the broker, and a cancellation token that Ctrl-C and SIGTERM
+/// Gets what trials need: the brokers (connected on first use), and a cancellation token that Ctrl-C and SIGTERM
 /// trip so that every trial cleans up.
-pub async fn trial_runner(args: &TrialArgs) -> Result<TrialRunner, Error> {
-    let broker = Broker::connect(&args.broker).await?;
-    Ok(TrialRunner {
-        broker,
+pub fn trial_runner(args: &TrialArgs) -> TrialRunner {
+    TrialRunner {
+        brokers: Brokers::new(args.broker.clone()),
         keep_scratch: args.keep_scratch,
         interrupted: cancel_on_signals(),
-    })
+    }
 }
 
 /// The interpreter `case`'s trials run on (provisioned on first use, see [`python`]).

@@ -17,7 +17,7 @@ pub async fn nightly(args: NightlyArgs) -> Result<i32, Error> {
             args.corpus.display()
         )));
     }
-    let runner = Arc::new(crate::commands::trial_runner(&args.trial).await?);
+    let runner = Arc::new(crate::commands::trial_runner(&args.trial));
     let summary = nightly::run(Plan {
         corpus: args.corpus.clone(),
         out: args.out.clone(),

@@ -33,9 +33,7 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
     let python = crate::commands::interpreter(&args.trial, &case)
         .await
         .map_err(failed)?;
-    let runner = crate::commands::trial_runner(&args.trial)
-        .await
-        .map_err(failed)?;
+    let runner = crate::commands::trial_runner(&args.trial);
     let messages = case.oracle.messages;
     let mut history = LatencyHistory::load(&case.template, &python, messages, &case.path);
     let timeout = match (args.trial.timeout, case.oracle.timeout) {
@@ -65,6 +63,7 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
         case_name: &case.name,
         config: &config,
         python: &python,
+        broker_url: &runner.brokers.url_for(case.broker.as_deref()),
         timeout,
         messages,
     };

@@ -16,9 +16,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::Broker;
+use crate::broker::{Broker, Brokers, Leftovers};
 use crate::case::Config;
 use crate::error::Error;
+use crate::framework::{self, Framework, ProbeMessage};
 use crate::template;
 pub use outcome::{Failure, Outcome, normalize_signature, seconds};
 use process::WorkerProcess;
@@ -62,7 +63,8 @@ pub struct TrialRecord {
 
 /// What every trial of one command shares.
 pub struct TrialRunner {
-    pub broker: Broker,
+    /// The brokers trials publish their probes to, connected on first use.
+    pub brokers: Brokers,
     pub keep_scratch: bool,
     /// Tripped by Ctrl-C or SIGTERM: every trial stops and cleans up.
     pub interrupted: CancellationToken,
@@ -75,6 +77,8 @@ pub struct TrialSpec<'a> {
     pub case_name: &'a str,
     pub config: &'a Config,
     pub python: &'a Path,
+    /// The broker the probe goes to (see [`Brokers::url_for`]).
+    pub broker_url: &'a str,
     pub timeout: Duration,
     pub messages: u32,
 }
@@ -98,6 +102,8 @@ impl TrialRunner {
         cancel: &CancellationToken,
     ) -> Result<TrialRecord, Error> {
         let started = Instant::now();
+        let broker = self.brokers.get(spec.broker_url).await?;
+        let framework = framework::of(&spec.config.template)?;
         let id = new_trial_id();
         let queue = format!("minrepro.probe.{id}");
         let scratch = tempfile::Builder::new()
@@ -108,16 +114,18 @@ impl TrialRunner {
             queue: queue.clone(),
             token: id.clone(),
             messages: spec.messages.max(1),
+            framework,
         };
-        let entry = write_worker_files(scratch.path(), spec, self.broker.url(), &probe)?;
+        let entry = write_worker_files(scratch.path(), spec, broker.url(), &probe)?;
+        let leftovers = framework.probe_leftovers(broker.kind(), &queue);
 
-        let generation = self.broker.generation();
-        self.broker.claim_probe_queue(&queue);
+        let generation = broker.generation();
+        broker.claim(&id, &leftovers);
         let spawned_at = unix_now();
         let mut worker = WorkerProcess::spawn(spec.python, spec.config, scratch.path(), entry)?;
         let mut log = WorkerLog::new(scratch.path().join("report.jsonl"));
         let watched = self
-            .watch(&mut worker, &mut log, &probe, spec.timeout, cancel)
+            .watch(&broker, &mut worker, &mut log, &probe, spec.timeout, cancel)
             .await;
 
         let mut stack_dump = String::new();
@@ -126,16 +134,23 @@ impl TrialRunner {
         }
         let stopped = worker.stop().await;
         let (stdout_tail, stderr_tail) = worker.outputs().await;
-        let mut cleaned = self.delete_queues(&queue, &log).await;
+        let cleanup = Cleanup {
+            broker: &broker,
+            framework,
+            trial: &id,
+            leftovers: &leftovers,
+            probe_queue: &queue,
+        };
+        let mut cleaned = cleanup.run(&log).await;
         if matches!(cleaned, Err(Error::BrokerLost(_))) {
             // Once the broker is back (the connection is made anew, or it never comes).
-            cleaned = self.delete_queues(&queue, &log).await;
+            cleaned = cleanup.run(&log).await;
         }
 
         let (ending, consumers) = watched?;
         stopped?;
         cleaned?;
-        if self.broker.generation() != generation {
+        if broker.generation() != generation {
             return Err(Error::BrokerLost(
                 "the broker went away while the trial ran: its outcome proves nothing".into(),
             ));
@@ -184,6 +199,7 @@ impl TrialRunner {
     /// is called stuck only after a quiet spell, at most at twice the timeout.
     async fn watch(
         &self,
+        broker: &Broker,
         worker: &mut WorkerProcess,
         log: &mut WorkerLog,
         probe: &Probe,
@@ -222,21 +238,21 @@ impl TrialRunner {
             let now = Instant::now();
             if now >= next_consumer_poll && consumers.unwrap_or(0) == 0 {
                 if published {
-                    consumers = self.broker.consumer_count(&probe.queue).await?;
+                    consumers = broker.consumer_count(&probe.queue).await?;
                     if consumers.unwrap_or(0) > 0 {
                         log.observe("broker:consuming", worker.pid());
                     }
                 } else {
                     // The probe goes in once the worker has declared its queue: the first
                     // message when it is routable, then the rest at once.
-                    published = self
-                        .broker
-                        .publish_if_routable(&probe.queue, &probe.message(0))
+                    published = broker
+                        .deliver_if_routable(&probe.queue, &probe.message(broker, 0)?)
                         .await?;
                     if published && probe.messages > 1 {
-                        let burst: Vec<Vec<u8>> =
-                            (1..probe.messages).map(|i| probe.message(i)).collect();
-                        self.broker.publish_all(&probe.queue, &burst).await?;
+                        let burst = (1..probe.messages)
+                            .map(|i| probe.message(broker, i))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        broker.deliver_all(&probe.queue, &burst).await?;
                     }
                     consumers = published.then_some(0);
                 }
@@ -256,17 +272,28 @@ impl TrialRunner {
                     continue;
                 }
                 if published {
-                    consumers = self.broker.consumer_count(&probe.queue).await?;
+                    consumers = broker.consumer_count(&probe.queue).await?;
                 }
                 return Ok((Ending::Stuck, consumers));
             }
         }
     }
+}
 
-    /// Deletes the probe's queues, and the application queues the worker declared on this
-    /// same broker if they are empty and unused.
-    async fn delete_queues(&self, queue: &str, log: &WorkerLog) -> Result<(), Error> {
-        self.broker.delete_probe_queues(queue).await?;
+/// What a trial deletes when it ends.
+struct Cleanup<'a> {
+    broker: &'a Broker,
+    framework: &'static dyn Framework,
+    trial: &'a str,
+    leftovers: &'a Leftovers,
+    probe_queue: &'a str,
+}
+
+impl Cleanup<'_> {
+    /// Deletes what the probe made, and the application queues the worker declared on
+    /// this same broker if they are empty and unused.
+    async fn run(&self, log: &WorkerLog) -> Result<(), Error> {
+        self.broker.delete(self.trial, self.leftovers).await?;
         let Some(worker_broker) = log.broker() else {
             return Ok(());
         };
@@ -281,7 +308,8 @@ impl TrialRunner {
         let app_queues: Vec<String> = log
             .declared_queues()
             .into_iter()
-            .filter(|q| q != queue)
+            .filter(|q| q != self.probe_queue)
+            .flat_map(|q| self.framework.queue_family(&q))
             .collect();
         self.broker.delete_idle_queues(&app_queues).await
     }
@@ -373,32 +401,26 @@ async fn dump_stacks(
     }
 }
 
-/// The probe of one trial: its queue, its token, how many messages.
+/// The probe of one trial: its queue, its token, how many messages, in which framework.
 struct Probe {
     queue: String,
     token: String,
     messages: u32,
+    framework: &'static dyn Framework,
 }
 
 impl Probe {
-    fn actor(&self) -> String {
-        format!("minrepro_probe_{}", self.token)
-    }
-
-    /// Message `index` for the probe actor: exactly the keys Dramatiq decodes.
-    fn message(&self, index: u32) -> Vec<u8> {
-        let timestamp_ms = (unix_now() * 1000.0) as u64;
-        serde_json::json!({
-            "queue_name": self.queue,
-            "actor_name": self.actor(),
-            "args": [self.token, index],
-            "kwargs": {},
-            "options": {},
-            "message_id": format!("minrepro-{}-{index}", self.token),
-            "message_timestamp": timestamp_ms,
-        })
-        .to_string()
-        .into_bytes()
+    /// Message `index`, in the framework's format for `broker`.
+    fn message(&self, broker: &Broker, index: u32) -> Result<crate::broker::Delivery, Error> {
+        self.framework.probe_message(
+            broker.kind(),
+            ProbeMessage {
+                queue: &self.queue,
+                token: &self.token,
+                index,
+                now_ms: (unix_now() * 1000.0) as u64,
+            },
+        )
     }
 }
 
@@ -414,7 +436,7 @@ fn write_worker_files(
     let settings = serde_json::json!({
         "broker_url": broker_url,
         "queue": probe.queue,
-        "actor": probe.actor(),
+        "actor": probe.framework.probe_task(&probe.token),
         "token": probe.token,
         "messages": probe.messages,
     });

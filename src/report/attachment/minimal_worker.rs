@@ -15,6 +15,7 @@ use super::{Request, comment_lines, launch_settings, verify};
 use crate::bisect::lines::LinesFinding;
 use crate::case::Config;
 use crate::error::Error;
+use crate::framework;
 use crate::template;
 
 /// The file's name in an attachment.
@@ -93,6 +94,7 @@ pub async fn write(
     write_reduced(dir, &sources)?;
     let pasted = can_paste(minimal, lines);
     let settings = launch_settings(request, redacted);
+    let framework = framework::of(&redacted.template)?;
     let options = &redacted.options;
     let application = minimal
         .imports
@@ -126,8 +128,11 @@ pub async fn write(
         options: settings.options,
         cli: options.launcher.is_cli().then(|| Cli {
             form: options.launcher,
-            script: options.script.clone().unwrap_or_else(|| "dramatiq".into()),
-            arguments: options.cli_arguments(),
+            script: options
+                .script
+                .clone()
+                .unwrap_or_else(|| framework.console_script().into()),
+            arguments: framework.cli_arguments(options),
             queues: options.queues.clone(),
         }),
         worker_threads: options.worker_threads.unwrap_or(1),

@@ -1,6 +1,7 @@
-//! The tool's side of RabbitMQ: one connection per minrepro process, a channel per trial.
-//! The probe queue is declared exactly as Dramatiq's RabbitmqBroker declares it, or the
-//! worker's own declaration would be refused (406) and its consumer would retry forever.
+//! RabbitMQ over AMQP (lapin): one connection per minrepro process, a channel per operation.
+//! minrepro never declares a worker's queue: the worker declares it with the arguments its
+//! own configuration gives, and any declaration of ours could differ (406) and make its
+//! consumer retry forever.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,32 +13,30 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 
+use super::{Address, AmqpMessage};
 use crate::error::Error;
 use crate::redact::redact_url;
 
-/// The broker used when neither `--broker` nor `MINREPRO_BROKER` names one.
-pub const DEFAULT_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
-
 /// How long connecting may take before the broker counts as unreachable; well under the
 /// 5 seconds in which a run against a dead broker must have ended.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How long the broker may stay away (a restart) before minrepro gives up on it, unless
 /// `MINREPRO_BROKER_PATIENCE` says otherwise (a duration such as "2m").
 const PATIENCE: Duration = Duration::from_secs(60);
 
-fn patience() -> Duration {
+pub(super) fn patience() -> Duration {
     std::env::var("MINREPRO_BROKER_PATIENCE")
         .ok()
         .and_then(|text| humantime::parse_duration(&text).ok())
         .unwrap_or(PATIENCE)
 }
 /// How often a broker that went away is tried again.
-const RECONNECT_EVERY: Duration = Duration::from_millis(500);
+pub(super) const RECONNECT_EVERY: Duration = Duration::from_millis(500);
 /// How long the broker gets to answer one request before its connection counts as dead.
-const ANSWER_WITHIN: Duration = Duration::from_secs(15);
+pub(super) const ANSWER_WITHIN: Duration = Duration::from_secs(15);
 
-pub struct Broker {
+pub struct Amqp {
     /// The connection, and how many times it was made anew.
     live: tokio::sync::Mutex<Live>,
     generation: AtomicU64,
@@ -57,16 +56,8 @@ struct Live {
     gone: Option<String>,
 }
 
-/// Where a broker lives, to tell whether a worker's broker is this one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Address {
-    pub host: String,
-    pub port: u16,
-    pub vhost: String,
-}
-
-impl Broker {
-    pub async fn connect(url: &str) -> Result<Broker, Error> {
+impl Amqp {
+    pub async fn connect(url: &str) -> Result<Amqp, Error> {
         let unreachable = |why: String| {
             Error::infra(format!(
                 "cannot reach the broker at {}: {why}\n  = help: start RabbitMQ (`rabbitmq-server -detached`) or point --broker / MINREPRO_BROKER at a running one",
@@ -86,7 +77,7 @@ impl Broker {
             }
             _ => None,
         };
-        let broker = Broker {
+        Ok(Amqp {
             live: tokio::sync::Mutex::new(Live {
                 connection: Arc::new(connection),
                 generation: 0,
@@ -97,9 +88,7 @@ impl Broker {
             url: url.to_string(),
             version,
             refusals: tokio::sync::Mutex::new(()),
-        };
-        broker.delete_leftovers().await;
-        Ok(broker)
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -156,19 +145,6 @@ impl Broker {
     /// The RabbitMQ version, as the broker announces it.
     pub fn version(&self) -> Option<&str> {
         self.version.as_deref()
-    }
-
-    /// What a recorded outcome was observed on: the broker's address, vhost and version
-    /// (not its credentials).
-    pub fn identity(&self) -> String {
-        let address = self
-            .address()
-            .map(|a| format!("{}:{}/{}", a.host, a.port, a.vhost))
-            .unwrap_or_else(|| redact_url(&self.url));
-        format!(
-            "{address} RabbitMQ {}",
-            self.version.as_deref().unwrap_or("?")
-        )
     }
 
     /// The host, port and vhost of this broker's URL.
@@ -246,7 +222,11 @@ impl Broker {
     /// set through env vars); any declaration of ours could differ and make its consumer
     /// fail. Nor is it looked up with a passive declare, whose 404 closes the channel: with
     /// many trials at once, such closes race with channels being opened.
-    pub async fn publish_if_routable(&self, queue: &str, body: &[u8]) -> Result<bool, Error> {
+    pub async fn publish_if_routable(
+        &self,
+        queue: &str,
+        message: &AmqpMessage,
+    ) -> Result<bool, Error> {
         let channel = self.confirmed_channel().await?;
         let lost = |err| self.lost(err);
         let confirm = self
@@ -257,8 +237,8 @@ impl Broker {
                     mandatory: true,
                     ..BasicPublishOptions::default()
                 },
-                body,
-                BasicProperties::default().with_delivery_mode(2),
+                &message.body,
+                properties(message),
             ))
             .await?
             .map_err(lost)?;
@@ -274,20 +254,20 @@ impl Broker {
         }
     }
 
-    /// Publishes `bodies` to `queue` (which exists) as one burst on one channel, persistent,
+    /// Publishes `messages` to `queue` (which exists) as one burst on one channel, persistent,
     /// and waits until the broker has confirmed every one.
-    pub async fn publish_all(&self, queue: &str, bodies: &[Vec<u8>]) -> Result<(), Error> {
+    pub async fn publish_all(&self, queue: &str, messages: &[AmqpMessage]) -> Result<(), Error> {
         let channel = self.confirmed_channel().await?;
         let lost = |err| self.lost(err);
-        let mut confirms = Vec::with_capacity(bodies.len());
-        for body in bodies {
+        let mut confirms = Vec::with_capacity(messages.len());
+        for message in messages {
             confirms.push(
                 self.answered(channel.basic_publish(
                     "".into(),
                     queue.into(),
                     BasicPublishOptions::default(),
-                    body,
-                    BasicProperties::default().with_delivery_mode(2),
+                    &message.body,
+                    properties(message),
                 ))
                 .await?
                 .map_err(lost)?,
@@ -335,27 +315,11 @@ impl Broker {
         }
     }
 
-    /// A trial's probe queue is about to be declared (by its worker): written down, so that
-    /// if this minrepro dies before it deletes it, the next one does.
-    pub fn claim_probe_queue(&self, queue: &str) {
-        leftovers::claim(&self.identity(), queue);
-    }
-
-    /// Deletes the probe queue of a trial and its `.DQ` and `.XQ`, whatever they hold. If
-    /// the broker is away, the queue stays written down, and the next minrepro that connects
-    /// to the broker deletes it.
-    pub async fn delete_probe_queues(&self, queue: &str) -> Result<(), Error> {
-        let deleted = self.delete_family(queue).await;
-        if deleted.is_ok() {
-            leftovers::release(&self.identity(), queue);
-        }
-        deleted
-    }
-
-    async fn delete_family(&self, queue: &str) -> Result<(), Error> {
+    /// Deletes `queues`, whatever they hold (a trial's probe queues).
+    pub async fn delete_queues(&self, queues: &[String]) -> Result<(), Error> {
         let channel = self.channel().await?;
-        for name in dramatiq_queue_family(queue) {
-            self.answered(channel.queue_delete(name.into(), QueueDeleteOptions::default()))
+        for name in queues {
+            self.answered(channel.queue_delete(name.as_str().into(), QueueDeleteOptions::default()))
                 .await?
                 .map_err(|err| self.lost(err))?;
         }
@@ -363,29 +327,18 @@ impl Broker {
         Ok(())
     }
 
-    /// Deletes the probe queues of trials whose minrepro died before it could.
-    async fn delete_leftovers(&self) {
-        for queue in leftovers::orphans(&self.identity()) {
-            if self.delete_family(&queue).await.is_ok() {
-                leftovers::release(&self.identity(), &queue);
-            }
-        }
-    }
-
-    /// Deletes the application queues a worker declared (with their `.DQ` and `.XQ`), but
-    /// only those that are empty and have no consumer: never a message nor another
+    /// Deletes the application queues a worker declared (with the queues its framework
+    /// pairs with them), but only those that are empty and have no consumer: never a message nor another
     /// worker's queue is lost. One deletion at a time: a refusal (406) closes its channel,
     /// and such closes must not race with other channels being opened.
     pub async fn delete_idle_queues(&self, queues: &[String]) -> Result<(), Error> {
         let _one_at_a_time = self.refusals.lock().await;
-        for queue in queues {
-            for name in dramatiq_queue_family(queue) {
-                match self.delete_if_idle(&name).await? {
-                    Ok(()) => {}
-                    // Gone already (another trial deleted it), or in use: nothing to do.
-                    Err(err) if is_soft_error(&err) => {}
-                    Err(err) => return Err(self.lost(err)),
-                }
+        for name in queues {
+            match self.delete_if_idle(name).await? {
+                Ok(()) => {}
+                // Gone already (another trial deleted it), or in use: nothing to do.
+                Err(err) if is_soft_error(&err) => {}
+                Err(err) => return Err(self.lost(err)),
             }
         }
         Ok(())
@@ -469,61 +422,55 @@ async fn server_version(host: &str, port: u16) -> Option<String> {
         .flatten()
 }
 
-/// A write-ahead record of the probe queues of trials in flight, per broker (address,
-/// vhost, version), under minrepro's cache folder: a marker file per queue, holding the pid
-/// of the minrepro that owns it, made before the worker starts and removed once the queue
-/// is deleted. A queue whose owner died without deleting it (killed with SIGKILL, or the
-/// broker away at the end) is deleted by the next minrepro that connects to the broker; a
-/// live owner's are left alone.
-mod leftovers {
-    use std::path::PathBuf;
-
-    use sha2::{Digest, Sha256};
-
-    fn dir(broker: &str) -> PathBuf {
-        let key = format!("{:x}", Sha256::digest(broker.as_bytes()));
-        crate::python::cache_root()
-            .join("probe-queues")
-            .join(&key[..16])
+/// The properties a message carries: persistent, with what the framework's protocol puts in
+/// them (Celery's task headers and correlation id, say).
+fn properties(message: &AmqpMessage) -> BasicProperties {
+    let mut properties = BasicProperties::default().with_delivery_mode(2);
+    if let Some(value) = &message.content_type {
+        properties = properties.with_content_type(value.as_str().into());
     }
-
-    pub fn claim(broker: &str, queue: &str) {
-        let dir = dir(broker);
-        if std::fs::create_dir_all(&dir).is_ok() {
-            let _ = std::fs::write(dir.join(queue), std::process::id().to_string());
+    if let Some(value) = &message.content_encoding {
+        properties = properties.with_content_encoding(value.as_str().into());
+    }
+    if let Some(value) = &message.correlation_id {
+        properties = properties.with_correlation_id(value.as_str().into());
+    }
+    if let Some(value) = message.priority {
+        properties = properties.with_priority(value);
+    }
+    if !message.headers.is_empty() {
+        let mut table = FieldTable::default();
+        for (key, value) in &message.headers {
+            table.insert(key.as_str().into(), field_value(value));
         }
+        properties = properties.with_headers(table);
     }
-
-    pub fn release(broker: &str, queue: &str) {
-        let _ = std::fs::remove_file(dir(broker).join(queue));
-    }
-
-    /// Whether `pid` is a minrepro still running.
-    fn alive(pid: &str) -> bool {
-        std::fs::read_to_string(format!("/proc/{}/comm", pid.trim()))
-            .is_ok_and(|comm| comm.trim() == "minrepro")
-    }
-
-    /// The queues whose owners are gone.
-    pub fn orphans(broker: &str) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(dir(broker)) else {
-            return Vec::new();
-        };
-        entries
-            .flatten()
-            .filter(|e| std::fs::read_to_string(e.path()).is_ok_and(|owner| !alive(&owner)))
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect()
-    }
+    properties
 }
 
-/// A queue and the delay and dead-letter queues Dramatiq pairs with it.
-fn dramatiq_queue_family(queue: &str) -> [String; 3] {
-    [
-        queue.to_string(),
-        format!("{queue}.DQ"),
-        format!("{queue}.XQ"),
-    ]
+/// A JSON value as an AMQP field value (what pika and py-amqp decode back to the same value).
+fn field_value(value: &serde_json::Value) -> lapin::types::AMQPValue {
+    use lapin::types::{AMQPValue, FieldArray};
+    use serde_json::Value as J;
+    match value {
+        J::Null => AMQPValue::Void,
+        J::Bool(b) => AMQPValue::Boolean(*b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => AMQPValue::LongLongInt(i),
+            None => AMQPValue::Double(n.as_f64().unwrap_or_default()),
+        },
+        J::String(text) => AMQPValue::LongString(text.as_str().into()),
+        J::Array(items) => {
+            AMQPValue::FieldArray(FieldArray::from(items.iter().map(field_value).collect::<Vec<_>>()))
+        }
+        J::Object(map) => {
+            let mut table = FieldTable::default();
+            for (key, value) in map {
+                table.insert(key.as_str().into(), field_value(value));
+            }
+            AMQPValue::FieldTable(table)
+        }
+    }
 }
 
 /// A channel-level refusal (404 NOT_FOUND, 406 PRECONDITION_FAILED), as opposed to a

@@ -1,5 +1,6 @@
-"""minrepro's plumbing inside a generated worker: start-up stage reports, stack dumps and the
-probe actor.
+"""minrepro's plumbing inside a generated worker, the same for every framework: start-up stage
+reports, stack dumps, reduced sources. The framework's own part (the probe task, the broker
+it reports) is minrepro_framework.py beside it.
 
 Nothing here reads the environment or changes what the worker does, so that stripping env
 vars or options cannot break the probe, and a worker with this module behaves as one
@@ -176,139 +177,20 @@ class _StageFinder:
         return spec
 
 
-def import_dramatiq():
-    """`import dramatiq`, telling a missing package (the interpreter's fault) apart from a
-    failing one (the configuration's)."""
-    try:
-        import dramatiq
-    except ModuleNotFoundError as exc:
-        if exc.name == "dramatiq":
-            info("missing-module", module=exc.name, executable=sys.executable)
-        raise
-    return dramatiq
-
-
-def import_spec(spec):
-    """Imports `module`, or `module:attribute` as Dramatiq's CLI takes its broker argument:
-    a function is called (it sets the broker up), a broker is made the global one."""
-    import importlib
-
-    name, _, attribute = spec.partition(":")
-    module = importlib.import_module(name)
-    if attribute:
-        import functools
-
-        import dramatiq
-
-        value = functools.reduce(getattr, attribute.split("."), module)
-        if callable(value) and not isinstance(value, dramatiq.Broker):
-            value()
-        elif isinstance(value, dramatiq.Broker):
-            dramatiq.set_broker(value)
-    return module
-
-
-def _address(broker):
-    parameters = getattr(broker, "parameters", None)
-    if isinstance(parameters, list):
-        parameters = parameters[0] if parameters else None
-    if parameters is None:
-        return {}
-    return {
-        "host": getattr(parameters, "host", None),
-        "port": getattr(parameters, "port", None),
-        "vhost": getattr(parameters, "virtual_host", None),
-    }
-
-
-def _versions():
-    import importlib.metadata
-
-    found = {}
-    for name in ("dramatiq", "pika", "redis", "django", "django-dramatiq"):
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    info("versions", **found)
-
-
-def _report_top_level_modules():
+def report_top_level_modules():
     """The top-level modules the worker has imported: minrepro maps them to the installed
     distributions a repro needs (cheaply, here; the mapping is made once, later)."""
     info("modules", top_level=sorted({name.partition(".")[0] for name in list(sys.modules)}))
 
 
-def _watch_worker_start():
-    """Reports `worker:started` when any dramatiq.Worker has started, with the broker it
-    consumes from: under the CLI, that broker may differ from the global one."""
-    from dramatiq.worker import Worker
+def import_framework(name):
+    """`import <framework>`, telling a missing package (the interpreter's fault) apart from a
+    failing one (the configuration's)."""
+    import importlib
 
-    if getattr(Worker.start, "_minrepro", False):
-        return
-    original = Worker.start
-
-    def start(self, *args, **kwargs):
-        result = original(self, *args, **kwargs)
-        broker = self.broker
-        whitelist = getattr(self, "consumer_whitelist", None)
-        report(
-            "worker:started",
-            queues=sorted(broker.get_declared_queues()),
-            consumes=sorted(whitelist) if whitelist else None,
-            threads=getattr(self, "worker_threads", None),
-            broker=type(broker).__name__,
-            **_address(broker),
-        )
-        _report_top_level_modules()
-        return result
-
-    start._minrepro = True
-    Worker.start = start
-
-
-def _cli_broker():
-    """The broker Dramatiq's CLI took from its first argument, when the probe module is
-    being imported by one of the CLI's worker processes."""
-    frame = sys._getframe()
-    while frame is not None:
-        if frame.f_code.co_name == "worker_process" and frame.f_globals.get("__name__") == "dramatiq.cli":
-            return frame.f_locals.get("broker")
-        frame = frame.f_back
-    return None
-
-
-def declare_probe():
-    """Declares the probe actor on the global broker, as an application's own actor would be
-    declared; if no import set a broker, sets one for minrepro's broker URL first."""
-    start((), main=False)  # a process started by spawn has not run the launch's start()
-    import dramatiq
-    import dramatiq.broker
-
-    if dramatiq.broker.global_broker is not None:
-        broker, set_by = dramatiq.get_broker(), "imports"
-    elif _cli_broker() is not None:
-        # `dramatiq module:broker` with nothing on the global broker: the application's
-        # actors are bound to that broker, the one the CLI's worker consumes from.
-        broker, set_by = _cli_broker(), "the CLI's broker argument"
-    else:
-        from dramatiq.brokers.rabbitmq import RabbitmqBroker
-
-        dramatiq.set_broker(RabbitmqBroker(url=PROBE["broker_url"]))
-        broker, set_by = dramatiq.get_broker(), "minrepro"
-    report("broker:ready", broker=type(broker).__name__, set_by=set_by, **_address(broker))
-    _versions()
-    _watch_worker_start()
-
-    class _MinreproStages(dramatiq.Middleware):
-        def before_process_message(self, broker, message):
-            if message.actor_name == PROBE["actor"]:
-                report("probe:received", index=message.args[1] if len(message.args) > 1 else 0)
-
-    broker.add_middleware(_MinreproStages())
-
-    def _minrepro_probe(token, index=0):
-        report("probe:processed", token=token, index=index)
-
-    dramatiq.actor(_minrepro_probe, actor_name=PROBE["actor"], queue_name=PROBE["queue"], broker=broker)
-    return broker
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            info("missing-module", module=exc.name, executable=sys.executable)
+        raise

@@ -1,0 +1,427 @@
+//! The tool's side of the brokers workers use: RabbitMQ over AMQP ([`amqp`]) and Redis
+//! ([`redis`]). A trial hands its broker what the framework encodes (a [`Delivery`]) and
+//! what the framework says a probe queue leaves behind ([`Leftovers`]); the broker knows how
+//! to send and delete, never what a framework's messages look like.
+
+pub mod amqp;
+pub mod redis;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::redact::redact_url;
+
+/// The broker used when neither `--broker`, `MINREPRO_BROKER` nor the case names one.
+pub const DEFAULT_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// What protocol a broker speaks, from its URL's scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Amqp,
+    Redis,
+}
+
+impl Kind {
+    pub fn of(url: &str) -> Option<Kind> {
+        let scheme = url.split_once("://")?.0.to_ascii_lowercase();
+        match scheme.as_str() {
+            "amqp" | "amqps" => Some(Kind::Amqp),
+            "redis" | "rediss" => Some(Kind::Redis),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Amqp => "RabbitMQ",
+            Kind::Redis => "Redis",
+        }
+    }
+}
+
+/// Where a broker lives, to tell whether a worker's broker is this one. For Redis, `vhost`
+/// is the database number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    pub host: String,
+    pub port: u16,
+    pub vhost: String,
+}
+
+/// One AMQP message: its body and the properties a framework's protocol uses. Published to
+/// the default exchange with the queue as routing key, persistent.
+#[derive(Debug, Clone, Default)]
+pub struct AmqpMessage {
+    pub body: Vec<u8>,
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+    pub correlation_id: Option<String>,
+    pub priority: Option<u8>,
+    /// Header name → value; JSON null is AMQP's void.
+    pub headers: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One probe message as the framework encodes it for the trial's broker.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    Amqp(AmqpMessage),
+    /// Redis commands (each its words), run in order as one transaction.
+    Redis(Vec<Vec<Vec<u8>>>),
+}
+
+/// What a trial's probe queue leaves on the broker, deleted when the trial ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leftovers {
+    /// AMQP queues.
+    Queues(Vec<String>),
+    /// Redis keys, and key patterns (`SCAN MATCH`) for keys whose names hold a worker's id.
+    Keys {
+        keys: Vec<String>,
+        patterns: Vec<String>,
+    },
+}
+
+impl Leftovers {
+    /// One line per item, patterns marked, for the write-ahead record.
+    fn to_lines(&self) -> Vec<String> {
+        match self {
+            Leftovers::Queues(queues) => queues.iter().map(|q| format!("queue {q}")).collect(),
+            Leftovers::Keys { keys, patterns } => keys
+                .iter()
+                .map(|k| format!("key {k}"))
+                .chain(patterns.iter().map(|p| format!("match {p}")))
+                .collect(),
+        }
+    }
+
+    fn from_lines<'a>(lines: impl Iterator<Item = &'a str>) -> Leftovers {
+        let (mut queues, mut keys, mut patterns) = (Vec::new(), Vec::new(), Vec::new());
+        for line in lines {
+            match line.split_once(' ') {
+                Some(("queue", name)) => queues.push(name.to_string()),
+                Some(("key", name)) => keys.push(name.to_string()),
+                Some(("match", pattern)) => patterns.push(pattern.to_string()),
+                _ => {}
+            }
+        }
+        if queues.is_empty() {
+            Leftovers::Keys { keys, patterns }
+        } else {
+            Leftovers::Queues(queues)
+        }
+    }
+}
+
+/// A connected broker of either kind.
+pub enum Broker {
+    Amqp(amqp::Amqp),
+    Redis(redis::Redis),
+}
+
+impl Broker {
+    /// Connects, then deletes what trials of a minrepro that died left on this broker.
+    pub async fn connect(url: &str) -> Result<Broker, Error> {
+        let broker = match Kind::of(url) {
+            Some(Kind::Amqp) => Broker::Amqp(amqp::Amqp::connect(url).await?),
+            Some(Kind::Redis) => Broker::Redis(redis::Redis::connect(url).await?),
+            None => {
+                return Err(Error::input(format!(
+                    "the broker URL {} is neither amqp:// (RabbitMQ) nor redis:// (Redis)\n  = help: give --broker (or MINREPRO_BROKER, or `broker` in the case file) as amqp://user:password@host:5672/vhost or redis://host:6379/0",
+                    redact_url(url)
+                )));
+            }
+        };
+        broker.delete_orphans().await;
+        Ok(broker)
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Broker::Amqp(_) => Kind::Amqp,
+            Broker::Redis(_) => Kind::Redis,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            Broker::Amqp(b) => b.url(),
+            Broker::Redis(b) => b.url(),
+        }
+    }
+
+    /// How many times the connection was made anew: a trial that saw it change ran while
+    /// the broker was away.
+    pub fn generation(&self) -> u64 {
+        match self {
+            Broker::Amqp(b) => b.generation(),
+            Broker::Redis(b) => b.generation(),
+        }
+    }
+
+    /// The broker's own version, as it announces it.
+    pub fn version(&self) -> Option<&str> {
+        match self {
+            Broker::Amqp(b) => b.version(),
+            Broker::Redis(b) => b.version(),
+        }
+    }
+
+    /// What a recorded outcome was observed on: address, vhost or database, product and
+    /// version (never credentials).
+    pub fn identity(&self) -> String {
+        let address = self
+            .address()
+            .map(|a| format!("{}:{}/{}", a.host, a.port, a.vhost))
+            .unwrap_or_else(|| redact_url(self.url()));
+        format!(
+            "{address} {} {}",
+            self.kind().name(),
+            self.version().unwrap_or("?")
+        )
+    }
+
+    pub fn address(&self) -> Option<Address> {
+        match self {
+            Broker::Amqp(b) => b.address(),
+            Broker::Redis(b) => b.address(),
+        }
+    }
+
+    /// Sends a probe message if its queue can take it: on RabbitMQ, once the worker has
+    /// declared the queue (`false` before); on Redis, at once.
+    pub async fn deliver_if_routable(&self, queue: &str, delivery: &Delivery) -> Result<bool, Error> {
+        match (self, delivery) {
+            (Broker::Amqp(b), Delivery::Amqp(message)) => b.publish_if_routable(queue, message).await,
+            (Broker::Redis(b), Delivery::Redis(commands)) => b.run(commands).await.map(|()| true),
+            _ => Err(mismatch()),
+        }
+    }
+
+    /// Sends probe messages to a queue that takes them, as one burst.
+    pub async fn deliver_all(&self, queue: &str, deliveries: &[Delivery]) -> Result<(), Error> {
+        match self {
+            Broker::Amqp(b) => {
+                let messages = deliveries
+                    .iter()
+                    .map(|d| match d {
+                        Delivery::Amqp(message) => Ok(message.clone()),
+                        Delivery::Redis(_) => Err(mismatch()),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                b.publish_all(queue, &messages).await
+            }
+            Broker::Redis(b) => {
+                for delivery in deliveries {
+                    match delivery {
+                        Delivery::Redis(commands) => b.run(commands).await?,
+                        Delivery::Amqp(_) => return Err(mismatch()),
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// How many consumers a queue has, where the broker can tell (`None`: the queue does
+    /// not exist, or a Redis list, whose readers nobody sees).
+    pub async fn consumer_count(&self, queue: &str) -> Result<Option<u32>, Error> {
+        match self {
+            Broker::Amqp(b) => b.consumer_count(queue).await,
+            Broker::Redis(_) => Ok(None),
+        }
+    }
+
+    /// A trial is about to make `leftovers`: written down first, so that if this minrepro
+    /// dies before it deletes them, the next one that connects here does.
+    pub fn claim(&self, trial: &str, leftovers: &Leftovers) {
+        orphans::claim(&self.identity(), trial, leftovers);
+    }
+
+    /// Deletes what a trial left, whatever it holds. If the broker is away, it stays
+    /// written down, and the next minrepro that connects deletes it.
+    pub async fn delete(&self, trial: &str, leftovers: &Leftovers) -> Result<(), Error> {
+        let deleted = self.delete_now(leftovers).await;
+        if deleted.is_ok() {
+            orphans::release(&self.identity(), trial);
+        }
+        deleted
+    }
+
+    async fn delete_now(&self, leftovers: &Leftovers) -> Result<(), Error> {
+        match (self, leftovers) {
+            (Broker::Amqp(b), Leftovers::Queues(queues)) => b.delete_queues(queues).await,
+            (Broker::Redis(b), Leftovers::Keys { keys, patterns }) => {
+                b.delete_keys(keys, patterns).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Deletes application queues a worker declared, when they are empty and unused (AMQP;
+    /// a Redis list that is empty does not exist).
+    pub async fn delete_idle_queues(&self, queues: &[String]) -> Result<(), Error> {
+        match self {
+            Broker::Amqp(b) => b.delete_idle_queues(queues).await,
+            Broker::Redis(_) => Ok(()),
+        }
+    }
+
+    async fn delete_orphans(&self) {
+        for (trial, leftovers) in orphans::orphans(&self.identity()) {
+            if self.delete_now(&leftovers).await.is_ok() {
+                orphans::release(&self.identity(), &trial);
+            }
+        }
+    }
+}
+
+fn mismatch() -> Error {
+    Error::infra("a probe message was encoded for another kind of broker (a bug in minrepro)")
+}
+
+/// The brokers of one command, connected on first use and shared by its trials: cases of
+/// one nightly may use different ones.
+pub struct Brokers {
+    /// `--broker` / `MINREPRO_BROKER`, when given.
+    given: Option<String>,
+    connected: tokio::sync::Mutex<HashMap<String, Arc<Broker>>>,
+}
+
+impl Brokers {
+    pub fn new(given: Option<String>) -> Brokers {
+        Brokers {
+            given,
+            connected: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The URL a case's trials use: the one given on the command line, unless the case
+    /// names a broker of another kind (a Redis case under a RabbitMQ `--broker`); else the
+    /// case's; else the default.
+    pub fn url_for(&self, case_broker: Option<&str>) -> String {
+        match (&self.given, case_broker) {
+            (Some(given), Some(case)) if Kind::of(given) != Kind::of(case) => case.to_string(),
+            (Some(given), _) => given.clone(),
+            (None, Some(case)) => case.to_string(),
+            (None, None) => DEFAULT_URL.to_string(),
+        }
+    }
+
+    /// The broker at `url`, connected on first use.
+    pub async fn get(&self, url: &str) -> Result<Arc<Broker>, Error> {
+        let mut connected = self.connected.lock().await;
+        if let Some(broker) = connected.get(url) {
+            return Ok(broker.clone());
+        }
+        let broker = Arc::new(Broker::connect(url).await?);
+        connected.insert(url.to_string(), broker.clone());
+        Ok(broker)
+    }
+}
+
+/// A write-ahead record of what trials in flight will leave on a broker, per broker
+/// (address, vhost, version), under minrepro's cache folder: a file per trial holding the
+/// pid of the minrepro that owns it and what to delete, made before the worker starts and
+/// removed once it is deleted. What an owner that died left (killed with SIGKILL, or the
+/// broker away at the end) is deleted by the next minrepro that connects to the broker; a
+/// live owner's is left alone.
+mod orphans {
+    use std::path::PathBuf;
+
+    use sha2::{Digest, Sha256};
+
+    use super::Leftovers;
+
+    fn dir(broker: &str) -> PathBuf {
+        let key = format!("{:x}", Sha256::digest(broker.as_bytes()));
+        crate::python::cache_root()
+            .join("probe-queues")
+            .join(&key[..16])
+    }
+
+    pub fn claim(broker: &str, trial: &str, leftovers: &Leftovers) {
+        let dir = dir(broker);
+        if std::fs::create_dir_all(&dir).is_ok() {
+            let mut text = std::process::id().to_string();
+            for line in leftovers.to_lines() {
+                text.push('\n');
+                text.push_str(&line);
+            }
+            let _ = std::fs::write(dir.join(trial), text);
+        }
+    }
+
+    pub fn release(broker: &str, trial: &str) {
+        let _ = std::fs::remove_file(dir(broker).join(trial));
+    }
+
+    /// Whether `pid` is a minrepro still running.
+    fn alive(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{}/comm", pid.trim()))
+            .is_ok_and(|comm| comm.trim() == "minrepro")
+    }
+
+    /// What trials whose owners are gone left, by trial.
+    pub fn orphans(broker: &str) -> Vec<(String, Leftovers)> {
+        let Ok(entries) = std::fs::read_dir(dir(broker)) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|entry| {
+                let text = std::fs::read_to_string(entry.path()).ok()?;
+                let mut lines = text.lines();
+                let owner = lines.next()?;
+                if alive(owner) {
+                    return None;
+                }
+                let trial = entry.file_name().to_string_lossy().into_owned();
+                Some((trial, Leftovers::from_lines(lines)))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broker_kind_comes_from_the_scheme() {
+        assert_eq!(Kind::of("amqp://guest:guest@h:5672/%2f"), Some(Kind::Amqp));
+        assert_eq!(Kind::of("redis://127.0.0.1:6379/0"), Some(Kind::Redis));
+        assert_eq!(Kind::of("kafka://x"), None);
+    }
+
+    #[test]
+    fn a_case_naming_another_kind_of_broker_keeps_it() {
+        let given = Brokers::new(Some("amqp://u:p@rabbit:5672/%2f".into()));
+        assert_eq!(given.url_for(Some("redis://r:6379/0")), "redis://r:6379/0");
+        assert_eq!(
+            given.url_for(Some("amqp://guest:guest@other:5672/%2f")),
+            "amqp://u:p@rabbit:5672/%2f"
+        );
+        assert_eq!(given.url_for(None), "amqp://u:p@rabbit:5672/%2f");
+        let none = Brokers::new(None);
+        assert_eq!(none.url_for(None), DEFAULT_URL);
+        assert_eq!(none.url_for(Some("redis://r:6379/1")), "redis://r:6379/1");
+    }
+
+    #[test]
+    fn leftovers_survive_their_written_record() {
+        let keys = Leftovers::Keys {
+            keys: vec!["rq:queue:minrepro.probe.x".into()],
+            patterns: vec!["dramatiq:__acks__.*.minrepro.probe.x".into()],
+        };
+        assert_eq!(
+            Leftovers::from_lines(keys.to_lines().iter().map(String::as_str)),
+            keys
+        );
+        let queues = Leftovers::Queues(vec!["q".into(), "q.DQ".into()]);
+        assert_eq!(
+            Leftovers::from_lines(queues.to_lines().iter().map(String::as_str)),
+            queues
+        );
+    }
+}

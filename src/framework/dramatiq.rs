@@ -1,0 +1,191 @@
+//! Dramatiq, on RabbitMQ (RabbitmqBroker) and Redis (RedisBroker): `templates/dramatiq/`.
+
+use super::{Framework, ProbeMessage, command, verbatim_flags};
+use crate::broker::{AmqpMessage, Delivery, Kind, Leftovers};
+use crate::case::LaunchOptions;
+use crate::error::Error;
+
+/// The key prefix of RedisBroker's default namespace.
+const REDIS_NAMESPACE: &str = "dramatiq";
+
+pub struct Dramatiq;
+
+impl Framework for Dramatiq {
+    fn name(&self) -> &'static str {
+        "dramatiq"
+    }
+
+    fn package(&self) -> &'static str {
+        "dramatiq"
+    }
+
+    fn console_script(&self) -> &'static str {
+        "dramatiq"
+    }
+
+    /// The options Dramatiq's CLI knows by name, then the verbatim flags.
+    fn cli_arguments(&self, options: &LaunchOptions) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(n) = options.processes {
+            args.extend(["--processes".to_string(), n.to_string()]);
+        }
+        if let Some(n) = options.worker_threads {
+            args.extend(["--threads".to_string(), n.to_string()]);
+        }
+        if let Some(paths) = &options.path {
+            args.push("--path".to_string());
+            args.extend(paths.iter().cloned());
+        }
+        args.extend((0..options.verbose).map(|_| "-v".to_string()));
+        args.extend(verbatim_flags(options));
+        args
+    }
+
+    fn probe_task(&self, token: &str) -> String {
+        format!("minrepro_probe_{token}")
+    }
+
+    /// Exactly the keys Dramatiq decodes (a missing or extra key dead-letters the message);
+    /// on Redis, RedisBroker's own enqueue: the message under a fresh id in the queue's
+    /// `.msgs` hash, the id pushed on its list.
+    fn probe_message(&self, kind: Kind, probe: ProbeMessage<'_>) -> Result<Delivery, Error> {
+        let message_id = format!("minrepro-{}-{}", probe.token, probe.index);
+        let mut message = serde_json::json!({
+            "queue_name": probe.queue,
+            "actor_name": self.probe_task(probe.token),
+            "args": [probe.token, probe.index],
+            "kwargs": {},
+            "options": {},
+            "message_id": message_id,
+            "message_timestamp": probe.now_ms,
+        });
+        Ok(match kind {
+            Kind::Amqp => Delivery::Amqp(AmqpMessage {
+                body: message.to_string().into_bytes(),
+                ..AmqpMessage::default()
+            }),
+            Kind::Redis => {
+                message["options"]["redis_message_id"] = message_id.clone().into();
+                let list = format!("{REDIS_NAMESPACE}:{}", probe.queue);
+                let hash = format!("{list}.msgs");
+                let body = message.to_string();
+                Delivery::Redis(vec![
+                    command([
+                        b"HSET",
+                        hash.as_bytes(),
+                        message_id.as_bytes(),
+                        body.as_bytes(),
+                    ]),
+                    command([b"RPUSH", list.as_bytes(), message_id.as_bytes()]),
+                ])
+            }
+        })
+    }
+
+    fn probe_leftovers(&self, kind: Kind, queue: &str) -> Leftovers {
+        match kind {
+            Kind::Amqp => Leftovers::Queues(self.queue_family(queue)),
+            Kind::Redis => {
+                let keys = self
+                    .queue_family(queue)
+                    .into_iter()
+                    .flat_map(|q| {
+                        let list = format!("{REDIS_NAMESPACE}:{q}");
+                        [format!("{list}.msgs"), list]
+                    })
+                    .collect();
+                Leftovers::Keys {
+                    keys,
+                    // Messages a worker fetched and had not acknowledged, per worker id.
+                    patterns: vec![format!("{REDIS_NAMESPACE}:__acks__.*.{queue}*")],
+                }
+            }
+        }
+    }
+
+    /// A queue and the delay and dead-letter queues Dramatiq pairs with it.
+    fn queue_family(&self, queue: &str) -> Vec<String> {
+        vec![
+            queue.to_string(),
+            format!("{queue}.DQ"),
+            format!("{queue}.XQ"),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::{LaunchOption, Launcher};
+
+    #[test]
+    fn cli_arguments_are_the_command_line_a_launch_gave() {
+        let mut options = LaunchOptions {
+            launcher: Launcher::ConsoleScript,
+            ..LaunchOptions::default()
+        };
+        for (name, text) in [
+            ("processes", "2"),
+            ("worker_threads", "4"),
+            ("path", "[\".\"]"),
+            ("verbose", "1"),
+            ("--skip-logging", "true"),
+            ("--worker-shutdown-timeout", "\"1000\""),
+        ] {
+            let value: toml::Table = toml::from_str(&format!("v = {text}")).unwrap();
+            let parsed =
+                LaunchOption::parse(name, &value["v"], std::path::Path::new("/"), |s| s.into());
+            options.apply(&parsed.unwrap());
+        }
+        assert_eq!(
+            Dramatiq.cli_arguments(&options),
+            [
+                "--processes",
+                "2",
+                "--threads",
+                "4",
+                "--path",
+                ".",
+                "-v",
+                "--skip-logging",
+                "--worker-shutdown-timeout",
+                "1000"
+            ]
+        );
+        // Stripped options are not passed at all: Dramatiq's own defaults apply.
+        assert!(Dramatiq.cli_arguments(&LaunchOptions::default()).is_empty());
+    }
+
+    #[test]
+    fn a_probe_message_has_exactly_the_keys_dramatiq_decodes() {
+        let probe = ProbeMessage {
+            queue: "minrepro.probe.abc",
+            token: "abc",
+            index: 1,
+            now_ms: 5,
+        };
+        let Delivery::Amqp(message) = Dramatiq.probe_message(Kind::Amqp, probe).unwrap() else {
+            panic!("not an AMQP message");
+        };
+        let body: serde_json::Value = serde_json::from_slice(&message.body).unwrap();
+        let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "actor_name",
+                "args",
+                "kwargs",
+                "message_id",
+                "message_timestamp",
+                "options",
+                "queue_name"
+            ]
+        );
+        let Delivery::Redis(commands) = Dramatiq.probe_message(Kind::Redis, probe).unwrap() else {
+            panic!("not Redis commands");
+        };
+        assert_eq!(commands[1][1], b"dramatiq:minrepro.probe.abc");
+        assert_eq!(commands[0][1], b"dramatiq:minrepro.probe.abc.msgs");
+    }
+}
