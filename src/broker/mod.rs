@@ -75,10 +75,12 @@ pub enum Delivery {
 pub enum Leftovers {
     /// AMQP queues.
     Queues(Vec<String>),
-    /// Redis keys, and key patterns (`SCAN MATCH`) for keys whose names hold a worker's id.
+    /// Redis keys, key patterns (`SCAN MATCH`) for keys whose names hold an id minrepro
+    /// does not choose, and members of shared sets (set, member).
     Keys {
         keys: Vec<String>,
         patterns: Vec<String>,
+        members: Vec<(String, String)>,
     },
 }
 
@@ -87,26 +89,41 @@ impl Leftovers {
     fn to_lines(&self) -> Vec<String> {
         match self {
             Leftovers::Queues(queues) => queues.iter().map(|q| format!("queue {q}")).collect(),
-            Leftovers::Keys { keys, patterns } => keys
+            Leftovers::Keys {
+                keys,
+                patterns,
+                members,
+            } => keys
                 .iter()
                 .map(|k| format!("key {k}"))
                 .chain(patterns.iter().map(|p| format!("match {p}")))
+                .chain(members.iter().map(|(set, m)| format!("member {set} {m}")))
                 .collect(),
         }
     }
 
     fn from_lines<'a>(lines: impl Iterator<Item = &'a str>) -> Leftovers {
-        let (mut queues, mut keys, mut patterns) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut queues, mut keys, mut patterns, mut members) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for line in lines {
             match line.split_once(' ') {
                 Some(("queue", name)) => queues.push(name.to_string()),
                 Some(("key", name)) => keys.push(name.to_string()),
                 Some(("match", pattern)) => patterns.push(pattern.to_string()),
+                Some(("member", pair)) => {
+                    if let Some((set, member)) = pair.split_once(' ') {
+                        members.push((set.to_string(), member.to_string()));
+                    }
+                }
                 _ => {}
             }
         }
         if queues.is_empty() {
-            Leftovers::Keys { keys, patterns }
+            Leftovers::Keys {
+                keys,
+                patterns,
+                members,
+            }
         } else {
             Leftovers::Queues(queues)
         }
@@ -251,9 +268,14 @@ impl Broker {
     async fn delete_now(&self, leftovers: &Leftovers) -> Result<(), Error> {
         match (self, leftovers) {
             (Broker::Amqp(b), Leftovers::Queues(queues)) => b.delete_queues(queues).await,
-            (Broker::Redis(b), Leftovers::Keys { keys, patterns }) => {
-                b.delete_keys(keys, patterns).await
-            }
+            (
+                Broker::Redis(b),
+                Leftovers::Keys {
+                    keys,
+                    patterns,
+                    members,
+                },
+            ) => b.delete_keys(keys, patterns, members).await,
             _ => Ok(()),
         }
     }
@@ -413,6 +435,7 @@ mod tests {
         let keys = Leftovers::Keys {
             keys: vec!["rq:queue:minrepro.probe.x".into()],
             patterns: vec!["dramatiq:__acks__.*.minrepro.probe.x".into()],
+            members: vec![("rq:queues".into(), "rq:queue:minrepro.probe.x".into())],
         };
         assert_eq!(
             Leftovers::from_lines(keys.to_lines().iter().map(String::as_str)),

@@ -156,8 +156,13 @@ impl Redis {
         }
     }
 
-    /// Deletes `keys`, and every key matching one of `patterns`.
-    pub async fn delete_keys(&self, keys: &[String], patterns: &[String]) -> Result<(), Error> {
+    /// Deletes `keys`, every key matching one of `patterns`, and `members` from their sets.
+    pub async fn delete_keys(
+        &self,
+        keys: &[String],
+        patterns: &[String],
+        members: &[(String, String)],
+    ) -> Result<(), Error> {
         let mut connection = self.connection().await?;
         let mut doomed: Vec<String> = keys.to_vec();
         for pattern in patterns {
@@ -182,13 +187,14 @@ impl Redis {
                 cursor = next;
             }
         }
-        if doomed.is_empty() {
-            return Ok(());
+        let mut pipe = redis::pipe();
+        if !doomed.is_empty() {
+            pipe.cmd("DEL").arg(&doomed).ignore();
         }
-        let deleted: Result<u64, _> = redis::cmd("DEL")
-            .arg(&doomed)
-            .query_async(&mut connection)
-            .await;
+        for (set, member) in members {
+            pipe.cmd("SREM").arg(set).arg(member).ignore();
+        }
+        let deleted: Result<(), _> = pipe.query_async(&mut connection).await;
         match deleted {
             Ok(_) => Ok(()),
             Err(err) => Err(self.lost(err.to_string()).await),

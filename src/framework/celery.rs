@@ -104,7 +104,7 @@ impl Framework for Celery {
         })
     }
 
-    fn probe_leftovers(&self, kind: Kind, queue: &str) -> Leftovers {
+    fn probe_leftovers(&self, kind: Kind, queue: &str, _token: &str) -> Leftovers {
         match kind {
             Kind::Amqp => Leftovers::Queues(vec![queue.to_string()]),
             // The list (and kombu's lists for other priorities), and the exchange's binding
@@ -112,6 +112,7 @@ impl Framework for Celery {
             Kind::Redis => Leftovers::Keys {
                 keys: vec![queue.to_string(), format!("_kombu.binding.{queue}")],
                 patterns: vec![format!("{queue}\x06\x16*")],
+                members: Vec::new(),
             },
         }
     }

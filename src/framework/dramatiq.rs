@@ -82,7 +82,7 @@ impl Framework for Dramatiq {
         })
     }
 
-    fn probe_leftovers(&self, kind: Kind, queue: &str) -> Leftovers {
+    fn probe_leftovers(&self, kind: Kind, queue: &str, _token: &str) -> Leftovers {
         match kind {
             Kind::Amqp => Leftovers::Queues(self.queue_family(queue)),
             Kind::Redis => {
@@ -98,6 +98,7 @@ impl Framework for Dramatiq {
                     keys,
                     // Messages a worker fetched and had not acknowledged, per worker id.
                     patterns: vec![format!("{REDIS_NAMESPACE}:__acks__.*.{queue}*")],
+                    members: Vec::new(),
                 }
             }
         }

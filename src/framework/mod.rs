@@ -39,8 +39,9 @@ pub trait Framework: Sync {
     fn probe_task(&self, token: &str) -> String;
     /// A probe message in the framework's own wire format on a broker of `kind`.
     fn probe_message(&self, kind: Kind, probe: ProbeMessage<'_>) -> Result<Delivery, Error>;
-    /// Everything a trial's probe queue makes on a broker of `kind`, to delete after it.
-    fn probe_leftovers(&self, kind: Kind, queue: &str) -> Leftovers;
+    /// Everything a trial's probe (its queue, its messages named after `token`) makes on a
+    /// broker of `kind`, to delete after it.
+    fn probe_leftovers(&self, kind: Kind, queue: &str, token: &str) -> Leftovers;
     /// An application queue the worker declared, with the queues the framework pairs with
     /// it: deleted after a trial when they are idle.
     fn queue_family(&self, queue: &str) -> Vec<String>;

@@ -1,9 +1,16 @@
 //! RQ, on Redis: `templates/rq/`.
 
-use super::{Framework, ProbeMessage, unsupported, verbatim_flags};
+use std::io::Write;
+use std::time::{Duration, UNIX_EPOCH};
+
+use super::{Framework, ProbeMessage, command, unsupported, verbatim_flags};
 use crate::broker::{Delivery, Kind, Leftovers};
 use crate::case::LaunchOptions;
 use crate::error::Error;
+
+/// The probe job's function: RQ imports it by this dotted name in the work horse, forked
+/// from a worker that imported the plumbing already.
+const PROBE_FUNCTION: &str = "minrepro_framework.probe";
 
 pub struct Rq;
 
@@ -20,26 +27,133 @@ impl Framework for Rq {
         "rq"
     }
 
+    /// `--logging_level` from `log_level`; every other flag (`--worker-class`, `--url`,
+    /// `--burst`, `-c`) as the launch gave it. RQ runs one job at a time: no thread count.
     fn cli_arguments(&self, options: &LaunchOptions) -> Vec<String> {
-        verbatim_flags(options)
+        let mut args = Vec::new();
+        if let Some(level) = &options.log_level {
+            args.extend(["--logging_level".to_string(), level.clone()]);
+        }
+        args.extend(verbatim_flags(options));
+        args
     }
 
     fn probe_task(&self, _token: &str) -> String {
-        "minrepro_framework.probe".to_string()
+        PROBE_FUNCTION.to_string()
     }
 
-    fn probe_message(&self, kind: Kind, _probe: ProbeMessage<'_>) -> Result<Delivery, Error> {
-        Err(unsupported(self.name(), kind))
+    /// What `Queue.enqueue` writes, in one transaction: the job's hash (its call pickled
+    /// with RQ's default serializer, zlib-compressed), the queue in the set of queues, the
+    /// job's id pushed on the queue's list.
+    fn probe_message(&self, kind: Kind, probe: ProbeMessage<'_>) -> Result<Delivery, Error> {
+        if kind != Kind::Redis {
+            return Err(unsupported(self.name(), kind));
+        }
+        let job = job_id(probe.token, probe.index);
+        let queue_key = format!("rq:queue:{}", probe.queue);
+        let job_key = format!("rq:job:{job}");
+        let now = humantime::format_rfc3339_micros(
+            UNIX_EPOCH + Duration::from_millis(probe.now_ms),
+        )
+        .to_string();
+        let description = format!("{PROBE_FUNCTION}('{}', {})", probe.token, probe.index);
+        let data = zlib(&call_pickle(probe.token, probe.index));
+        Ok(Delivery::Redis(vec![
+            command([b"SADD", b"rq:queues", queue_key.as_bytes()]),
+            command([
+                b"HSET",
+                job_key.as_bytes(),
+                b"status",
+                b"queued",
+                b"created_at",
+                now.as_bytes(),
+                b"enqueued_at",
+                now.as_bytes(),
+                b"data",
+                &data,
+                b"origin",
+                probe.queue.as_bytes(),
+                b"description",
+                description.as_bytes(),
+                b"timeout",
+                b"180",
+            ]),
+            command([b"RPUSH", queue_key.as_bytes(), job.as_bytes()]),
+        ]))
     }
 
-    fn probe_leftovers(&self, _kind: Kind, queue: &str) -> Leftovers {
+    /// The queue's list and registries, the probe jobs' hashes, results and executions,
+    /// and the queue's place in the set of queues. The worker's own hash expires by itself.
+    fn probe_leftovers(&self, _kind: Kind, queue: &str, token: &str) -> Leftovers {
+        let queue_key = format!("rq:queue:{queue}");
+        let mut keys = vec![
+            queue_key.clone(),
+            format!("{queue_key}:intermediate"),
+            format!("rq:workers:{queue}"),
+            format!("rq:clean_registries:{queue}"),
+        ];
+        for registry in ["wip", "finished", "failed", "deferred", "scheduled", "canceled"] {
+            keys.push(format!("rq:{registry}:{queue}"));
+        }
+        let jobs = format!("minrepro-{token}-");
         Leftovers::Keys {
-            keys: vec![format!("rq:queue:{queue}")],
-            patterns: Vec::new(),
+            keys,
+            patterns: ["job", "results", "executions", "execution"]
+                .iter()
+                .map(|kind| format!("rq:{kind}:{jobs}*"))
+                .collect(),
+            members: vec![("rq:queues".to_string(), queue_key)],
         }
     }
 
     fn queue_family(&self, queue: &str) -> Vec<String> {
         vec![queue.to_string()]
+    }
+}
+
+/// RQ wants job ids of `[A-Za-z0-9_-]` (the leftovers match them by their prefix).
+fn job_id(token: &str, index: u32) -> String {
+    format!("minrepro-{token}-{index}")
+}
+
+/// `pickle.dumps((PROBE_FUNCTION, None, (token, index), {}), protocol=2)`, written by hand:
+/// the 4-tuple RQ's default serializer reads as (function, instance, args, kwargs).
+fn call_pickle(token: &str, index: u32) -> Vec<u8> {
+    fn unicode(out: &mut Vec<u8>, text: &str) {
+        out.push(b'X'); // BINUNICODE
+        out.extend((text.len() as u32).to_le_bytes());
+        out.extend(text.as_bytes());
+    }
+    let mut out = vec![0x80, 2, b'(']; // PROTO 2, MARK
+    unicode(&mut out, PROBE_FUNCTION);
+    out.push(b'N'); // NONE: no instance
+    unicode(&mut out, token);
+    out.push(b'J'); // BININT
+    out.extend((index as i32).to_le_bytes());
+    out.extend([0x86, b'}', b't', b'.']); // TUPLE2, EMPTY_DICT, TUPLE, STOP
+    out
+}
+
+fn zlib(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_call_is_the_pickle_python_writes() {
+        // pickle.dumps(("minrepro_framework.probe", None, ("aaaaaaaaaaaa", 0), {}), 2) reads
+        // back the same; these are the opcodes of that reading.
+        let mut expected = vec![0x80, 2, b'(', b'X', 24, 0, 0, 0];
+        expected.extend(b"minrepro_framework.probe");
+        expected.extend([b'N', b'X', 12, 0, 0, 0]);
+        expected.extend(b"aaaaaaaaaaaa");
+        expected.extend([b'J', 0, 0, 0, 0, 0x86, b'}', b't', b'.']);
+        assert_eq!(call_pickle("aaaaaaaaaaaa", 0), expected);
     }
 }

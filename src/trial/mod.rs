@@ -117,7 +117,7 @@ impl TrialRunner {
             framework,
         };
         let entry = write_worker_files(scratch.path(), spec, broker.url(), &probe)?;
-        let leftovers = framework.probe_leftovers(broker.kind(), &queue);
+        let leftovers = framework.probe_leftovers(broker.kind(), &queue, &id);
 
         let generation = broker.generation();
         broker.claim(&id, &leftovers);
