@@ -1,0 +1,1 @@
+"""The shop's back office: carts, stock, and the RQ jobs that mail receipts."""

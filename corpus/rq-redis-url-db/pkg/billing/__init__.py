@@ -1,0 +1,1 @@
+"""Billing service: invoices are rendered and e-mailed by RQ jobs."""
