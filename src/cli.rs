@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-
 #[derive(Parser, Debug)]
 #[command(
     name = "minrepro",

@@ -418,7 +418,10 @@ async fn run_case(context: CaseContext) -> CaseReport {
                 None => None,
             };
             let redactor = bisect::redactor_for(&context.case, context.good.as_ref(), false);
-            let broker_url = context.runner.brokers.url_for(context.case.broker.as_deref());
+            let broker_url = context
+                .runner
+                .brokers
+                .url_for(context.case.broker.as_deref());
             let broker_version = match context.runner.brokers.get(&broker_url).await {
                 Ok(broker) => broker.version().map(str::to_string),
                 Err(_) => None,
@@ -437,7 +440,8 @@ async fn run_case(context: CaseContext) -> CaseReport {
             match written {
                 Ok(written) => {
                     finding.attachment_verified = Some(written.verified);
-                    finding.minimal_worker_reproduces = Some(written.minimal_worker.reproduced);
+                    finding.minimal_worker_reproduces =
+                        written.minimal_worker.as_ref().map(|m| m.reproduced);
                     if !written.verified {
                         report.reason = Some(format!(
                             "{}the attachment's launcher did not reproduce the failure",

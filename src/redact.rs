@@ -164,20 +164,28 @@ impl Redactor {
 
 /// Secrets shorter than this are replaced only where they stand as a word of their own: a
 /// short value such as "test" or "guest" would otherwise mangle `app.testing` or
-/// `questions` in generated code, and a word inside a longer one does not reveal it.
+/// `questions` in generated code, and a word inside a longer one does not reveal it. Nor is
+/// a part of a dotted name or a path (`billing.connection`, `pkg/billing/`) replaced: a test
+/// database's password is often the application's own name, and the repro needs the name.
 const WHOLE_WORDS_BELOW: usize = 8;
 
 fn replace_whole_words(text: &str, secret: &str) -> String {
     let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    // `.` or `/` with a word on its other side joins a name.
+    let joins = |joint: Option<char>, beyond: Option<char>| {
+        matches!(joint, Some('.' | '/')) && is_word(beyond)
+    };
     let mut out = String::with_capacity(text.len());
     let mut rest = 0;
     for (at, _) in text.match_indices(secret) {
         if at < rest {
             continue;
         }
-        let before = text[..at].chars().next_back();
-        let after = text[at + secret.len()..].chars().next();
-        if is_word(before) || is_word(after) {
+        let mut before = text[..at].chars().rev();
+        let mut after = text[at + secret.len()..].chars();
+        let (b1, b2) = (before.next(), before.next());
+        let (a1, a2) = (after.next(), after.next());
+        if is_word(b1) || is_word(a1) || joins(b1, b2) || joins(a1, a2) {
             continue;
         }
         out.push_str(&text[rest..at]);
@@ -200,6 +208,13 @@ mod tests {
             "import app.testing; key=REDACTED; REDACTED"
         );
         assert_eq!(redactor.redact("xlongsecret1y"), "xREDACTEDy");
+        let named = Redactor::with_secrets(vec!["billing".into()]);
+        assert_eq!(
+            named.redact(
+                "import billing.connection # pkg/billing/x.py; postgresql://billing:billing@db"
+            ),
+            "import billing.connection # pkg/billing/x.py; postgresql://REDACTED:REDACTED@db"
+        );
     }
 
     #[test]

@@ -49,7 +49,9 @@ fn plumbing() -> Result<&'static str, Error> {
     TEMPLATES
         .get_file("plumbing.py")
         .and_then(|f| f.contents_utf8())
-        .ok_or_else(|| Error::infra("templates/plumbing.py is missing (this minrepro build is incomplete)"))
+        .ok_or_else(|| {
+            Error::infra("templates/plumbing.py is missing (this minrepro build is incomplete)")
+        })
 }
 
 fn file(template: &str, file: &str) -> Result<&'static str, Error> {
@@ -73,6 +75,17 @@ pub fn worker_source(template: &str) -> Result<String, Error> {
     Ok(sources.join("\n"))
 }
 
+/// Whether a template has `file` (a framework may lack an optional one, such as the one-file
+/// worker).
+pub fn has(template: &str, file: &str) -> bool {
+    TEMPLATES.get_file(format!("{template}/{file}")).is_some()
+}
+
+/// The text of the framework's probe client, for the standalone launcher.
+pub fn client(template: &str) -> Result<&'static str, Error> {
+    file(template, "client.py")
+}
+
 /// The pinned Python requirements of a template's worker.
 pub fn requirements(template: &str) -> Result<&'static str, Error> {
     file(template, "requirements.txt")
@@ -80,7 +93,27 @@ pub fn requirements(template: &str) -> Result<&'static str, Error> {
 
 /// Renders `templates/<template>/<name>` with `context`.
 pub fn render(template: &str, name: &str, context: Value) -> Result<String, Error> {
-    let source = file(template, name)?;
+    render_text(
+        file(template, name)?,
+        &format!("{template}/{name}"),
+        context,
+    )
+}
+
+/// Renders `templates/<name>`, shared by every framework, with `context`.
+pub fn render_shared(name: &str, context: Value) -> Result<String, Error> {
+    let source = TEMPLATES
+        .get_file(name)
+        .and_then(|f| f.contents_utf8())
+        .ok_or_else(|| {
+            Error::infra(format!(
+                "templates/{name} is missing (this minrepro build is incomplete)"
+            ))
+        })?;
+    render_text(source, name, context)
+}
+
+fn render_text(source: &str, what: &str, context: Value) -> Result<String, Error> {
     let syntax = SyntaxConfig::builder()
         .trim_blocks(true)
         .lstrip_blocks(true)
@@ -91,7 +124,7 @@ pub fn render(template: &str, name: &str, context: Value) -> Result<String, Erro
     env.set_syntax(syntax);
     env.add_filter("py", python_literal);
     env.render_str(source, context)
-        .map_err(|err| Error::infra(format!("cannot render {template}/{name}: {err:#}")))
+        .map_err(|err| Error::infra(format!("cannot render {what}: {err:#}")))
 }
 
 /// The `py` filter: a value as a Python literal (`None`, `True`, strings with their escapes),
@@ -291,7 +324,12 @@ mod tests {
             ..config
         };
         let worker = render_worker("demo", &no_queues).unwrap();
-        let text = &worker.files.iter().find(|(n, _)| *n == LAUNCH_FILE).unwrap().1;
+        let text = &worker
+            .files
+            .iter()
+            .find(|(n, _)| *n == LAUNCH_FILE)
+            .unwrap()
+            .1;
         assert!(text.contains("QUEUES = None"), "{text}");
     }
 

@@ -319,9 +319,11 @@ impl Amqp {
     pub async fn delete_queues(&self, queues: &[String]) -> Result<(), Error> {
         let channel = self.channel().await?;
         for name in queues {
-            self.answered(channel.queue_delete(name.as_str().into(), QueueDeleteOptions::default()))
-                .await?
-                .map_err(|err| self.lost(err))?;
+            self.answered(
+                channel.queue_delete(name.as_str().into(), QueueDeleteOptions::default()),
+            )
+            .await?
+            .map_err(|err| self.lost(err))?;
         }
         self.close(channel, "trial done").await;
         Ok(())
@@ -460,9 +462,9 @@ fn field_value(value: &serde_json::Value) -> lapin::types::AMQPValue {
             None => AMQPValue::Double(n.as_f64().unwrap_or_default()),
         },
         J::String(text) => AMQPValue::LongString(text.as_str().into()),
-        J::Array(items) => {
-            AMQPValue::FieldArray(FieldArray::from(items.iter().map(field_value).collect::<Vec<_>>()))
-        }
+        J::Array(items) => AMQPValue::FieldArray(FieldArray::from(
+            items.iter().map(field_value).collect::<Vec<_>>(),
+        )),
         J::Object(map) => {
             let mut table = FieldTable::default();
             for (key, value) in map {

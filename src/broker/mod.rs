@@ -207,9 +207,15 @@ impl Broker {
 
     /// Sends a probe message if its queue can take it: on RabbitMQ, once the worker has
     /// declared the queue (`false` before); on Redis, at once.
-    pub async fn deliver_if_routable(&self, queue: &str, delivery: &Delivery) -> Result<bool, Error> {
+    pub async fn deliver_if_routable(
+        &self,
+        queue: &str,
+        delivery: &Delivery,
+    ) -> Result<bool, Error> {
         match (self, delivery) {
-            (Broker::Amqp(b), Delivery::Amqp(message)) => b.publish_if_routable(queue, message).await,
+            (Broker::Amqp(b), Delivery::Amqp(message)) => {
+                b.publish_if_routable(queue, message).await
+            }
             (Broker::Redis(b), Delivery::Redis(commands)) => b.run(commands).await.map(|()| true),
             _ => Err(mismatch()),
         }
@@ -240,8 +246,14 @@ impl Broker {
         }
     }
 
-    /// How many consumers a queue has, where the broker can tell (`None`: the queue does
-    /// not exist, or a Redis list, whose readers nobody sees).
+    /// Whether the broker tells how many consumers a queue has (RabbitMQ does; nobody sees
+    /// who waits on a Redis list).
+    pub fn sees_consumers(&self) -> bool {
+        matches!(self, Broker::Amqp(_))
+    }
+
+    /// How many consumers a queue has (`None`: the queue does not exist, or the broker
+    /// cannot tell).
     pub async fn consumer_count(&self, queue: &str) -> Result<Option<u32>, Error> {
         match self {
             Broker::Amqp(b) => b.consumer_count(queue).await,

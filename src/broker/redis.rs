@@ -78,7 +78,11 @@ impl Redis {
             Some((host, port)) => (host, port.parse().ok()?),
             None => (authority, 6379),
         };
-        let db = db.split('?').next().filter(|d| !d.is_empty()).unwrap_or("0");
+        let db = db
+            .split('?')
+            .next()
+            .filter(|d| !d.is_empty())
+            .unwrap_or("0");
         Some(Address {
             host: host.to_string(),
             port,
@@ -152,7 +156,9 @@ impl Redis {
                 "Redis at {} refused a probe command: {err}",
                 redact_url(&self.url)
             ))),
-            Err(_) => Err(self.lost(format!("no answer within {}s", ANSWER_WITHIN.as_secs())).await),
+            Err(_) => Err(self
+                .lost(format!("no answer within {}s", ANSWER_WITHIN.as_secs()))
+                .await),
         }
     }
 
@@ -203,8 +209,7 @@ impl Redis {
 }
 
 async fn open(client: &redis::Client) -> Result<MultiplexedConnection, String> {
-    match tokio::time::timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection()).await
-    {
+    match tokio::time::timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection()).await {
         Ok(Ok(connection)) => Ok(connection),
         Ok(Err(err)) => Err(err.to_string()),
         Err(_) => Err(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())),

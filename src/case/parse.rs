@@ -201,7 +201,7 @@ impl Checker<'_> {
             spans.push(option_name.span());
             elements.push(Element::Option(option));
         }
-        self.check_launcher_options(&elements, &spans)?;
+        self.check_launcher_options(&template, &elements, &spans)?;
         let names: Vec<String> = elements.iter().map(Element::name).collect();
         let python = raw.python.map(|p| self.python(&p)).transpose()?;
 
@@ -391,6 +391,7 @@ impl Checker<'_> {
     /// elements of a generated worker only, not of the real launch.
     fn check_launcher_options(
         &self,
+        template: &str,
         elements: &[Element],
         spans: &[Range<usize>],
     ) -> Result<(), Error> {
@@ -401,19 +402,29 @@ impl Checker<'_> {
                 _ => None,
             })
             .unwrap_or(Launcher::Script);
+        let Ok(framework) = crate::framework::of(template) else {
+            return Ok(());
+        };
+        let (title, script) = (framework.title(), framework.console_script());
         for (element, span) in elements.iter().zip(spans) {
             let Element::Option(option) = element else {
                 continue;
             };
-            let wrong = match option.applies_to() {
+            let wrong = match framework.applies_to(option) {
                 AppliesTo::Any => None,
                 AppliesTo::Cli if !launcher.is_cli() => Some((
-                    "an option of Dramatiq's CLI, but the launcher is \"script\" (an in-process worker)",
-                    "set launcher = \"module\" (python -m dramatiq) or \"console-script\" (the dramatiq script), or leave the option out",
+                    format!(
+                        "an option of {title}'s CLI, but the launcher is \"script\" (an in-process worker)"
+                    ),
+                    format!(
+                        "set launcher = \"module\" (python -m {script}) or \"console-script\" (the {script} script), or leave the option out"
+                    ),
                 )),
                 AppliesTo::InProcess if launcher.is_cli() => Some((
-                    "an option of the in-process worker, but the launcher is Dramatiq's CLI",
-                    "the CLI sets up logging and Django itself: use verbose = 1 for DEBUG logging, a DJANGO_SETTINGS_MODULE env var and `django_dramatiq.setup` as the first import for Django",
+                    format!(
+                        "an option of the in-process worker, but the launcher is {title}'s CLI"
+                    ),
+                    framework.cli_sets_up().to_string(),
                 )),
                 _ => None,
             };
@@ -421,7 +432,7 @@ impl Checker<'_> {
                 return Err(self.fail(
                     span.clone(),
                     format!("option `{}` is {what}", option.name()),
-                    help,
+                    &help,
                 ));
             }
         }
@@ -675,6 +686,9 @@ minimal = ["option:stderr", "option:log_level"]
         assert!(message.contains("dramatiq"), "{message}");
 
         let message = load_err("broker = \"kafka://k:9092\"\n");
-        assert!(message.contains("amqp://") && message.contains("redis://"), "{message}");
+        assert!(
+            message.contains("amqp://") && message.contains("redis://"),
+            "{message}"
+        );
     }
 }

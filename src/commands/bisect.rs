@@ -94,7 +94,7 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         }
         finding.attachment = Some(written.dir.clone());
         finding.attachment_verified = Some(written.verified);
-        finding.minimal_worker_reproduces = Some(written.minimal_worker.reproduced);
+        finding.minimal_worker_reproduces = written.minimal_worker.as_ref().map(|m| m.reproduced);
         finding.attachment_size = Some(bisect::AttachmentSize {
             files: written.files,
             bytes: written.bytes,

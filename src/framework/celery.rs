@@ -5,13 +5,22 @@ use base64::Engine;
 use super::{Framework, ProbeMessage, command, verbatim_flags};
 use crate::broker::{AmqpMessage, Delivery, Kind, Leftovers};
 use crate::case::LaunchOptions;
+use crate::case::options::{AppliesTo, LaunchOption};
 use crate::error::Error;
+
+/// What kombu's Redis transport puts between the parts of a binding, and between a queue's
+/// name and its priority.
+const KOMBU_SEPARATOR: &str = "\x06\x16";
 
 pub struct Celery;
 
 impl Framework for Celery {
     fn name(&self) -> &'static str {
         "celery"
+    }
+
+    fn title(&self) -> &'static str {
+        "Celery"
     }
 
     fn package(&self) -> &'static str {
@@ -22,19 +31,32 @@ impl Framework for Celery {
         "celery"
     }
 
-    /// `--concurrency` from `worker_threads`; every other flag (`--pool`, `--loglevel`)
-    /// as the launch gave it.
+    /// `--concurrency` from `worker_threads`, `--loglevel` from `log_level`; every other
+    /// flag (`--pool`, `--without-mingle`) as the launch gave it.
     fn cli_arguments(&self, options: &LaunchOptions) -> Vec<String> {
         let mut args = Vec::new();
         if let Some(n) = options.worker_threads {
             args.extend(["--concurrency".to_string(), n.to_string()]);
         }
+        if let Some(level) = &options.log_level {
+            args.extend(["--loglevel".to_string(), level.clone()]);
+        }
         args.extend(verbatim_flags(options));
         args
     }
 
-    fn probe_task(&self, token: &str) -> String {
-        format!("minrepro.probe_{token}")
+    /// The task is registered on the worker's own app under this name; the queue, unique
+    /// to the trial, keeps trials apart.
+    /// `log_level` is the CLI's own log level flag too.
+    fn applies_to(&self, option: &LaunchOption) -> AppliesTo {
+        match option {
+            LaunchOption::LogLevel(_) => AppliesTo::Any,
+            _ => option.applies_to(),
+        }
+    }
+
+    fn probe_task(&self, _token: &str) -> String {
+        "minrepro.probe".to_string()
     }
 
     /// Celery's message protocol 2: the task's name and id in the headers, a JSON body of
@@ -59,6 +81,9 @@ impl Framework for Celery {
             "kwargsrepr": "{}",
             "origin": "minrepro",
             "ignore_result": true,
+            "replaced_task_nesting": 0,
+            "stamped_headers": null,
+            "stamps": {},
         });
         let body = serde_json::json!([
             [probe.token, probe.index],
@@ -107,13 +132,23 @@ impl Framework for Celery {
     fn probe_leftovers(&self, kind: Kind, queue: &str, _token: &str) -> Leftovers {
         match kind {
             Kind::Amqp => Leftovers::Queues(vec![queue.to_string()]),
-            // The list (and kombu's lists for other priorities), and the exchange's binding
-            // set the worker made when it began consuming the queue.
-            Kind::Redis => Leftovers::Keys {
-                keys: vec![queue.to_string(), format!("_kombu.binding.{queue}")],
-                patterns: vec![format!("{queue}\x06\x16*")],
-                members: Vec::new(),
-            },
+            // The list (and kombu's lists for other priorities), and the queue's binding in
+            // the default exchange's shared sets, made when the worker began consuming it.
+            Kind::Redis => {
+                let binding = [queue, "", queue].join(KOMBU_SEPARATOR);
+                Leftovers::Keys {
+                    keys: vec![
+                        queue.to_string(),
+                        format!("_kombu.binding.{queue}"),
+                        format!("_kombu.binding_permanent.{queue}"),
+                    ],
+                    patterns: vec![format!("{queue}{KOMBU_SEPARATOR}*")],
+                    members: ["_kombu.binding.celery", "_kombu.binding_permanent.celery"]
+                        .iter()
+                        .map(|set| (set.to_string(), binding.clone()))
+                        .collect(),
+                }
+            }
         }
     }
 

@@ -15,6 +15,10 @@ impl Framework for Dramatiq {
         "dramatiq"
     }
 
+    fn title(&self) -> &'static str {
+        "Dramatiq"
+    }
+
     fn package(&self) -> &'static str {
         "dramatiq"
     }
@@ -39,6 +43,10 @@ impl Framework for Dramatiq {
         args.extend((0..options.verbose).map(|_| "-v".to_string()));
         args.extend(verbatim_flags(options));
         args
+    }
+
+    fn cli_sets_up(&self) -> &'static str {
+        "the CLI sets up logging and Django itself: use verbose = 1 for DEBUG logging, a DJANGO_SETTINGS_MODULE env var and `django_dramatiq.setup` as the first import for Django"
     }
 
     fn probe_task(&self, token: &str) -> String {
@@ -169,7 +177,12 @@ mod tests {
             panic!("not an AMQP message");
         };
         let body: serde_json::Value = serde_json::from_slice(&message.body).unwrap();
-        let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         keys.sort_unstable();
         assert_eq!(
             keys,

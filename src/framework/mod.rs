@@ -12,6 +12,7 @@ mod rq;
 
 use crate::broker::{Delivery, Kind, Leftovers};
 use crate::case::LaunchOptions;
+use crate::case::options::{AppliesTo, LaunchOption};
 use crate::error::Error;
 
 /// One probe message of a trial: its queue, the trial's token, its index.
@@ -27,6 +28,8 @@ pub struct ProbeMessage<'a> {
 pub trait Framework: Sync {
     /// Its name: the case file's `template`, and its folder under `templates/`.
     fn name(&self) -> &'static str;
+    /// Its name as its users write it.
+    fn title(&self) -> &'static str;
     /// The Python package every worker imports first: its import is a stage, and its
     /// absence is the interpreter's fault, not the configuration's.
     fn package(&self) -> &'static str;
@@ -35,6 +38,14 @@ pub trait Framework: Sync {
     /// The words of the framework's CLI that the options give (the probe's queue is not
     /// among them: the launch adds it).
     fn cli_arguments(&self, options: &LaunchOptions) -> Vec<String>;
+    /// Which launches an option applies to (the in-process worker, the CLI, both).
+    fn applies_to(&self, option: &LaunchOption) -> AppliesTo {
+        option.applies_to()
+    }
+    /// What to write instead of an in-process option under the CLI.
+    fn cli_sets_up(&self) -> &'static str {
+        "the CLI sets up logging itself: give its own flags, as the launch did"
+    }
     /// The name of the probe's task (actor) in the trial with `token`.
     fn probe_task(&self, token: &str) -> String;
     /// A probe message in the framework's own wire format on a broker of `kind`.

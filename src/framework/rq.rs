@@ -6,6 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use super::{Framework, ProbeMessage, command, unsupported, verbatim_flags};
 use crate::broker::{Delivery, Kind, Leftovers};
 use crate::case::LaunchOptions;
+use crate::case::options::{AppliesTo, LaunchOption};
 use crate::error::Error;
 
 /// The probe job's function: RQ imports it by this dotted name in the work horse, forked
@@ -17,6 +18,10 @@ pub struct Rq;
 impl Framework for Rq {
     fn name(&self) -> &'static str {
         "rq"
+    }
+
+    fn title(&self) -> &'static str {
+        "RQ"
     }
 
     fn package(&self) -> &'static str {
@@ -38,6 +43,14 @@ impl Framework for Rq {
         args
     }
 
+    /// `log_level` is the CLI's own log level flag too.
+    fn applies_to(&self, option: &LaunchOption) -> AppliesTo {
+        match option {
+            LaunchOption::LogLevel(_) => AppliesTo::Any,
+            _ => option.applies_to(),
+        }
+    }
+
     fn probe_task(&self, _token: &str) -> String {
         PROBE_FUNCTION.to_string()
     }
@@ -52,10 +65,9 @@ impl Framework for Rq {
         let job = job_id(probe.token, probe.index);
         let queue_key = format!("rq:queue:{}", probe.queue);
         let job_key = format!("rq:job:{job}");
-        let now = humantime::format_rfc3339_micros(
-            UNIX_EPOCH + Duration::from_millis(probe.now_ms),
-        )
-        .to_string();
+        let now =
+            humantime::format_rfc3339_micros(UNIX_EPOCH + Duration::from_millis(probe.now_ms))
+                .to_string();
         let description = format!("{PROBE_FUNCTION}('{}', {})", probe.token, probe.index);
         let data = zlib(&call_pickle(probe.token, probe.index));
         Ok(Delivery::Redis(vec![
@@ -92,7 +104,14 @@ impl Framework for Rq {
             format!("rq:workers:{queue}"),
             format!("rq:clean_registries:{queue}"),
         ];
-        for registry in ["wip", "finished", "failed", "deferred", "scheduled", "canceled"] {
+        for registry in [
+            "wip",
+            "finished",
+            "failed",
+            "deferred",
+            "scheduled",
+            "canceled",
+        ] {
             keys.push(format!("rq:{registry}:{queue}"));
         }
         let jobs = format!("minrepro-{token}-");

@@ -236,8 +236,13 @@ impl TrialRunner {
                 });
             }
             let now = Instant::now();
+            if !broker.sees_consumers() {
+                // Where the broker cannot tell, the worker's own report does: it listens to
+                // the probe queue, on this very broker.
+                consumers = reported_consumers(log, broker, &probe.queue);
+            }
             if now >= next_consumer_poll && consumers.unwrap_or(0) == 0 {
-                if published {
+                if published && broker.sees_consumers() {
                     consumers = broker.consumer_count(&probe.queue).await?;
                     if consumers.unwrap_or(0) > 0 {
                         log.observe("broker:consuming", worker.pid());
@@ -254,7 +259,9 @@ impl TrialRunner {
                             .collect::<Result<Vec<_>, _>>()?;
                         broker.deliver_all(&probe.queue, &burst).await?;
                     }
-                    consumers = published.then_some(0);
+                    if broker.sees_consumers() {
+                        consumers = published.then_some(0);
+                    }
                 }
                 next_consumer_poll = now
                     + if published {
@@ -271,13 +278,36 @@ impl TrialRunner {
                     deadline = (now + quiet).min(last_chance);
                     continue;
                 }
-                if published {
+                if published && broker.sees_consumers() {
                     consumers = broker.consumer_count(&probe.queue).await?;
                 }
                 return Ok((Ending::Stuck, consumers));
             }
         }
     }
+}
+
+/// Consumers of the probe queue as the worker reports them: `None` until it has started,
+/// then 1 if it listens to the queue on `broker`, else 0.
+fn reported_consumers(log: &WorkerLog, broker: &Broker, queue: &str) -> Option<u32> {
+    let queues = log.declared_queues();
+    if queues.is_empty() {
+        return None;
+    }
+    Some(u32::from(
+        on_this_broker(log, broker) && queues.iter().any(|q| q == queue),
+    ))
+}
+
+/// Whether the worker reported using `broker` (same host, port and vhost or database).
+fn on_this_broker(log: &WorkerLog, broker: &Broker) -> bool {
+    log.broker().is_some_and(|theirs| {
+        broker.address().is_some_and(|ours| {
+            theirs.host.as_deref() == Some(ours.host.as_str())
+                && theirs.port == Some(ours.port)
+                && theirs.vhost.as_deref() == Some(ours.vhost.as_str())
+        })
+    })
 }
 
 /// What a trial deletes when it ends.
@@ -294,15 +324,7 @@ impl Cleanup<'_> {
     /// this same broker if they are empty and unused.
     async fn run(&self, log: &WorkerLog) -> Result<(), Error> {
         self.broker.delete(self.trial, self.leftovers).await?;
-        let Some(worker_broker) = log.broker() else {
-            return Ok(());
-        };
-        let ours = self.broker.address().is_some_and(|ours| {
-            worker_broker.host.as_deref() == Some(ours.host.as_str())
-                && worker_broker.port == Some(ours.port)
-                && worker_broker.vhost.as_deref() == Some(ours.vhost.as_str())
-        });
-        if !ours {
+        if !on_this_broker(log, self.broker) {
             return Ok(());
         }
         let app_queues: Vec<String> = log

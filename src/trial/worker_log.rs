@@ -45,12 +45,23 @@ pub struct StageTime {
     pub detail: Option<String>,
 }
 
-/// Versions the worker saw.
+/// Versions the worker saw: Python's, and the framework's packages (its broker clients,
+/// Django) by distribution name.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Versions {
     pub python: Option<String>,
-    pub dramatiq: Option<String>,
-    pub pika: Option<String>,
+    #[serde(flatten)]
+    pub packages: std::collections::BTreeMap<String, String>,
+}
+
+impl Versions {
+    /// "Python 3.11.7, dramatiq 2.2.1, pika 1.4.4".
+    pub fn sentence(&self) -> String {
+        std::iter::once(format!("Python {}", self.python.as_deref().unwrap_or("?")))
+            .chain(self.packages.iter().map(|(name, v)| format!("{name} {v}")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// The broker the worker ended up with, as it reported it.
@@ -264,8 +275,11 @@ impl WorkerLog {
             ..Versions::default()
         };
         if let Some(e) = self.infos("versions").next() {
-            versions.dramatiq = e.field_str("dramatiq").map(str::to_string);
-            versions.pika = e.field_str("pika").map(str::to_string);
+            versions.packages = e
+                .fields
+                .iter()
+                .filter_map(|(name, v)| Some((name.clone(), v.as_str()?.to_string())))
+                .collect();
         }
         versions
     }

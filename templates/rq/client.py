@@ -1,3 +1,12 @@
+# --- the probe's client: RQ's own (reproduce.py includes this text) ----------------------
+PACKAGES = ("rq", "redis")
+DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+
+
+def PROBE_TASK(token):
+    return "minrepro_framework.probe"
+
+
 def connect(broker_url):
     """RQ's own Redis client (redis-py), connected (it fails here if Redis is down)."""
     from redis import Redis
@@ -60,8 +69,12 @@ def cleanup(client, queue, token, count, worker_keys=()):
     pipe.execute()
 
 
-def redis_version(client):
+def broker_version(client):
     try:
-        return client.info("server").get("redis_version", "?")
+        return "Redis " + client.info("server").get("redis_version", "?")
     except Exception:
         return "?"
+
+
+def close(client):
+    client.close()

@@ -20,6 +20,8 @@ use crate::template;
 
 /// The file's name in an attachment.
 pub const FILE: &str = "minimal_worker.py";
+/// Its template, which a framework may not have.
+pub const TEMPLATE: &str = "minimal_worker.py.j2";
 
 /// How the one-file repro came out.
 #[derive(Debug, Clone, Serialize)]
@@ -144,11 +146,7 @@ pub async fn write(
         embedded: (!pasted && !sources.is_empty()).then(|| embedded(&sources, lines, request)),
         application,
     };
-    let text = template::render(
-        &minimal.template,
-        "minimal_worker.py.j2",
-        Value::from(Serde(context)),
-    )?;
+    let text = template::render(&minimal.template, TEMPLATE, Value::from(Serde(context)))?;
     let path = dir.join(FILE);
     std::fs::write(&path, request.redactor.redact(&text))
         .map_err(|err| Error::infra(format!("cannot write {}: {err}", path.display())))?;

@@ -51,8 +51,9 @@ pub struct Attachment {
     pub verified: bool,
     /// What the launcher printed then.
     pub verification: String,
-    /// How minimal_worker.py, the one-file repro, did when it was run once.
-    pub minimal_worker: minimal_worker::OneFile,
+    /// How minimal_worker.py, the one-file repro, did when it was run once (`None`: the
+    /// framework has no one-file worker).
+    pub minimal_worker: Option<minimal_worker::OneFile>,
     /// Secret elements of the minimal configuration (their values are placeholders here).
     pub secret_elements: Vec<String>,
     /// How many files the folder holds, their bytes, and the tarball's bytes.
@@ -125,7 +126,11 @@ pub async fn write(request: &Request<'_>) -> Result<Attachment, Error> {
         .collect();
     put("trials.jsonl", &trials)?;
 
-    let minimal_worker = minimal_worker::write(&partial, request, minimal, &redacted).await?;
+    let minimal_worker = if template::has(&redacted.template, minimal_worker::TEMPLATE) {
+        Some(minimal_worker::write(&partial, request, minimal, &redacted).await?)
+    } else {
+        None
+    };
     let verification = verify(&partial, LAUNCHER, request).await;
     let attachment = Attachment {
         dir: final_dir.clone(),
@@ -248,6 +253,10 @@ struct LauncherContext<'a> {
     env: Vec<(String, String)>,
     options: serde_json::Value,
     entry: &'a str,
+    /// The framework's name as people write it, its probe client, and its usual broker.
+    framework_title: String,
+    client: &'static str,
+    default_broker: String,
     messages: u32,
     required: &'a std::collections::BTreeMap<String, String>,
     expected_kind: &'static str,
@@ -298,23 +307,35 @@ fn launcher(
     packages: &packages::Packages,
 ) -> Result<String, Error> {
     let settings = launch_settings(request, redacted);
+    let framework = crate::framework::of(&redacted.template)?;
     let context = LauncherContext {
         case_name: &request.finding.case,
         finding: comment_lines(&readme::finding_sentence(request.finding)),
         env: settings.env,
         options: settings.options,
         entry,
+        framework_title: framework.title().to_string(),
+        client: template::client(&redacted.template)?,
+        default_broker: without_credentials(request.broker_url),
         messages: request.case.oracle.messages,
         required: &packages.required,
         expected_kind: settings.expected_kind,
         expected_signature: settings.expected_signature,
         timeout_s: request.finding.timeout_s,
     };
-    template::render(
-        &redacted.template,
-        "reproduce.py.j2",
-        Value::from(Serde(context)),
-    )
+    template::render_shared("reproduce.py.j2", Value::from(Serde(context)))
+}
+
+/// A broker URL without its user and password: the attachment's default broker (clients
+/// fall back to RabbitMQ's guest account, or to no password for Redis).
+fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            format!("{scheme}://{rest}")
+        }
+        None => url.to_string(),
+    }
 }
 
 /// Text for `#` comment lines of generated Python: wrapped, without control characters

@@ -11,6 +11,7 @@ use crate::bisect::{Cause, Finding};
 use crate::case::Config;
 use crate::case::space::Mode;
 use crate::case::write;
+use crate::framework::Framework;
 use crate::report::terminal::load_sentence;
 use crate::template;
 use crate::trial::Outcome;
@@ -173,8 +174,15 @@ pub fn finding_sentence(finding: &Finding) -> String {
 }
 
 /// The one-file repro, and whether it reproduced on its own.
-fn one_file(out: &mut String, attachment: &Attachment) {
-    let one_file = &attachment.minimal_worker;
+fn one_file(out: &mut String, attachment: &Attachment, framework: &dyn Framework) {
+    let Some(one_file) = &attachment.minimal_worker else {
+        let _ = writeln!(
+            out,
+            "### In one file\n\nminrepro writes no one-file worker for {} yet: `{LAUNCHER}` with the `minrepro_*.py` files beside it is the repro.\n",
+            framework.title()
+        );
+        return;
+    };
     let _ = writeln!(out, "### In one file: `minimal_worker.py`\n");
     let how = if one_file.pasted {
         "the culprit modules' kept statements pasted in import order"
@@ -243,9 +251,11 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
     }
 
     let _ = writeln!(out, "## Reproduce it\n");
+    let framework = crate::framework::of(&redacted.template).ok();
+    let title = framework.map_or("the framework", |f| f.title());
     let entry = if redacted.options.launcher.is_cli() {
         format!(
-            "`{}` (Dramatiq's own command line, started as the case's launch started it, with one probe module, `{}`, after the application's)",
+            "`{}` ({title}'s own command line, started as the case's launch started it, with one probe module, `{}`, that adds the probe task)",
             template::LAUNCH_FILE,
             template::PROBE_FILE
         )
@@ -264,16 +274,17 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
         }
     };
     let how = format!(
-        "Needs Python 3 with the packages of `requirements.txt` and a RabbitMQ broker. The interpreter the trials ran on ({}) had them; `{LAUNCHER}` checks the ones the worker imports before it starts, and says it cannot run (exit 2) when one is missing.",
+        "Needs Python 3 with the packages of `requirements.txt` and the broker. The interpreter the trials ran on ({}) had them; `{LAUNCHER}` checks the ones the worker imports before it starts, and says it cannot run (exit 2) when one is missing.",
         request.python.display()
     );
     let what = format!(
-        "It starts {entry} with `subprocess.Popen`, with exactly the environment and launch options of the minimal configuration, {load} with Dramatiq's own client, and reports. Exit status 1: the failure reproduced; 0: it did not. Edit `CONFIG` at the top of `{LAUNCHER}` to try a variation. With minrepro: `minrepro run case.toml`."
+        "It starts {entry} with `subprocess.Popen`, with exactly the environment and launch options of the minimal configuration, {load} with {title}'s own client, and reports. Exit status 1: the failure reproduced; 0: it did not. Edit `CONFIG` at the top of `{LAUNCHER}` to try a variation. With minrepro: `minrepro run case.toml`."
     );
     let _ = writeln!(
         out,
-        "{}\n\n    pip install -r requirements.txt\n    python {LAUNCHER} --broker amqp://localhost:5672/%2f\n\n{}\n",
+        "{}\n\n    pip install -r requirements.txt\n    python {LAUNCHER} --broker {}\n\n{}\n",
         textwrap::fill(&how, 92),
+        super::without_credentials(request.broker_url),
         textwrap::fill(&what, 92)
     );
     if attachment.verified {
@@ -289,7 +300,9 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
     }
     let _ = writeln!(out, "```\n{}\n```\n", attachment.verification);
 
-    one_file(&mut out, attachment);
+    if let Some(framework) = framework {
+        one_file(&mut out, attachment, framework);
+    }
 
     let _ = writeln!(out, "## The minimal configuration\n");
     if let Some(first) = finding.causes.first() {
@@ -450,13 +463,12 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
         .as_ref()
         .map(|r| r.versions.clone())
         .unwrap_or_default();
-    let rabbitmq = request.broker_version.unwrap_or("?");
+    let kind = crate::broker::Kind::of(request.broker_url).map_or("broker", |k| k.name());
     let _ = writeln!(
         out,
-        "- Versions: Python {}, Dramatiq {}, pika {}, RabbitMQ {rabbitmq}.\n",
-        versions.python.as_deref().unwrap_or("?"),
-        versions.dramatiq.as_deref().unwrap_or("?"),
-        versions.pika.as_deref().unwrap_or("?"),
+        "- Versions: {}, {kind} {}.\n",
+        versions.sentence(),
+        request.broker_version.unwrap_or("?"),
     );
 
     let _ = writeln!(out, "## Files\n");

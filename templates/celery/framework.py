@@ -1,0 +1,172 @@
+"""The Celery side of minrepro's plumbing: the probe task on the application's Celery app,
+the probe queue added to what the worker consumes anyway, the broker and queues the worker
+reports, the versions it records.
+
+Everything hangs on Celery's own worker signals, so the in-process worker and Celery's
+command line (prefork, solo, threads...) go through the same code:
+- `celeryd_init` (the worker is being built, in the main process): `broker:ready` and the
+  probe task, registered on the worker's own app (`instance.app`) under PROBE["actor"],
+  as an application module registers its own tasks (the pool's processes are forked later
+  and inherit it);
+- `celeryd_after_setup` (after `-Q`/`-X` were applied, before the consumer starts): the
+  probe queue added with `app.amqp.queues.select_add`, the documented way to add a queue
+  to what a worker consumes without changing anything else;
+- `worker_ready` (the consumer consumes): `worker:started`;
+- `task_received` (main process): `probe:received`; the task body: `probe:processed`.
+"""
+from minrepro_plumbing import PROBE, info, report, report_top_level_modules, start
+
+_state = {"connected": False, "set_by": "the CLI's -A argument", "fallback": None}
+
+
+def fallback_app():
+    """The app minrepro makes when no imported module defines one: minrepro's broker."""
+    if _state["fallback"] is None:
+        from celery import Celery
+
+        _state["fallback"] = Celery("minrepro", broker=PROBE["broker_url"], set_as_current=True)
+    return _state["fallback"]
+
+
+def _find_in(spec):
+    """The app of `spec` as `celery -A spec` finds it (module:attribute, or a module's `app`,
+    `celery`, `<package>.celery` or any Celery instance in it); None when there is none."""
+    from celery.app.utils import find_app
+
+    try:
+        return find_app(spec)
+    except AttributeError:
+        return None
+
+
+def find_app(imports):
+    """Imports the modules in order (the first as `celery -A` does); the app is the one the
+    first names, else the first Celery instance another defines, else minrepro's own."""
+    import importlib
+
+    from celery import Celery
+
+    app = None
+    modules = []
+    for position, spec in enumerate(imports):
+        name = spec.partition(":")[0]
+        if position == 0:
+            app = _find_in(spec)
+        modules.append(importlib.import_module(name))
+    if app is None:
+        for module in modules:
+            for value in vars(module).values():
+                if isinstance(value, Celery):
+                    app = value
+                    break
+            if app is not None:
+                break
+    if app is None:
+        _state["set_by"] = "minrepro"
+        return fallback_app()
+    _state["set_by"] = "imports"
+    return app
+
+
+def address(app):
+    """Where the app's broker is: transport, host, port and vhost (Redis: the database)."""
+    connection = app.connection_for_write()
+    transport = type(connection.transport)
+    kind = transport.__module__.rsplit(".", 1)[-1] + "." + transport.__name__
+    try:
+        details = connection.info()
+    except Exception:
+        details = {}
+    vhost = details.get("virtual_host", connection.virtual_host)
+    if transport.__module__.endswith(".redis"):
+        vhost = (vhost or "").strip("/") or "0"
+    return {
+        "broker": kind,
+        "host": details.get("hostname", connection.hostname),
+        "port": details.get("port", connection.port),
+        "vhost": vhost,
+    }
+
+
+def _versions():
+    import importlib.metadata
+
+    found = {}
+    for name in ("celery", "kombu", "amqp", "redis", "billiard", "vine", "django", "django-celery-results"):
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    info("versions", **found)
+
+
+def _probe(token, index=0):
+    report("probe:processed", token=token, index=index)
+
+
+def _on_init(sender=None, instance=None, **kwargs):
+    start((), main=False)
+    app = instance.app
+    report("broker:ready", set_by=_state["set_by"], **address(app))
+    _versions()
+    if PROBE["actor"] not in app.tasks:
+        app.task(name=PROBE["actor"], shared=False)(_probe)
+
+
+def _on_after_setup(sender=None, instance=None, **kwargs):
+    instance.app.amqp.queues.select_add(PROBE["queue"])
+
+
+def _on_ready(sender=None, **kwargs):
+    consumer = sender
+    app = consumer.app
+    try:
+        queues = sorted(queue.name for queue in consumer.task_consumer.queues)
+    except Exception:
+        queues = sorted(app.amqp.queues.consume_from)
+    controller = getattr(consumer, "controller", None)
+    pool = getattr(controller, "pool_cls", None)
+    report(
+        "worker:started",
+        queues=queues,
+        threads=getattr(controller, "concurrency", None),
+        pool=getattr(pool, "__module__", str(pool)).rsplit(".", 1)[-1] if pool is not None else None,
+        hostname=getattr(consumer, "hostname", None),
+        set_by=_state["set_by"],
+        **address(app),
+    )
+    report_top_level_modules()
+
+
+def _on_received(sender=None, request=None, **kwargs):
+    if getattr(request, "name", None) == PROBE["actor"]:
+        args = getattr(request, "args", None) or ()
+        report("probe:received", index=args[1] if len(args) > 1 else 0)
+
+
+def watch():
+    """Connects minrepro's handlers to Celery's worker signals (once per process)."""
+    if _state["connected"]:
+        return
+    from celery import signals
+
+    signals.celeryd_init.connect(_on_init, weak=False)
+    signals.celeryd_after_setup.connect(_on_after_setup, weak=False)
+    signals.worker_ready.connect(_on_ready, weak=False)
+    signals.task_received.connect(_on_received, weak=False)
+    _state["connected"] = True
+
+
+def in_process_worker(app, concurrency, loglevel):
+    """Celery's worker program (`app.Worker`, what `celery worker` runs) in this process: the
+    solo pool for one, the threads pool for more (no fork: the worker is this process)."""
+    worker = app.Worker(
+        pool="solo" if concurrency <= 1 else "threads",
+        concurrency=concurrency,
+        loglevel=loglevel or "WARNING",
+        without_mingle=True,
+        without_gossip=True,
+    )
+    worker.start()
+    return worker.exitcode
+
