@@ -1,0 +1,1 @@
+"""Reports: scheduled and on-demand exports, run as Celery tasks."""

@@ -1,0 +1,1 @@
+"""Shipping: labels and carrier pick-ups, run as Celery tasks."""
