@@ -76,7 +76,7 @@ pub enum Leftovers {
     /// AMQP queues.
     Queues(Vec<String>),
     /// Redis keys, key patterns (`SCAN MATCH`) for keys whose names hold an id minrepro
-    /// does not choose, and members of shared sets (set, member).
+    /// does not choose, and members of shared sets or sorted sets (key, member).
     Keys {
         keys: Vec<String>,
         patterns: Vec<String>,
@@ -85,6 +85,15 @@ pub enum Leftovers {
 }
 
 impl Leftovers {
+    /// Nothing to delete.
+    pub fn none() -> Leftovers {
+        Leftovers::Keys {
+            keys: Vec::new(),
+            patterns: Vec::new(),
+            members: Vec::new(),
+        }
+    }
+
     /// One line per item, patterns marked, for the write-ahead record.
     fn to_lines(&self) -> Vec<String> {
         match self {
@@ -277,7 +286,8 @@ impl Broker {
         deleted
     }
 
-    async fn delete_now(&self, leftovers: &Leftovers) -> Result<(), Error> {
+    /// Deletes what was not written down first (it was learnt from the worker's reports).
+    pub async fn delete_now(&self, leftovers: &Leftovers) -> Result<(), Error> {
         match (self, leftovers) {
             (Broker::Amqp(b), Leftovers::Queues(queues)) => b.delete_queues(queues).await,
             (

@@ -194,11 +194,27 @@ impl Redis {
             }
         }
         let mut pipe = redis::pipe();
+        let mut empty = true;
         if !doomed.is_empty() {
             pipe.cmd("DEL").arg(&doomed).ignore();
+            empty = false;
         }
         for (set, member) in members {
-            pipe.cmd("SREM").arg(set).arg(member).ignore();
+            let kind: Result<String, _> = redis::cmd("TYPE")
+                .arg(set)
+                .query_async(&mut connection)
+                .await;
+            let remove = match kind {
+                Ok(kind) if kind == "zset" => "ZREM",
+                Ok(kind) if kind == "set" => "SREM",
+                Ok(_) => continue, // gone already
+                Err(err) => return Err(self.lost(err.to_string()).await),
+            };
+            pipe.cmd(remove).arg(set).arg(member).ignore();
+            empty = false;
+        }
+        if empty {
+            return Ok(());
         }
         let deleted: Result<(), _> = pipe.query_async(&mut connection).await;
         match deleted {

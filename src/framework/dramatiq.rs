@@ -1,6 +1,6 @@
 //! Dramatiq, on RabbitMQ (RabbitmqBroker) and Redis (RedisBroker): `templates/dramatiq/`.
 
-use super::{Framework, ProbeMessage, command, verbatim_flags};
+use super::{Framework, ProbeMessage, Report, command, text, verbatim_flags};
 use crate::broker::{AmqpMessage, Delivery, Kind, Leftovers};
 use crate::case::LaunchOptions;
 use crate::error::Error;
@@ -109,6 +109,26 @@ impl Framework for Dramatiq {
                     members: Vec::new(),
                 }
             }
+        }
+    }
+
+    /// On Redis, each worker process's entry in its namespace's heartbeats.
+    fn worker_leftovers(&self, kind: Kind, started: &[&Report]) -> Leftovers {
+        if kind != Kind::Redis {
+            return Leftovers::none();
+        }
+        let members = started
+            .iter()
+            .filter_map(|report| {
+                let namespace = text(report, "namespace")?;
+                let worker = text(report, "worker_id")?;
+                Some((format!("{namespace}:__heartbeats__"), worker.to_string()))
+            })
+            .collect();
+        Leftovers::Keys {
+            keys: Vec::new(),
+            patterns: Vec::new(),
+            members,
         }
     }
 

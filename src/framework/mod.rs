@@ -15,6 +15,14 @@ use crate::case::LaunchOptions;
 use crate::case::options::{AppliesTo, LaunchOption};
 use crate::error::Error;
 
+/// The fields of one report a worker process wrote (`worker:started`, say).
+pub type Report = serde_json::Map<String, serde_json::Value>;
+
+/// A report's text field.
+fn text<'a>(report: &'a Report, name: &str) -> Option<&'a str> {
+    report.get(name)?.as_str()
+}
+
 /// One probe message of a trial: its queue, the trial's token, its index.
 #[derive(Debug, Clone, Copy)]
 pub struct ProbeMessage<'a> {
@@ -53,6 +61,12 @@ pub trait Framework: Sync {
     /// Everything a trial's probe (its queue, its messages named after `token`) makes on a
     /// broker of `kind`, to delete after it.
     fn probe_leftovers(&self, kind: Kind, queue: &str, token: &str) -> Leftovers;
+    /// What a worker registered of itself on a broker of `kind` (a heartbeat, a worker
+    /// record), from what each of its processes reported when it started: deleted after the
+    /// trial.
+    fn worker_leftovers(&self, _kind: Kind, _started: &[&Report]) -> Leftovers {
+        Leftovers::none()
+    }
     /// An application queue the worker declared, with the queues the framework pairs with
     /// it: deleted after a trial when they are idle.
     fn queue_family(&self, queue: &str) -> Vec<String>;

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::{Duration, UNIX_EPOCH};
 
-use super::{Framework, ProbeMessage, command, unsupported, verbatim_flags};
+use super::{Framework, ProbeMessage, Report, command, text, unsupported, verbatim_flags};
 use crate::broker::{Delivery, Kind, Leftovers};
 use crate::case::LaunchOptions;
 use crate::case::options::{AppliesTo, LaunchOption};
@@ -122,6 +122,29 @@ impl Framework for Rq {
                 .map(|kind| format!("rq:{kind}:{jobs}*"))
                 .collect(),
             members: vec![("rq:queues".to_string(), queue_key)],
+        }
+    }
+
+    /// Each worker's record, and its place in the sets of workers (of every queue it
+    /// listened to): a stopped worker's record would linger for minutes.
+    fn worker_leftovers(&self, _kind: Kind, started: &[&Report]) -> Leftovers {
+        let mut keys = Vec::new();
+        let mut members = Vec::new();
+        for report in started {
+            let Some(key) = text(report, "key") else {
+                continue;
+            };
+            keys.push(key.to_string());
+            members.push(("rq:workers".to_string(), key.to_string()));
+            let queues = report.get("queues").and_then(|q| q.as_array());
+            for queue in queues.into_iter().flatten().filter_map(|q| q.as_str()) {
+                members.push((format!("rq:workers:{queue}"), key.to_string()));
+            }
+        }
+        Leftovers::Keys {
+            keys,
+            patterns: Vec::new(),
+            members,
         }
     }
 

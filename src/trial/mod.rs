@@ -324,6 +324,10 @@ impl Cleanup<'_> {
     /// this same broker if they are empty and unused.
     async fn run(&self, log: &WorkerLog) -> Result<(), Error> {
         self.broker.delete(self.trial, self.leftovers).await?;
+        let registered = self
+            .framework
+            .worker_leftovers(self.broker.kind(), &log.started_reports());
+        self.broker.delete_now(&registered).await?;
         if !on_this_broker(log, self.broker) {
             return Ok(());
         }

@@ -240,6 +240,13 @@ impl WorkerLog {
     }
 
     /// The queues the worker's broker declared (the application's and the probe's).
+    /// What each worker process said when it started (its queues, its name, its broker).
+    pub fn started_reports(&self) -> Vec<&serde_json::Map<String, Value>> {
+        self.stage_events("worker:started")
+            .map(|e| &e.fields)
+            .collect()
+    }
+
     pub fn declared_queues(&self) -> Vec<String> {
         let mut queues: Vec<String> = self
             .stage_events("worker:started")

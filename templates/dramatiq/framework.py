@@ -30,8 +30,12 @@ def _address(broker):
     client = getattr(broker, "client", None)
     pool = getattr(client, "connection_pool", None)
     if pool is not None:
+        # A RedisBroker's keys live in a namespace: another namespace is another broker.
         kwargs = getattr(pool, "connection_kwargs", {})
-        return {"host": kwargs.get("host"), "port": kwargs.get("port"), "vhost": str(kwargs.get("db", 0))}
+        namespace = getattr(broker, "namespace", "dramatiq")
+        database = str(kwargs.get("db", 0))
+        vhost = database if namespace == "dramatiq" else "%s:%s" % (database, namespace)
+        return {"host": kwargs.get("host"), "port": kwargs.get("port"), "vhost": vhost}
     parameters = getattr(broker, "parameters", None)
     if isinstance(parameters, list):
         parameters = parameters[0] if parameters else None
@@ -75,6 +79,9 @@ def _watch_worker_start():
             consumes=sorted(whitelist) if whitelist else None,
             threads=getattr(self, "worker_threads", None),
             broker=type(broker).__name__,
+            # A RedisBroker's heartbeat entry, which minrepro removes after the trial.
+            namespace=getattr(broker, "namespace", None),
+            worker_id=getattr(broker, "broker_id", None),
             **_address(broker),
         )
         report_top_level_modules()
