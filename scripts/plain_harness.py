@@ -1,9 +1,10 @@
 """One trial done by hand, as a developer would write it without minrepro: the same
-generated worker in a fresh folder, the probe queue declared as Dramatiq declares it, the
-probe published, the worker started with Popen in its own process group, its report
-watched until the probe is processed, then the group killed and the queues deleted.
+generated worker in a fresh folder, started with Popen in its own process group, the probe
+sent with the framework's own client (templates/<framework>/client.py) once the worker can
+take it, its report watched until the probe is processed, then the group killed and what the
+probe left on the broker deleted.
 
-    python plain_harness.py WORKER_FILE BROKER_URL ENV_JSON
+    python plain_harness.py FRAMEWORK WORKER_FILE BROKER_URL ENV_JSON
 
 Used by bench_overhead.py to measure what minrepro itself adds to a trial."""
 import json
@@ -16,52 +17,44 @@ import tempfile
 import time
 import uuid
 
-import pika
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+framework, worker_file, broker_url, env_json = sys.argv[1:5]
+client = {}
+with open(os.path.join(ROOT, "templates", framework, "client.py")) as f:
+    exec(f.read(), client)
 
-worker_file, broker_url, env_json = sys.argv[1:4]
 token = uuid.uuid4().hex[:12]
 queue = f"harness.probe.{token}"
-actor = f"harness_probe_{token}"
-
+task = client["PROBE_TASK"](token)
 folder = tempfile.mkdtemp(prefix="harness-trial-")
-# The worker and the plumbing module it imports, from the folder minrepro rendered them in.
+# The worker and the plumbing modules it imports, from the folder minrepro rendered them in.
 source = os.path.dirname(os.path.abspath(worker_file))
 for name in os.listdir(source):
     if name.startswith("minrepro_") and name.endswith(".py"):
         shutil.copy(os.path.join(source, name), folder)
 with open(os.path.join(folder, "probe.json"), "w") as f:
-    json.dump({"broker_url": broker_url, "queue": queue, "actor": actor, "token": token}, f)
+    json.dump({"broker_url": broker_url, "queue": queue, "actor": task, "token": token, "messages": 1}, f)
 
-connection = pika.BlockingConnection(pika.URLParameters(broker_url))
-channel = connection.channel()
-dead_letter = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": f"{queue}.XQ"}
-channel.queue_declare(queue, durable=True, arguments=dead_letter)
-channel.queue_declare(f"{queue}.DQ", durable=True, arguments=dead_letter)
-channel.queue_declare(f"{queue}.XQ", durable=True, arguments={"x-message-ttl": 604800000})
-message = {
-    "queue_name": queue, "actor_name": actor, "args": [token], "kwargs": {}, "options": {},
-    "message_id": str(uuid.uuid4()), "message_timestamp": int(time.time() * 1000),
-}
-channel.basic_publish("", queue, json.dumps(message, separators=(",", ":")),
-                      pika.BasicProperties(delivery_mode=2))
-
+connection = client["connect"](broker_url)
 worker = subprocess.Popen(
-    [sys.executable, os.path.join(folder, "minrepro_worker.py")],
+    [sys.executable, os.path.join(folder, os.path.basename(worker_file))],
     env=json.loads(env_json), cwd=folder, start_new_session=True,
     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
 )
 report = os.path.join(folder, "report.jsonl")
-processed = False
+processed = published = False
 deadline = time.time() + 30
 while time.time() < deadline and not processed:
     time.sleep(0.01)
+    if not published and client["declared"](connection, queue):
+        client["publish_probes"](connection, queue, task, token, 1)
+        published = True
     if os.path.exists(report):
         with open(report) as f:
             processed = any('"probe:processed"' in line for line in f)
 os.killpg(worker.pid, signal.SIGKILL)
 worker.wait()
-for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
-    channel.queue_delete(name)
-connection.close()
+client["cleanup"](connection, queue, token, 1)
+client["close"](connection)
 shutil.rmtree(folder)
 sys.exit(0 if processed else 1)
