@@ -40,7 +40,7 @@ def main():
     parser.add_argument("--minrepro", default=os.path.join(ROOT, "target/release/minrepro"))
     args = parser.parse_args()
     print(f"{args.rounds} rounds interleaved; medians")
-    print(f"{"case":32} {'framework':9} {'broker':6} {'minrepro':>9} {'harness':>9} {'ratio':>6}")
+    print(f"{'case':32} {'framework':9} {'broker':6} {'minrepro':>9} {'harness':>9} {'ratio':>6}")
     for case in args.case:
         measure(args, case)
 
