@@ -284,39 +284,6 @@ fn a_prerequisite_is_told_apart_from_a_cause() {
     );
 }
 
-/// Runs `bisect` on `dir`, sending SIGINT once `after` trials have finished; returns the
-/// exit status, the JSON finding and the time from SIGINT to exit.
-fn bisect_interrupted(dir: &std::path::Path, after: usize) -> (i32, serde_json::Value, Duration) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_minrepro"))
-        .args(["bisect", path_str(dir), "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut finished = 0;
-    let mut interrupted_at = None;
-    for line in stderr.lines().map_while(Result::ok) {
-        if line.contains(" trial ") && !line.contains("cancelled") {
-            finished += 1;
-        }
-        if finished >= after && interrupted_at.is_none() {
-            nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(child.id() as i32),
-                nix::sys::signal::Signal::SIGINT,
-            )
-            .unwrap();
-            interrupted_at = Some(Instant::now());
-        }
-    }
-    let output = child.wait_with_output().unwrap();
-    let took = interrupted_at
-        .expect("the run got far enough to be interrupted")
-        .elapsed();
-    let json = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
-    (output.status.code().unwrap_or(-1), json, took)
-}
-
 #[test]
 fn an_interrupted_bisect_stops_fast_kills_its_workers_and_resumes_where_it_was() {
     // How many trials a whole run takes (in a folder of its own: nothing recorded).
@@ -327,7 +294,7 @@ fn an_interrupted_bisect_stops_fast_kills_its_workers_and_resumes_where_it_was()
 
     // The same case elsewhere, interrupted while its last trial (a hang) runs.
     let dir = copy_case("corpus/stub-broker-leak", &[]);
-    let (code, json, took) = bisect_interrupted(dir.path(), total - 1);
+    let (code, json, took) = bisect_interrupted(dir.path(), total - 1, &[]);
     assert_eq!(code, 130, "{json}");
     assert!(took < Duration::from_secs(2), "stopping took {took:?}");
     assert_eq!(json["reproduces"], false);

@@ -447,3 +447,44 @@ pub fn stage_of(run: &Value, name: &str) -> Value {
         .cloned()
         .unwrap_or_else(|| panic!("no stage {name} in {run}"))
 }
+
+/// Runs `bisect` on `dir` (with `env`), sending SIGINT once `after` trials have finished;
+/// returns the exit status, the JSON finding and the time from SIGINT to exit.
+pub fn bisect_interrupted(
+    dir: &Path,
+    after: usize,
+    env: &[(&str, &str)],
+) -> (i32, serde_json::Value, Duration) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minrepro"))
+        .args(["bisect", path_str(dir), "--json"])
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut finished = 0;
+    let mut interrupted_at = None;
+    for line in stderr.lines().map_while(Result::ok) {
+        if line.contains(" trial ") && !line.contains("cancelled") {
+            finished += 1;
+        }
+        if finished >= after && interrupted_at.is_none() {
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGINT,
+            )
+            .unwrap();
+            interrupted_at = Some(Instant::now());
+        }
+    }
+    let output = child.wait_with_output().unwrap();
+    let took = interrupted_at
+        .expect("the run got far enough to be interrupted")
+        .elapsed();
+    let json = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
+    (output.status.code().unwrap_or(-1), json, took)
+}
