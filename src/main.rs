@@ -11,6 +11,7 @@ mod commands;
 mod error;
 mod framework;
 mod latency;
+mod launch;
 mod lines;
 mod nightly;
 mod process_tree;
@@ -20,6 +21,7 @@ mod reduce;
 mod report;
 mod template;
 mod trial;
+mod verdict;
 
 use clap::Parser;
 

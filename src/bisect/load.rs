@@ -7,10 +7,10 @@
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use super::oracle::Judge;
 use crate::error::Error;
 use crate::reduce::Verdict;
-use crate::trial::{TrialRunner, TrialSpec};
+use crate::trial::{Runner, TrialSpec};
+use crate::verdict::Judge;
 
 /// What the search found.
 #[derive(Debug, Clone, Serialize)]
@@ -26,7 +26,7 @@ pub struct LoadFinding {
 /// The smallest number of probe messages, up to `messages` (which fails), with which
 /// `spec`'s configuration still fails the same way.
 pub async fn smallest_load(
-    runner: &TrialRunner,
+    runner: &dyn Runner,
     spec: TrialSpec<'_>,
     judge: &Judge,
     stop: &CancellationToken,

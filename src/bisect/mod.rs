@@ -8,6 +8,7 @@ pub mod cache;
 pub mod lines;
 pub mod load;
 pub mod oracle;
+pub mod progress;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,10 +27,11 @@ use crate::redact::Redactor;
 use crate::reduce::engine::{Engine, runs_to_pass};
 use crate::reduce::search::{Order, causes, minimize};
 use crate::reduce::{Stop, Variant, Verdict};
-use crate::report::progress::Progress;
-use crate::trial::{Outcome, TrialRecord, TrialRunner, seconds};
+use crate::trial::{Outcome, Runner, TrialRecord, seconds};
+use crate::verdict::{self, Judge};
 use cache::OutcomeCache;
-use oracle::{Evidence, Judge, LoggedTrial, Timing, TrialOracle, TrialOracleParts};
+use oracle::{Evidence, LoggedTrial, Timing, TrialOracle, TrialOracleParts};
+use progress::Progress;
 
 /// Runs of the full configuration that measure a flaky failure's reproduction rate.
 const RATE_RUNS: u32 = 10;
@@ -216,7 +218,7 @@ struct Plan {
 pub async fn bisect(
     case: &Case,
     good: Option<&Case>,
-    runner: Arc<TrialRunner>,
+    runner: Arc<dyn Runner>,
     python: &Path,
     settings: &Settings,
 ) -> Result<Finding, Error> {
@@ -230,11 +232,11 @@ pub async fn bisect(
             .await
             .map_err(|err| Error::infra(format!("cannot look at the interpreter: {err}")))?
     };
-    let broker_url = runner.brokers.url_for(case.broker.as_deref());
-    let broker = runner.brokers.get(&broker_url).await?;
+    let broker_url = runner.broker_url(case.broker.as_deref());
+    let broker = runner.broker_identity(&broker_url).await?;
     let scope = cache::Scope {
         interpreter: &interpreter,
-        broker: &broker.identity(),
+        broker: &broker,
         messages: case.oracle.messages,
     };
     let cache = OutcomeCache::open(case, &scope, settings.fresh);
@@ -344,7 +346,8 @@ pub async fn bisect(
             timeout: oracle.timing.timeout(),
             messages: case.oracle.messages,
         };
-        let found = load::smallest_load(&runner, spec, &oracle.judge, &settings.stop).await?;
+        let found =
+            load::smallest_load(runner.as_ref(), spec, &oracle.judge, &settings.stop).await?;
         trials += found.trials;
         load_finding = Some(found);
     }
@@ -463,7 +466,11 @@ fn reduce_with(
     engine.repeat(&full, full_runs)?;
     let expect = engine.oracle().judge.expect;
     let outcomes = engine.oracle().outcomes_of(&full);
-    let Some(reference) = outcomes.iter().find(|o| expect.accepts(o, None)).cloned() else {
+    let Some(reference) = outcomes
+        .iter()
+        .find(|o| verdict::shows(expect, o, None))
+        .cloned()
+    else {
         let last = outcomes
             .last()
             .map(|o| format!("{} {}", o.kind(), o.summary()));

@@ -13,37 +13,14 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::cache::OutcomeCache;
-use crate::case::Expect;
+use super::progress::Progress;
 use crate::case::space::{ConfigSpace, SpaceOracle};
 use crate::error::Error;
 use crate::latency::LatencyHistory;
 use crate::redact::Redactor;
 use crate::reduce::{Oracle, OracleEvent, Started, Stop, TrialId, Variant, Verdict};
-use crate::report::progress::Progress;
-use crate::report::redacted;
-use crate::trial::{Failure, Outcome, TrialRecord, TrialRunner, TrialSpec};
-
-/// Decides whether an outcome shows "the same failure".
-#[derive(Debug, Clone)]
-pub struct Judge {
-    pub expect: Expect,
-    /// The full configuration's own failure, once known.
-    pub reference: Option<Failure>,
-}
-
-impl Judge {
-    /// The failure (`Fail`), none (`Pass`: processed), or another failure (`Unresolved`):
-    /// a worker that crashes for a reason of its own says nothing about this failure.
-    pub fn verdict(&self, outcome: &Outcome) -> Verdict {
-        if self.expect.accepts(outcome, self.reference.as_ref()) {
-            Verdict::Fail
-        } else if outcome.failure().is_none() {
-            Verdict::Pass
-        } else {
-            Verdict::Unresolved
-        }
-    }
-}
+use crate::trial::{Outcome, Runner, TrialRecord, TrialSpec};
+use crate::verdict::Judge;
 
 /// How long trials may take: the timeout, and when a trial counts as overdue.
 pub struct Timing {
@@ -170,7 +147,7 @@ enum Message {
 
 pub struct TrialOracle {
     handle: Handle,
-    runner: Arc<TrialRunner>,
+    runner: Arc<dyn Runner>,
     python: Arc<std::path::Path>,
     broker_url: Arc<str>,
     messages: u32,
@@ -210,7 +187,7 @@ pub struct TrialOracle {
 
 /// What a trial oracle is built from.
 pub struct TrialOracleParts {
-    pub runner: Arc<TrialRunner>,
+    pub runner: Arc<dyn Runner>,
     /// The interpreter every trial runs on.
     pub python: std::path::PathBuf,
     /// The broker every trial's probe goes to.
@@ -450,7 +427,7 @@ impl TrialOracle {
     }
 
     fn finished(&mut self, trial: TrialId, running: Running, record: TrialRecord) -> OracleEvent {
-        let record = redacted(&record, &self.redactor);
+        let record = record.redacted(&self.redactor);
         self.cache.record(&running.key, &record.outcome);
         if let Outcome::Processed { latency } = record.outcome {
             self.timing.history.record(latency);

@@ -10,10 +10,10 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::options::{AppliesTo, LaunchOption, describe, is_module_name};
 use super::{Case, Element, Expect, Expected, Launcher, OracleSpec, Runs, SourceFile, Timeout};
 use crate::error::Error;
-use crate::template;
+use crate::framework;
+use crate::launch::{AppliesTo, LaunchOption, describe, is_module_name};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,16 +130,16 @@ impl Checker<'_> {
         };
         let template = match raw.template {
             Some(t) => {
-                if !template::exists(t.get_ref()) {
+                if framework::get(t.get_ref()).is_none() {
                     return Err(self.fail(
                         t.span(),
                         format!("template `{}` does not exist", t.get_ref()),
-                        &format!("available templates: {}", template::names().join(", ")),
+                        &format!("available templates: {}", framework::names().join(", ")),
                     ));
                 }
                 t.into_inner()
             }
-            None => template::DEFAULT.to_string(),
+            None => crate::template::DEFAULT.to_string(),
         };
         let broker = match raw.broker {
             Some(url) if crate::broker::Kind::of(url.get_ref()).is_none() => {
@@ -402,7 +402,7 @@ impl Checker<'_> {
                 _ => None,
             })
             .unwrap_or(Launcher::Script);
-        let Ok(framework) = crate::framework::of(template) else {
+        let Ok(framework) = framework::of(template) else {
             return Ok(());
         };
         let (title, script) = (framework.title(), framework.console_script());

@@ -8,7 +8,7 @@ use anstyle::{AnsiColor, Style};
 use crate::cli::NightlyArgs;
 use crate::error::Error;
 use crate::nightly::{self, Plan, Status, Summary};
-use crate::report::{html, junit};
+use crate::nightly::{html, junit};
 
 pub async fn nightly(args: NightlyArgs) -> Result<i32, Error> {
     if !args.corpus.is_dir() {

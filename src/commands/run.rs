@@ -6,7 +6,7 @@ use crate::case::{self, Timeout};
 use crate::cli::RunArgs;
 use crate::error::Error;
 use crate::latency::LatencyHistory;
-use crate::report::{self, terminal};
+use crate::report::terminal;
 use crate::trial::{Outcome, TrialSpec, seconds};
 
 /// Exit 0 when the configuration shows the case's failure, 1 when it does not.
@@ -74,8 +74,8 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
     if let Outcome::Processed { latency } = record.outcome {
         history.record(latency);
     }
-    let reproduces = case.oracle.expect.accepts(&record.outcome, None);
-    let record = report::redacted(&record, &redactor);
+    let reproduces = crate::verdict::shows(case.oracle.expect, &record.outcome, None);
+    let record = record.redacted(&redactor);
     if args.json {
         let mut object = serde_json::to_value(&record.outcome).unwrap_or(Value::Null);
         if let Value::Object(map) = &mut object {

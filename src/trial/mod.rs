@@ -9,6 +9,7 @@ mod worker_log;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -59,6 +60,87 @@ pub struct TrialRecord {
     /// The scratch folder, when it was kept.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub scratch: Option<PathBuf>,
+}
+
+impl TrialRecord {
+    /// The record with every secret value replaced, ready to be shown or written.
+    pub fn redacted(&self, redactor: &crate::redact::Redactor) -> TrialRecord {
+        let mut record = self.clone();
+        record.outcome = match record.outcome {
+            Outcome::Pending {
+                stack_dump,
+                stage,
+                timeout,
+                consumers,
+                messages,
+                processed,
+            } => Outcome::Pending {
+                stack_dump: redactor.redact(&stack_dump),
+                stage,
+                timeout,
+                consumers,
+                messages,
+                processed,
+            },
+            Outcome::Crash {
+                stage,
+                exit_code,
+                signal,
+                signature,
+            } => Outcome::Crash {
+                stage,
+                exit_code,
+                signal,
+                signature: redactor.redact(&signature),
+            },
+            Outcome::Error { message } => Outcome::Error {
+                message: redactor.redact(&message),
+            },
+            processed @ Outcome::Processed { .. } => processed,
+        };
+        record.stdout_tail = redactor.redact(&record.stdout_tail);
+        record.stderr_tail = redactor.redact(&record.stderr_tail);
+        record
+    }
+}
+
+/// What runs trials for the reducer: [`TrialRunner`] runs them here, as processes of this
+/// machine; another runner (trials on other machines) can stand in its place.
+pub trait Runner: Send + Sync {
+    /// Runs one configuration once (see [`TrialRunner::run`]).
+    fn run<'a>(
+        &'a self,
+        spec: &'a TrialSpec<'a>,
+        cancel: &'a CancellationToken,
+    ) -> Pin<Box<dyn Future<Output = Result<TrialRecord, Error>> + Send + 'a>>;
+    /// The broker URL a case's trials use, given the broker the case names.
+    fn broker_url(&self, case_broker: Option<&str>) -> String;
+    /// What outcomes on that broker are recorded under: its address and version.
+    fn broker_identity<'a>(
+        &'a self,
+        url: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<String, Error>> + Send + 'a>>;
+}
+
+impl Runner for TrialRunner {
+    fn run<'a>(
+        &'a self,
+        spec: &'a TrialSpec<'a>,
+        cancel: &'a CancellationToken,
+    ) -> Pin<Box<dyn Future<Output = Result<TrialRecord, Error>> + Send + 'a>> {
+        Box::pin(TrialRunner::run(self, spec, cancel))
+    }
+
+    fn broker_url(&self, case_broker: Option<&str>) -> String {
+        self.brokers.url_for(case_broker)
+    }
+
+    fn broker_identity<'a>(
+        &'a self,
+        url: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<String, Error>> + Send + 'a>> {
+        Box::pin(async move { Ok(self.brokers.get(url).await?.identity()) })
+    }
 }
 
 /// What every trial of one command shares.

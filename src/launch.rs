@@ -1,5 +1,6 @@
-//! The launch and worker options of the `dramatiq` template: what each one may be, which
-//! launcher it applies to, and what a stripped option falls back to.
+//! The launch and worker options of a case: what each one may be, which launcher it
+//! applies to, and what a stripped option falls back to. Each framework maps them to its
+//! own command line (`framework::Framework::cli_arguments`).
 //!
 //! Two kinds of launch exist. The in-process one (`launcher = "script"`) is a generated
 //! script that imports the modules and starts a `dramatiq.Worker` itself. The CLI ones

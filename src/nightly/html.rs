@@ -7,8 +7,8 @@ use std::path::Path;
 
 use minijinja::{Environment, Value, context};
 
+use super::{Status, Summary, TrialPoint};
 use crate::error::Error;
-use crate::nightly::{Status, Summary, TrialPoint};
 use crate::reduce::Verdict;
 
 const WIDTH: f64 = 260.0;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
+use super::{Status, Summary};
 use crate::error::Error;
-use crate::nightly::{Status, Summary};
 
 pub fn render(summary: &Summary) -> Result<String, Error> {
     let mut suite = TestSuite::new("minrepro nightly");

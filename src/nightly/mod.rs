@@ -4,6 +4,9 @@
 //! Outcomes recorded by earlier nights are reused, so an unchanged case costs one fresh
 //! run of its full configuration.
 
+pub mod html;
+pub mod junit;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

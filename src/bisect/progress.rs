@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::bisect::oracle::LoggedTrial;
+use super::oracle::LoggedTrial;
 use crate::reduce::Verdict;
 use crate::reduce::engine::Stats;
 
