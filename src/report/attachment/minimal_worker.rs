@@ -88,12 +88,7 @@ pub async fn write(
         .causes
         .first()
         .and_then(|cause| cause.lines.as_ref());
-    let sources: indexmap::IndexMap<String, String> = minimal
-        .sources
-        .iter()
-        .map(|(module, text)| (module.clone(), request.redactor.redact(text)))
-        .collect();
-    write_reduced(dir, &sources)?;
+    let sources = write_reduced(dir, request, minimal)?;
     let pasted = can_paste(minimal, lines);
     let settings = launch_settings(request, redacted);
     let framework = framework::of(&redacted.template)?;
@@ -201,8 +196,19 @@ fn can_paste(minimal: &Config, lines: Option<&LinesFinding>) -> bool {
 }
 
 /// The reduced modules as files under `reduced/`, where a reader finds them by path.
-fn write_reduced(dir: &Path, sources: &indexmap::IndexMap<String, String>) -> Result<(), Error> {
-    for (module, text) in sources {
+/// Writes `reduced/`: the culprit modules as statement-level reduction left them, secrets
+/// redacted (the one-file worker embeds these texts too).
+pub fn write_reduced(
+    dir: &Path,
+    request: &Request<'_>,
+    minimal: &Config,
+) -> Result<indexmap::IndexMap<String, String>, Error> {
+    let sources: indexmap::IndexMap<String, String> = minimal
+        .sources
+        .iter()
+        .map(|(module, text)| (module.clone(), request.redactor.redact(text)))
+        .collect();
+    for (module, text) in &sources {
         let path = dir
             .join("reduced")
             .join(module.replace('.', "/"))
@@ -215,5 +221,5 @@ fn write_reduced(dir: &Path, sources: &indexmap::IndexMap<String, String>) -> Re
         std::fs::write(&path, text)
             .map_err(|err| Error::infra(format!("cannot write {}: {err}", path.display())))?;
     }
-    Ok(())
+    Ok(sources)
 }

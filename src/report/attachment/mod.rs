@@ -129,6 +129,7 @@ pub async fn write(request: &Request<'_>) -> Result<Attachment, Error> {
     let minimal_worker = if template::has(&redacted.template, minimal_worker::TEMPLATE) {
         Some(minimal_worker::write(&partial, request, minimal, &redacted).await?)
     } else {
+        minimal_worker::write_reduced(&partial, request, minimal)?;
         None
     };
     let verification = verify(&partial, LAUNCHER, request).await;

@@ -474,7 +474,12 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
     let _ = writeln!(out, "## Files\n");
     let _ = writeln!(
         out,
-        "- `case.toml`: the minimal configuration as a minrepro case file.\n- `minrepro_*.py`: the worker as minrepro runs it, and its plumbing (stage reports, stack dumps, the probe actor).\n- `{LAUNCHER}`: the standalone launcher.\n- `minimal_worker.py`: the one-file repro; `reduced/`: the culprit modules as reduced (when the cause imports any).\n- `requirements.txt`: the packages of the interpreter the trials ran on, the worker's first.\n- `report.json`: the finding, machine-readable.\n- `trials.jsonl`: every trial of the bisection: elements, verdict, outcome, timings, cache hits.\n- Everything else: the case's own files (its Python packages), so that `${{CASE_DIR}}` paths resolve."
+        "- `case.toml`: the minimal configuration as a minrepro case file.\n- `minrepro_*.py`: the worker as minrepro runs it, and its plumbing (stage reports, stack dumps, the probe actor).\n- `{LAUNCHER}`: the standalone launcher.\n{ONE_FILE}- `requirements.txt`: the packages of the interpreter the trials ran on, the worker's first.\n- `report.json`: the finding, machine-readable.\n- `trials.jsonl`: every trial of the bisection: elements, verdict, outcome, timings, cache hits.\n- Everything else: the case's own files (its Python packages), so that `${{CASE_DIR}}` paths resolve.",
+        ONE_FILE = if attachment.minimal_worker.is_some() {
+            "- `minimal_worker.py`: the one-file repro; `reduced/`: the culprit modules as reduced (when the cause imports any).\n"
+        } else {
+            "- `reduced/`: the culprit modules as reduced (when the cause imports any).\n"
+        }
     );
     out
 }
