@@ -105,7 +105,7 @@ fn the_attachment_runs_without_minrepro_and_its_tarball_holds_the_same_files() {
         "{readme}"
     );
     assert!(readme.contains("```diff"), "{readme}");
-    assert!(readme.contains("Dramatiq 2.2.1"), "{readme}");
+    assert!(readme.contains("dramatiq 2.2.1, pika 1.4.4"), "{readme}");
     // Down to the line: the two statements that install the StubBroker under the flag.
     assert!(
         readme.contains("# pkg/app/settings.py:12-13\nif TESTING:\n    from dramatiq.brokers.stub import StubBroker\n# pkg/app/settings.py:15\n    dramatiq.set_broker(StubBroker())"),
