@@ -67,8 +67,8 @@ fn keep_naming_no_element() {
 #[test]
 fn missing_template() {
     assert_bad_input(
-        "template = \"celery\"\n",
-        &["template `celery` does not exist", "dramatiq"],
+        "template = \"huey\"\n",
+        &["template `huey` does not exist", "dramatiq, celery, rq"],
     );
 }
 

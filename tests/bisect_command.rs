@@ -456,8 +456,15 @@ fn minrepro_killed_mid_run_leaves_no_worker_and_resumes() {
             .into_iter()
             .filter_map(Result::ok)
             .filter(|e| e.file_type().is_file())
-            .filter(|e| std::fs::read_to_string(e.path()).is_ok_and(|pid| pid == owner))
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            // The owner's pid, then what the trial will make: "queue NAME" lines.
+            .filter(|record| record.lines().next() == Some(owner.as_str()))
+            .flat_map(|record| {
+                record
+                    .lines()
+                    .filter_map(|line| line.strip_prefix("queue ").map(str::to_string))
+                    .collect::<Vec<_>>()
+            })
             .collect()
     };
     // Once the first trial has failed, and trials are in flight: kill -9, no time to clean up.
