@@ -13,8 +13,6 @@ use crate::framework;
 
 static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
-/// The template a case file gets when it names none.
-pub const DEFAULT: &str = "dramatiq";
 /// The plumbing module every generated worker imports (stage reports, stack dumps, reduced
 /// sources), the same for every framework: `templates/plumbing.py`.
 pub const PLUMBING_FILE: &str = "minrepro_plumbing.py";
@@ -237,7 +235,7 @@ pub fn render_worker(case_name: &str, config: &Config) -> Result<WorkerFiles, Er
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case::LaunchOptions;
+    use crate::launch::LaunchOptions;
     use indexmap::IndexMap;
 
     #[test]

@@ -1,6 +1,7 @@
 //! Real launches, end to end. Each project of corpus/launches is started the way its
 //! developers start it — `tox exec`, the dramatiq console script, `python -m dramatiq`,
-//! `manage.py rundramatiq`, a pytest fixture with `Popen(..., stdout=PIPE, stderr=PIPE)` —
+//! `manage.py rundramatiq`, `celery -A app worker` under prefork, `rq worker` with a
+//! settings module, a pytest fixture with `Popen(..., stdout=PIPE, stderr=PIPE)` —
 //! captured, replayed and isolated exactly as the README tells a user to: no `--python`, no
 //! `--match`, no edit of the captured files.
 
@@ -334,4 +335,183 @@ fn an_in_process_django_worker_is_set_up_with_its_settings_module() {
     let test = write_case(&case("DJANGO_SETTINGS_MODULE = \"newsroom.settings.test\""));
     let run = minrepro(&["run", path_str(test.path()), "--json"]);
     assert_eq!(run.json()["kind"], "pending", "{}", run.stderr);
+}
+
+#[test]
+fn celery_worker_under_prefork_with_the_unit_tests_settings() {
+    let captured = capture_pair("storefront");
+    for file in [captured.failing(), captured.working()] {
+        let case = case_table(&file);
+        let text = std::fs::read_to_string(&file).unwrap();
+        // `celery -A storefront.celery worker … -I storefront.tasks`, as Celery's CLI
+        // reads it: the app first, the included module next, its flags as options.
+        assert_eq!(case["template"].as_str(), Some("celery"), "{text}");
+        assert_eq!(case.get("broker"), None, "on RabbitMQ: {text}");
+        let imports: Vec<&str> = case["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_str().unwrap())
+            .collect();
+        assert_eq!(imports, ["storefront.celery", "storefront.tasks"], "{text}");
+        let options = &case["options"];
+        assert_eq!(options["launcher"].as_str(), Some("console-script"));
+        assert_eq!(options["worker_threads"].as_integer(), Some(2), "{text}");
+        assert_eq!(options["log_level"].as_str(), Some("INFO"), "{text}");
+        assert_eq!(options["--pool"].as_str(), Some("prefork"), "{text}");
+    }
+    let failing = std::fs::read_to_string(captured.failing()).unwrap();
+    assert!(
+        failing.contains("the worker consumed from memory://"),
+        "{failing}"
+    );
+    check_pair(&captured, &[]);
+}
+
+#[test]
+fn rq_worker_with_a_settings_module_pointed_at_another_database() {
+    let captured = capture_pair("reports");
+    for file in [captured.failing(), captured.working()] {
+        let case = case_table(&file);
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(case["template"].as_str(), Some("rq"), "{text}");
+        // The probe goes where the launch's jobs went: database 0, also for the failing
+        // launch, whose worker listened on database 3.
+        assert_eq!(
+            case["broker"].as_str(),
+            Some("redis://127.0.0.1:6379/0"),
+            "{text}"
+        );
+        assert!(case["imports"].as_array().unwrap().is_empty(), "{text}");
+        let options = &case["options"];
+        assert_eq!(options["launcher"].as_str(), Some("console-script"));
+        assert_eq!(options["queues"][0].as_str(), Some("reports"), "{text}");
+        assert_eq!(
+            options["--config"].as_str(),
+            Some("reports.rqsettings"),
+            "{text}"
+        );
+        assert_eq!(options["log_level"].as_str(), Some("INFO"), "{text}");
+    }
+    check_pair(&captured, &[]);
+}
+
+/// Captures `command` (run under `tox exec` in `project`) for a few seconds, checks that
+/// the captured case runs to `processed`, and returns it.
+fn capture_and_run(project: &Path, command: &[&str]) -> toml::Table {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("case.toml");
+    let mut args = vec![
+        "capture",
+        "--out",
+        path_str(&out),
+        "--duration",
+        "5s",
+        "--",
+        "tox",
+        "exec",
+        "-e",
+        "py",
+        "--",
+    ];
+    args.extend_from_slice(command);
+    let output = minrepro_in(project, &args);
+    assert_eq!(output.code, 0, "capture of {command:?}:\n{}", output.stderr);
+    let case = case_table(&out);
+    let run = minrepro(&["run", path_str(&out), "--json"]);
+    assert_eq!(
+        run.json()["kind"],
+        "processed",
+        "{command:?}: {case}\n{}",
+        run.stderr
+    );
+    case
+}
+
+#[test]
+fn every_way_to_start_a_celery_or_rq_worker_is_captured_and_replayed() {
+    let storefront = launch_project("storefront");
+    // `python -m celery`, with a flag of `celery` itself before `worker`.
+    let case = capture_and_run(
+        &storefront,
+        &[
+            "python",
+            "-m",
+            "celery",
+            "-b",
+            "amqp://guest:guest@127.0.0.1:5672/%2f",
+            "-A",
+            "storefront.celery",
+            "worker",
+            "-P",
+            "solo",
+            "-Q",
+            "storefront-orders",
+            "--without-gossip",
+        ],
+    );
+    let options = &case["options"];
+    assert_eq!(options["launcher"].as_str(), Some("module"), "{case}");
+    assert_eq!(options["queues"][0].as_str(), Some("storefront-orders"));
+    assert_eq!(options["--pool"].as_str(), Some("solo"), "{case}");
+    assert_eq!(options["--without-gossip"].as_bool(), Some(true), "{case}");
+    assert_eq!(
+        options["--broker"].as_str(),
+        Some("amqp://guest:guest@127.0.0.1:5672/%2f")
+    );
+    // An in-process worker: app.Worker(...).start() in the project's own script.
+    let case = capture_and_run(&storefront, &["python", "-m", "storefront.worker"]);
+    assert_eq!(case["template"].as_str(), Some("celery"));
+    assert_eq!(case["options"].get("launcher"), None, "{case}");
+    assert_eq!(case["options"]["worker_threads"].as_integer(), Some(1));
+    assert_eq!(case["options"]["log_level"].as_str(), Some("INFO"));
+    let imports = case["imports"].as_array().unwrap();
+    assert!(
+        imports
+            .iter()
+            .any(|i| i.as_str() == Some("storefront.celery")),
+        "{case}"
+    );
+
+    let reports = launch_project("reports");
+    // The rqworker script, and python -m rq.cli.
+    let case = capture_and_run(
+        &reports,
+        &["rqworker", "-c", "reports.rqsettings", "reports"],
+    );
+    assert_eq!(
+        case["options"]["script"].as_str(),
+        Some("rqworker"),
+        "{case}"
+    );
+    let case = capture_and_run(
+        &reports,
+        &[
+            "python",
+            "-m",
+            "rq.cli",
+            "worker",
+            "-c",
+            "reports.rqsettings",
+            "reports",
+        ],
+    );
+    assert_eq!(
+        case["options"]["launcher"].as_str(),
+        Some("module"),
+        "{case}"
+    );
+    assert_eq!(case["broker"].as_str(), Some("redis://127.0.0.1:6379/0"));
+    // An in-process worker: rq.Worker(...).work() in the project's own script.
+    let case = capture_and_run(&reports, &["python", "-m", "reports.worker"]);
+    assert_eq!(case["template"].as_str(), Some("rq"));
+    assert_eq!(case["broker"].as_str(), Some("redis://127.0.0.1:6379/0"));
+    assert_eq!(case["options"]["log_level"].as_str(), Some("INFO"));
+    let imports = case["imports"].as_array().unwrap();
+    assert!(
+        imports
+            .iter()
+            .any(|i| i.as_str() == Some("reports.connection")),
+        "{case}"
+    );
 }

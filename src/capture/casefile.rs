@@ -1,19 +1,20 @@
 //! From what a capture saw to a case file: the launch process's environment, working
 //! directory, interpreter and streams (from /proc), the launch itself (the in-process
-//! worker's imports, or Dramatiq's CLI with its modules and flags), and the load (the
-//! messages the command's processes enqueued to the worker's queues).
+//! worker's imports, or the framework's CLI with its modules and flags, read by the
+//! framework's own [`Framework::captured_cli`]), the broker (a Redis the launch's messages
+//! went to), and the load (the messages the command's processes enqueued to the worker's
+//! queues).
 
 use std::path::Path;
 
 use indexmap::IndexMap;
 
 use super::proc::{PipeWatch, Snapshot, Stream};
-use super::session::{Candidate, CliArgs, Session};
+use super::session::{Candidate, Session};
 use crate::case::write::{self, CaseFile};
-use crate::case::{
-    Config, Expect, FlagValue, InputMode, LaunchOptions, Launcher, OutputMode, Runs,
-};
+use crate::case::{Config, Expect, InputMode, LaunchOptions, Launcher, OutputMode, Runs};
 use crate::error::Error;
+use crate::framework::Framework;
 use crate::redact::{is_secret_key, url_passwords};
 
 /// Everything a case file is written from.
@@ -91,6 +92,7 @@ fn output_mode(stream: &Stream, watch: Option<&PipeWatch>) -> OutputMode {
 pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
     let snapshot = seen.snapshot;
     let worker = seen.worker;
+    let framework = framework_of(worker);
     let mut notes = Vec::new();
     let line = parse_command_line(&snapshot.cmdline);
     let imported = seen.session.imports(worker.pid);
@@ -114,7 +116,7 @@ pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
     };
     let mut modules: Vec<String> = Vec::new();
     if worker.cli {
-        cli_launch(worker, &mut options, &mut modules, &mut notes);
+        cli_launch(framework, worker, &mut options, &mut modules, &mut notes);
         if worker.event == "cli-fork" {
             notes.push(
                 "no worker started during the capture: Dramatiq's CLI forked this worker process, which never started its worker (a crash at an import shows when the case is run)".into(),
@@ -161,9 +163,15 @@ pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
     }
     let (messages, load_note) = load(seen);
     notes.push(load_note);
+    let broker = redis_broker(seen, &mut notes);
+    if let Some(error) = &worker.worker_error {
+        notes.push(format!(
+            "some of the worker's settings could not be read ({error})"
+        ));
+    }
 
     let config = Config {
-        template: crate::template::DEFAULT.to_string(),
+        template: framework.name().to_string(),
         env,
         imports: modules,
         options,
@@ -187,14 +195,25 @@ pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
             )
         })
         .unwrap_or_else(|| "captured".into());
-    let role = if worker.cli {
+    let role = if worker.cli && worker.launch_pid != worker.pid {
         format!(
-            "a worker process forked by Dramatiq's CLI (process {}: {})",
+            "a worker process forked by {}'s CLI (process {}: {})",
+            framework.title(),
             worker.launch_pid,
             snapshot.cmdline.join(" ")
         )
+    } else if worker.cli {
+        format!(
+            "the main process of {}'s CLI, which runs the worker ({})",
+            framework.title(),
+            snapshot.cmdline.join(" ")
+        )
     } else {
-        snapshot.cmdline.join(" ")
+        format!(
+            "an in-process {} worker ({})",
+            framework.title(),
+            snapshot.cmdline.join(" ")
+        )
     };
     let header = format!(
         "Captured by `minrepro capture` on {} from:\n  {}\nThe worker: process {}, {role}, on {} in {}.\n{}\nSecret values are kept (they may matter) and listed in `secrets`: attachments and reports redact them.",
@@ -215,6 +234,7 @@ pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
         name: &name,
         description: None,
         config: &config,
+        broker: broker.as_deref(),
         python: Some(&worker.executable),
         expect: Expect::Same,
         timeout: None,
@@ -239,16 +259,27 @@ pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
     })
 }
 
-/// Dramatiq's CLI, as its own parser read the command line: the modules become the
-/// imports (the first names the broker), the flags it knows become options, every other
-/// flag is kept verbatim as an option of its own.
+/// The framework a candidate's worker belongs to (a hook of an earlier minrepro said
+/// nothing: Dramatiq).
+fn framework_of(worker: &Candidate) -> &'static dyn Framework {
+    crate::framework::get(&worker.framework)
+        .or_else(|| crate::framework::get("dramatiq"))
+        .expect("dramatiq is a framework of every build")
+}
+
+/// The framework's CLI, as its own parser read the command line: how it was started (its
+/// console script, or `python -m`), and the imports and options its arguments give, as
+/// the framework reads them ([`Framework::captured_cli`]).
 fn cli_launch(
+    framework: &dyn Framework,
     worker: &Candidate,
     options: &mut LaunchOptions,
     modules: &mut Vec<String>,
     notes: &mut Vec<String>,
 ) {
-    options.launcher = if worker.main_module.as_deref() == Some("dramatiq.__main__") {
+    let title = framework.title();
+    let main_module = format!("{}.__main__", framework.cli_module());
+    options.launcher = if worker.main_module.as_deref() == Some(main_module.as_str()) {
         Launcher::Module
     } else {
         Launcher::ConsoleScript
@@ -258,18 +289,21 @@ fn cli_launch(
         .as_deref()
         .and_then(|f| Path::new(f).file_name())
         .map(|n| n.to_string_lossy().into_owned());
-    let from_console_script = script.as_deref().is_some_and(|n| n.starts_with("dramatiq"));
+    let from_console_script = script
+        .as_deref()
+        .is_some_and(|n| n.starts_with(framework.console_script()));
     if options.launcher == Launcher::ConsoleScript
         && from_console_script
-        && script.as_deref() != Some("dramatiq")
+        && script.as_deref() != Some(framework.console_script())
     {
-        // dramatiq-gevent, say: another way to run the same CLI.
+        // dramatiq-gevent, rqworker: another way to run the same CLI.
         options.script = script.clone();
     }
     if options.launcher == Launcher::ConsoleScript && !from_console_script {
         notes.push(format!(
-            "Dramatiq's CLI ran from {}: it is replayed as the dramatiq console script, without that script's own code",
-            worker.main_file.as_deref().unwrap_or("an unknown main module")
+            "{title}'s CLI ran from {}: it is replayed as the {} console script, without that script's own code",
+            worker.main_file.as_deref().unwrap_or("an unknown main module"),
+            framework.console_script()
         ));
     }
     if let Some(error) = &worker.cli_error {
@@ -278,50 +312,63 @@ fn cli_launch(
         ));
     }
     let args = worker.cli_args.clone().unwrap_or_default();
-    *modules = args.positionals.clone();
-    options.cli_flags = IndexMap::new();
-    for (dest, flag, words) in &args.flags {
-        let number =
-            |fallback: Option<u32>| words.first().and_then(|w| w.parse().ok()).or(fallback);
-        match dest.as_deref() {
-            Some("processes") => options.processes = number(options.processes),
-            Some("threads") => options.worker_threads = number(options.worker_threads),
-            Some("path") => options.path = Some(words.clone()),
-            Some("queues") => options.queues = Some(words.clone()),
-            Some("verbose") => options.verbose += 1,
-            _ => {
-                let mut name = flag.clone();
-                let mut occurrence = 1;
-                while options.cli_flags.contains_key(&name) {
-                    occurrence += 1;
-                    name = format!("{flag} #{occurrence}");
-                }
-                let value = match words.as_slice() {
-                    [] => FlagValue::Switch,
-                    [one] => FlagValue::One(one.clone()),
-                    many => FlagValue::Many(many.to_vec()),
-                };
-                options.cli_flags.insert(name, value);
-            }
-        }
-    }
+    options.cli_flags = Default::default();
+    *modules = framework.captured_cli(&args, options);
     notes.push(format!(
-        "Dramatiq's CLI ({}): {}",
+        "{title}'s CLI ({}): {}",
         match options.launcher {
-            Launcher::Module => "python -m dramatiq",
-            _ => "the dramatiq console script",
+            Launcher::Module => format!("python -m {}", framework.cli_module()),
+            _ => format!(
+                "the {} console script",
+                options
+                    .script
+                    .as_deref()
+                    .unwrap_or(framework.console_script())
+            ),
         },
-        cli_words(&args)
+        args.words().join(" ")
     ));
 }
 
-fn cli_words(args: &CliArgs) -> String {
-    let mut words = args.positionals.clone();
-    for (_, flag, values) in &args.flags {
-        words.push(flag.clone());
-        words.extend(values.iter().cloned());
+/// The Redis the launch's messages went to, for the case's `broker`: the probe must go
+/// where they went. The broker most of the messages enqueued to the worker's queues went
+/// to; with none, the worker's own. `None` unless it is a Redis (RabbitMQ is minrepro's
+/// default).
+fn redis_broker(seen: &Seen<'_>, notes: &mut Vec<String>) -> Option<String> {
+    let worker = seen.worker;
+    let mut counts: IndexMap<String, usize> = IndexMap::new();
+    for event in seen.session.enqueued() {
+        if worker.queues.contains(&event.queue)
+            && let Some(url) = event.broker_url
+        {
+            *counts.entry(url).or_default() += 1;
+        }
     }
-    words.join(" ")
+    let sent_to = counts
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(url, _)| url.clone());
+    let shown = |url: &str| {
+        url_passwords(url)
+            .iter()
+            .fold(url.to_string(), |text, secret| text.replace(secret, "…"))
+    };
+    if let (Some(sent), Some(own)) = (&sent_to, &worker.broker_url)
+        && sent != own
+    {
+        notes.push(format!(
+            "the messages went to {}, the worker consumed from {}: the probe goes where the messages went",
+            shown(sent),
+            shown(own)
+        ));
+    }
+    let url = sent_to.or_else(|| worker.broker_url.clone())?;
+    if url.starts_with("redis://") {
+        notes.push(format!("broker: {}", shown(&url)));
+        Some(url)
+    } else {
+        None
+    }
 }
 
 /// An in-process worker: the application modules its process imported, in order; the
@@ -380,9 +427,14 @@ fn in_process_launch(
         (None, None) => {}
     }
     options.worker_threads = worker.worker_threads;
-    if worker.log_handlers > 0
-        && let Some(level) = worker.log_level.as_deref().filter(|l| *l != "WARNING")
-    {
+    // The level the worker was given (Celery's, RQ's), else the root logger's when it has
+    // a handler (Dramatiq's workers log through the application's logging set-up).
+    let level = match &worker.worker_log_level {
+        Some(level) => Some(level.as_str()),
+        None if worker.log_handlers > 0 => worker.log_level.as_deref(),
+        None => None,
+    };
+    if let Some(level) = level.filter(|l| *l != "WARNING") {
         options.log_level = Some(level.to_string());
     }
     options.django_settings = worker.django_settings.clone();

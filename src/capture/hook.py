@@ -8,13 +8,17 @@
 # O_APPEND write per line, so that nothing is lost if the process is killed):
 #   processes.jsonl   every process: its pid, parent, argv, interpreter (also after a fork)
 #   imports-PID.jsonl each application module a process imports, in order, with its time
-#   candidates.jsonl  each process that starts a dramatiq.Worker, or that Dramatiq's CLI
-#                     forked to run one (said before its first import: its worker may never
-#                     start), or that imports the --match module: how it was launched, the
-#                     CLI's arguments read with the CLI's own parser, the worker's threads
-#                     and queues, logging, Django
-#   enqueued.jsonl    each message any process enqueued, by queue (the load of the launch)
-#   processed.jsonl   each message a worker processed
+#   candidates.jsonl  each process that starts a worker of a framework minrepro knows (a
+#                     dramatiq.Worker; a Celery WorkController, the main process of `celery
+#                     worker`, whatever its pool; an RQ worker's work loop, `rq worker`), or
+#                     that Dramatiq's CLI forked to run one (said before its first import: its
+#                     worker may never start), or that imports the --match module: its
+#                     framework, how it was launched, the CLI's arguments split by the CLI's
+#                     own parser, the worker's threads, queues, broker and logging, Django
+#   enqueued.jsonl    each message any process enqueued, by queue, with the broker it went
+#                     to (the load of the launch, and where the launch's messages go)
+#   processed.jsonl   each message a worker processed (by the worker's process, also when a
+#                     pool process or a work horse forked from it ran the task)
 # minrepro reads the rest (environment, working directory, standard streams) from /proc.
 
 
@@ -49,7 +53,9 @@ def _minrepro_capture(session, root_pid, match):
     import sysconfig
     import time
 
-    state = {"order": 0, "forked": False, "cli_fork": False}
+    # worker_pid: the process that started a worker (inherited by the pool processes and
+    # work horses it forks, which run the tasks).
+    state = {"order": 0, "forked": False, "cli_fork": False, "worker_pid": None}
     paths = sysconfig.get_paths()
     real = os.path.realpath
     stdlib = {real(paths[k]) for k in ("stdlib", "platstdlib") if paths.get(k)}
@@ -116,20 +122,10 @@ def _minrepro_capture(session, root_pid, match):
                 return words[i + 1:]
         return []
 
-    def parse_cli(argv):
-        """Dramatiq's CLI arguments, split as its own parser splits them: the modules, and
-        each flag with the words that belong to it, verbatim."""
-        from dramatiq.cli import make_argument_parser
-
-        actions = {}
-        for action in make_argument_parser()._actions:
-            for flag in action.option_strings:
-                actions[flag] = action
-
-        def long_name(action, fallback):
-            longs = [f for f in action.option_strings if f.startswith("--")]
-            return longs[0] if longs else fallback
-
+    def split_argv(argv, spec):
+        """A CLI's arguments, split as its own parser splits them: the positionals, and each
+        flag with the words that belong to it, verbatim. `spec` maps each option string to
+        (its parser's name for it, its long form, how many words it takes: 0, 1, "?" or "*")."""
         positionals, flags = [], []
         i = 0
         while i < len(argv):
@@ -144,35 +140,106 @@ def _minrepro_capture(session, root_pid, match):
             name, inline = word, None
             if word.startswith("--") and "=" in word:
                 name, inline = word.split("=", 1)
-            action = actions.get(name)
-            if action is None and not word.startswith("--") and len(word) > 2:
-                first = actions.get(word[:2])
-                if first is not None and first.nargs == 0:
+            option = spec.get(name)
+            if option is None and not word.startswith("--") and len(word) > 2:
+                first = spec.get(word[:2])
+                if first is not None and first[2] == 0:
                     # -vv: several short flags at once
                     for letter in word[1:]:
-                        combined = actions.get("-" + letter)
-                        flags.append([combined.dest if combined else None, long_name(combined, "-" + letter) if combined else "-" + letter, []])
+                        combined = spec.get("-" + letter)
+                        flags.append([combined[0], combined[1], []] if combined else [None, "-" + letter, []])
                     continue
                 if first is not None:
-                    action, inline = first, word[2:]
-            if action is None:
+                    option, inline = first, word[2:]
+            if option is None:
                 flags.append([None, word, []])
                 continue
+            dest, long, arity = option
             values = []
             if inline is not None:
                 values = [inline]
-            elif action.nargs == 0:
+            elif arity == 0:
                 pass
-            elif action.nargs in (None, 1, "?"):
-                if i < len(argv) and (action.nargs != "?" or not argv[i].startswith("-")):
+            elif arity in (1, "?"):
+                if i < len(argv) and (arity != "?" or not argv[i].startswith("-")):
                     values = [argv[i]]
                     i += 1
+            elif isinstance(arity, int):
+                values = argv[i:i + arity]
+                i += len(values)
             else:
                 while i < len(argv) and not argv[i].startswith("-"):
                     values.append(argv[i])
                     i += 1
-            flags.append([action.dest, long_name(action, name), values])
+            # Named by its long form, as the parser knows it (-P is --pool).
+            flags.append([dest, long, values])
         return {"positionals": positionals, "flags": flags}
+
+    def argparse_spec(parser):
+        spec = {}
+        for action in parser._actions:
+            longs = [f for f in action.option_strings if f.startswith("--")]
+            nargs = action.nargs
+            arity = 0 if nargs == 0 else (1 if nargs in (None, 1) else nargs)
+            for flag in action.option_strings:
+                spec[flag] = (action.dest, longs[0] if longs else flag, arity)
+        return spec
+
+    def click_spec(*commands):
+        """The options of click commands (a group's, then its subcommand's)."""
+        spec = {}
+        for command in commands:
+            for param in getattr(command, "params", []):
+                opts = list(getattr(param, "opts", [])) + list(getattr(param, "secondary_opts", []))
+                if not opts or not all(o.startswith("-") for o in opts):
+                    continue
+                if getattr(param, "is_flag", False) or getattr(param, "count", False):
+                    arity = 0
+                else:
+                    nargs = getattr(param, "nargs", 1)
+                    arity = "*" if nargs == -1 else nargs
+                longs = [o for o in opts if o.startswith("--")]
+                for opt in opts:
+                    spec[opt] = (param.name, longs[0] if longs else opt, arity)
+        return spec
+
+    def parse_cli(argv):
+        """Dramatiq's CLI arguments, split as its own parser splits them: the modules, and
+        each flag with the words that belong to it, verbatim."""
+        from dramatiq.cli import make_argument_parser
+
+        return split_argv(argv, argparse_spec(make_argument_parser()))
+
+    def click_cli():
+        """The arguments of the click CLI running now (Celery's, RQ's), from this process's
+        own command line: split with the options of the running command and of the groups
+        above it; the subcommand's own name (`worker`) is not among the positionals."""
+        import click
+
+        context = click.get_current_context(silent=True)
+        if context is None:
+            return None
+        commands, current = [], context
+        while current is not None:
+            commands.insert(0, current.command)
+            current = current.parent
+        args = split_argv(list(sys.argv[1:]), click_spec(*commands))
+        if context.parent is not None and context.info_name in args["positionals"]:
+            args["positionals"].remove(context.info_name)
+        return args
+
+    def redis_url(client):
+        """The URL of a redis-py client's server: host, port, database (and credentials)."""
+        kwargs = client.connection_pool.connection_kwargs
+        if kwargs.get("path"):
+            url = "unix://%s?db=%s" % (kwargs["path"], kwargs.get("db", 0))
+            return url
+        auth = ""
+        if kwargs.get("password"):
+            auth = "%s:%s@" % (kwargs.get("username") or "", kwargs["password"])
+        connection_class = getattr(client.connection_pool, "connection_class", type(None))
+        scheme = "rediss" if "SSL" in connection_class.__name__ else "redis"
+        return "%s://%s%s:%s/%s" % (scheme, auth, kwargs.get("host", "localhost"), kwargs.get("port", 6379), kwargs.get("db", 0))
 
     def on_stack(function, module):
         frame = sys._getframe()
@@ -182,26 +249,25 @@ def _minrepro_capture(session, root_pid, match):
             frame = frame.f_back
         return False
 
-    def launch(kind, worker=None):
+    def launch(kind, framework=None, details=None):
+        """A candidate: this process, its framework, how it was launched, its worker."""
         record = process(kind)
+        if framework is None:  # --match: the framework the process imported, if any
+            framework = next((f for f in ("dramatiq", "celery", "rq") if f in sys.modules), "dramatiq")
+        record["framework"] = framework
         main = sys.modules.get("__main__")
         spec = getattr(main, "__spec__", None)
         record["main_module"] = getattr(spec, "name", None)
         record["main_file"] = getattr(main, "__file__", None)
         record["path0"] = sys.path[0] if sys.path else None
-        record["cli"] = on_stack("worker_process", "dramatiq.cli")
+        record["cli"] = framework == "dramatiq" and on_stack("worker_process", "dramatiq.cli")
         record["launch_pid"] = os.getppid() if record["cli"] else os.getpid()
         if record["cli"]:
             try:
                 record["cli_args"] = parse_cli(cli_argv())
             except Exception as exc:  # an unknown Dramatiq version: say so, do not break it
                 record["cli_error"] = "%s: %s" % (type(exc).__name__, exc)
-        if worker is not None:
-            broker = worker.broker
-            whitelist = getattr(worker, "consumer_whitelist", None)
-            record["worker_threads"] = getattr(worker, "worker_threads", None)
-            record["queues"] = sorted(whitelist) if whitelist else sorted(broker.get_declared_queues())
-            record["broker"] = type(broker).__name__
+        record.update(details or {})
         import logging
 
         root = logging.getLogger()
@@ -227,10 +293,160 @@ def _minrepro_capture(session, root_pid, match):
 
         def start(self, *args, **kwargs):
             result = original_start(self, *args, **kwargs)
-            launch("worker", self)
+            broker = self.broker
+            whitelist = getattr(self, "consumer_whitelist", None)
+            launch("worker", "dramatiq", {
+                "worker_threads": getattr(self, "worker_threads", None),
+                "queues": sorted(whitelist) if whitelist else sorted(broker.get_declared_queues()),
+                "broker": type(broker).__name__,
+            })
             return result
 
         worker_class.start = start
+
+    def cli_details(function, module):
+        """Whether the worker runs under the framework's click CLI (its `worker` command),
+        and that CLI's arguments."""
+        if not on_stack(function, module):
+            return {"cli": False}
+        try:
+            return {"cli": True, "cli_args": click_cli()}
+        except Exception as exc:  # an unknown version: say so, do not break it
+            return {"cli": True, "cli_error": "%s: %s" % (type(exc).__name__, exc)}
+
+    def watch_celery_worker(module):
+        """Each Celery WorkController started (what `celery worker` and app.Worker run) is a
+        candidate, said before it starts: start() returns only at shutdown. Under prefork,
+        the pool processes forked from it are not."""
+        controller = getattr(module, "WorkController", None)
+        if controller is None:
+            return
+        original_start = controller.start
+
+        def start(self, *args, **kwargs):
+            if state["worker_pid"] != os.getpid():
+                state["worker_pid"] = os.getpid()
+                import logging
+
+                details = cli_details("worker", "celery.bin.worker")
+                try:
+                    if isinstance(self.concurrency, int):
+                        details["worker_threads"] = self.concurrency
+                    if isinstance(self.loglevel, int):
+                        details["worker_log_level"] = logging.getLevelName(self.loglevel)
+                    queues = self.app.amqp.queues
+                    details["queues"] = sorted(getattr(queues, "consume_from", None) or queues)
+                    connection = self.app.connection_for_read()
+                    details["broker"] = str(connection.transport_cls)
+                    details["broker_url"] = connection.as_uri(include_password=True)
+                except Exception as exc:
+                    details["worker_error"] = "%s: %s" % (type(exc).__name__, exc)
+                launch("worker", "celery", details)
+            return original_start(self, *args, **kwargs)
+
+        controller.start = start
+
+    def watch_celery_signals(module):
+        """The tasks a Celery worker ran (in its pool processes too)."""
+        signal = getattr(module, "task_postrun", None)
+        if signal is None:
+            return
+
+        def postrun(sender=None, task=None, **kwargs):
+            info = getattr(getattr(task, "request", None), "delivery_info", None) or {}
+            append("processed.jsonl", {"pid": state["worker_pid"] or os.getpid(), "queue": info.get("routing_key") or ""})
+
+        signal.connect(postrun, weak=False)
+
+    def watch_kombu(module):
+        """Each Celery task message published (by any process), with its broker."""
+        producer = getattr(module, "Producer", None)
+        if producer is None:
+            return
+        original_publish = producer.publish
+
+        def publish(self, body, routing_key=None, *args, **kwargs):
+            try:
+                if (kwargs.get("headers") or {}).get("task"):
+                    declare = kwargs.get("declare") or []
+                    queue = getattr(declare[0], "name", None) if declare else None
+                    record = {"pid": os.getpid(), "queue": queue or routing_key or ""}
+                    connection = self.connection
+                    if connection is not None:
+                        record["broker"] = str(connection.transport_cls)
+                        record["broker_url"] = connection.as_uri(include_password=True)
+                    append("enqueued.jsonl", record)
+            except Exception:
+                pass
+            return original_publish(self, body, routing_key, *args, **kwargs)
+
+        producer.publish = publish
+
+    def watch_rq_worker(module):
+        """Each RQ work loop started (what `rq worker` and an application's worker script
+        run) is a candidate, said before it starts: work() returns only at shutdown. The
+        work horses it forks are not."""
+        base = getattr(module, "BaseWorker", None) or getattr(module, "Worker", None)
+        if base is None or getattr(base.work, "_minrepro", False):
+            return
+        original_work = base.work
+
+        def work(self, *args, **kwargs):
+            if state["worker_pid"] != os.getpid():
+                state["worker_pid"] = os.getpid()
+                import logging
+
+                details = cli_details("worker", "rq.cli.workers")
+                try:
+                    details["queues"] = [queue.name for queue in self.queues]
+                    details["broker"] = "Redis"
+                    details["broker_url"] = redis_url(self.connection)
+                    level = kwargs.get("logging_level", args[1] if len(args) > 1 else None)
+                    if isinstance(level, int):
+                        level = logging.getLevelName(level)
+                    if level:
+                        details["worker_log_level"] = str(level).upper()
+                except Exception as exc:
+                    details["worker_error"] = "%s: %s" % (type(exc).__name__, exc)
+                launch("worker", "rq", details)
+            return original_work(self, *args, **kwargs)
+
+        work._minrepro = True
+        base.work = work
+
+    def watch_rq_queue(module):
+        """Each RQ job enqueued (by any process), with its Redis."""
+        queue_class = getattr(module, "Queue", None)
+        original = getattr(queue_class, "_enqueue_job", None)
+        if original is None:
+            return
+
+        def _enqueue_job(self, job, *args, **kwargs):
+            if getattr(self, "_is_async", True):
+                record = {"pid": os.getpid(), "queue": self.name, "broker": "Redis"}
+                try:
+                    record["broker_url"] = redis_url(self.connection)
+                except Exception:
+                    pass
+                append("enqueued.jsonl", record)
+            return original(self, job, *args, **kwargs)
+
+        queue_class._enqueue_job = _enqueue_job
+
+    def watch_rq_job(module):
+        """The jobs an RQ worker ran (in its work horses)."""
+        job_class = getattr(module, "Job", None)
+        original = getattr(job_class, "perform", None)
+        if original is None:
+            return
+
+        def perform(self, *args, **kwargs):
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                append("processed.jsonl", {"pid": state["worker_pid"] or os.getpid(), "queue": getattr(self, "origin", "") or ""})
+
+        job_class.perform = perform
 
     def watch_broker(module):
         """Counts the messages enqueued (by any process) and processed (by a worker)."""
@@ -257,6 +473,19 @@ def _minrepro_capture(session, root_pid, match):
             return original_after(self, signal, *args, **kwargs)
 
         broker_class.emit_before, broker_class.emit_after = emit_before, emit_after
+
+    # What is watched in each framework's modules, once each has been imported.
+    WATCHES = {
+        "dramatiq.worker": watch_worker,
+        "dramatiq.broker": watch_broker,
+        "celery.worker.worker": watch_celery_worker,
+        "celery.signals": watch_celery_signals,
+        "kombu.messaging": watch_kombu,
+        "rq.worker.base": watch_rq_worker,
+        "rq.worker": watch_rq_worker,
+        "rq.queue": watch_rq_queue,
+        "rq.job": watch_rq_job,
+    }
 
     class Loader:
         """The real loader, timed; the module keeps the real one as its __loader__."""
@@ -285,14 +514,13 @@ def _minrepro_capture(session, root_pid, match):
             finally:
                 file = getattr(module, "__file__", None)
                 kind = origin(file)
-                if kind == "application" or self._name == "dramatiq":
+                if kind == "application" or self._name in ("dramatiq", "celery", "rq"):
                     append("imports-%d.jsonl" % os.getpid(), {
                         "event": "import", "order": order, "module": self._name, "file": file,
                         "origin": kind, "duration_s": round(time.perf_counter() - started, 6)})
-            if self._name == "dramatiq.worker":
-                watch_worker(module)
-            elif self._name == "dramatiq.broker":
-                watch_broker(module)
+            watch = WATCHES.get(self._name)
+            if watch is not None:
+                watch(module)
             if match and self._name == match:
                 launch("match")
 

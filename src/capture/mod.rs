@@ -1,10 +1,12 @@
 //! `minrepro capture`: records the real configuration of a worker launch as a case file.
 //! The command runs as it would (its own stdio, its own environment); a hook installed
 //! through `.pth` files (see [`inject`]) watches every Python process of it and reports
-//! each one that starts a dramatiq.Worker (see [`session`]). The worker is the first of
-//! those not on Dramatiq's StubBroker (or the first process that imports `--match`); its
-//! launch — the process itself, or the CLI's main process for a worker the CLI forked — is
-//! read from /proc, and the case file is written from both (see [`casefile`]).
+//! each one that starts a worker of a framework minrepro knows — a dramatiq.Worker, a Celery
+//! WorkController (`celery worker`'s main process), an RQ work loop (see [`session`]). The
+//! worker is the first of those not on Dramatiq's StubBroker (or the first process that
+//! imports `--match`); its launch — the process itself, or Dramatiq's CLI's main process for
+//! a worker that CLI forked — is read from /proc, and the case file is written from both
+//! (see [`casefile`]).
 
 mod casefile;
 mod inject;
@@ -109,7 +111,7 @@ pub async fn capture(request: Request, interrupted: CancellationToken) -> Result
         "minrepro: watching for {} (hook in {})",
         match &request.trigger {
             Some(module) => format!("the first process that imports `{module}`"),
-            None => "the process that starts a Dramatiq worker".to_string(),
+            None => "the process that starts a Dramatiq, Celery or RQ worker".to_string(),
         },
         installed
             .site_packages
@@ -206,7 +208,7 @@ pub async fn capture(request: Request, interrupted: CancellationToken) -> Result
             request.command.join(" "),
             match &request.trigger {
                 Some(module) => format!("imported `{module}`"),
-                None => "started a Dramatiq worker".to_string(),
+                None => "started a Dramatiq worker (nor a Celery or RQ one)".to_string(),
             },
             if seen.is_empty() {
                 "no Python process of the command ran with the hook".to_string()
@@ -229,16 +231,23 @@ pub async fn capture(request: Request, interrupted: CancellationToken) -> Result
 
 fn announce(found: &Taken) {
     let worker = &found.worker;
-    if worker.cli {
+    let title = crate::framework::get(&worker.framework).map_or("Dramatiq", |f| f.title());
+    if worker.cli && worker.launch_pid != worker.pid {
         eprintln!(
-            "minrepro: captured the worker process {} of Dramatiq's CLI (process {}: {})",
+            "minrepro: captured the worker process {} of {title}'s CLI (process {}: {})",
             worker.pid,
             worker.launch_pid,
             found.snapshot.cmdline.join(" ")
         );
+    } else if worker.cli {
+        eprintln!(
+            "minrepro: captured {title}'s CLI, process {} ({}), which runs the worker",
+            worker.pid,
+            found.snapshot.cmdline.join(" ")
+        );
     } else {
         eprintln!(
-            "minrepro: captured process {} ({}), which started a worker",
+            "minrepro: captured process {} ({}), which started a {title} worker",
             worker.pid,
             found.snapshot.cmdline.join(" ")
         );

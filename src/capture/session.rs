@@ -17,23 +17,26 @@ pub struct ProcessEvent {
     pub argv: Vec<String>,
 }
 
-/// Dramatiq's CLI arguments, split by its own parser: the modules, and each flag with the
-/// words that belong to it (`dest` is the parser's name for it, `None` when unknown).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct CliArgs {
-    pub positionals: Vec<String>,
-    pub flags: Vec<(Option<String>, String, Vec<String>)>,
+pub use crate::framework::CliArgs;
+
+fn dramatiq() -> String {
+    "dramatiq".into()
 }
 
-/// A process that started a dramatiq.Worker (or imported the `--match` module).
+/// A process that started a worker (a dramatiq.Worker, a Celery WorkController, an RQ work
+/// loop), or imported the `--match` module.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Candidate {
     /// "worker", "cli-fork" (a worker process of Dramatiq's CLI, before its first import)
     /// or "match".
     pub event: String,
+    /// The framework of the worker: the case's template.
+    #[serde(default = "dramatiq")]
+    pub framework: String,
     pub pid: u32,
     /// The process whose launch is replayed: the CLI's main process for a worker it
-    /// forked, the worker's own otherwise.
+    /// forked (Dramatiq's), the worker's own otherwise (also Celery's and RQ's CLI, whose
+    /// main process runs the worker).
     pub launch_pid: u32,
     /// The interpreter as launched (a virtual environment's `bin/python`, not resolved).
     pub executable: PathBuf,
@@ -42,12 +45,21 @@ pub struct Candidate {
     pub path0: Option<String>,
     #[serde(default)]
     pub cli: bool,
+    /// The framework CLI's arguments, split by its own parser.
     pub cli_args: Option<CliArgs>,
     pub cli_error: Option<String>,
+    /// What could not be read of the worker itself (an unknown version).
+    pub worker_error: Option<String>,
     pub worker_threads: Option<u32>,
     #[serde(default)]
     pub queues: Vec<String>,
+    /// The broker's kind: Dramatiq's broker class, kombu's transport, "Redis" for RQ.
     pub broker: Option<String>,
+    /// The URL of the broker the worker consumes from (Celery, RQ).
+    pub broker_url: Option<String>,
+    /// The log level the worker itself was given (Celery's `loglevel`, RQ's
+    /// `logging_level`); `log_level` is the root logger's.
+    pub worker_log_level: Option<String>,
     pub log_level: Option<String>,
     #[serde(default)]
     pub log_handlers: usize,
@@ -81,6 +93,8 @@ pub struct QueueEvent {
     pub pid: u32,
     pub queue: String,
     pub broker: Option<String>,
+    /// The broker the message went to (Celery, RQ).
+    pub broker_url: Option<String>,
 }
 
 pub struct Session<'a> {
@@ -120,14 +134,16 @@ impl Session<'_> {
     }
 
     /// What a capture that found no worker saw: each process, what it ran, and whether it
-    /// imported dramatiq and application modules.
+    /// imported a framework and application modules.
     pub fn seen(&self) -> Vec<String> {
         self.processes()
             .iter()
             .filter(|p| p.event == "started")
             .map(|p| {
                 let imports = self.imports(p.pid);
-                let dramatiq = imports.iter().any(|i| i.module == "dramatiq");
+                let framework = crate::framework::names()
+                    .into_iter()
+                    .find(|name| imports.iter().any(|i| i.module == *name));
                 let application = imports.iter().filter(|i| i.origin == "application").count();
                 let mut argv = p.argv.join(" ");
                 if argv.chars().count() > 100 {
@@ -136,10 +152,9 @@ impl Session<'_> {
                 format!(
                     "process {} ({argv}): {}, {application} application module{}",
                     p.pid,
-                    if dramatiq {
-                        "imported dramatiq"
-                    } else {
-                        "no dramatiq"
+                    match framework {
+                        Some(name) => format!("imported {name}"),
+                        None => "no task framework".to_string(),
                     },
                     if application == 1 { "" } else { "s" }
                 )

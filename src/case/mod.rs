@@ -14,12 +14,8 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use serde::Serialize;
 
+pub use crate::launch::{InputMode, LaunchOption, LaunchOptions, Launcher, OutputMode};
 pub use diagnostic::SourceFile;
-/// TEMPORARY while the capture work lands: framework files still name the old path.
-pub mod options {
-    pub use crate::launch::{AppliesTo, LaunchOption};
-}
-pub use crate::launch::{FlagValue, InputMode, LaunchOption, LaunchOptions, Launcher, OutputMode};
 pub use parse::load;
 
 /// The file a case folder holds.

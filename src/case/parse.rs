@@ -139,7 +139,7 @@ impl Checker<'_> {
                 }
                 t.into_inner()
             }
-            None => crate::template::DEFAULT.to_string(),
+            None => crate::framework::DEFAULT.to_string(),
         };
         let broker = match raw.broker {
             Some(url) if crate::broker::Kind::of(url.get_ref()).is_none() => {

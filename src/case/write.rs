@@ -15,6 +15,8 @@ pub struct CaseFile<'a> {
     pub name: &'a str,
     pub description: Option<&'a str>,
     pub config: &'a Config,
+    /// The broker the fixture's messages go to (`None`: the default one).
+    pub broker: Option<&'a str>,
     /// The workers' interpreter (`None`: minrepro's own for the template).
     pub python: Option<&'a Path>,
     pub expect: Expect,
@@ -95,6 +97,9 @@ pub fn render(file: &CaseFile<'_>) -> String {
         "template".into(),
         Value::String(file.config.template.clone()),
     );
+    if let Some(broker) = file.broker {
+        table.insert("broker".into(), Value::String(broker.to_string()));
+    }
     if let Some(python) = file.python {
         table.insert(
             "python".into(),
@@ -186,6 +191,7 @@ mod tests {
             name: "copy",
             description: Some("a copy"),
             config: &config,
+            broker: Some("redis://127.0.0.1:6379/0"),
             python: Some(&case.dir.join("venv/bin/python")),
             expect: Expect::Pending,
             timeout: Some(Duration::from_millis(2500)),
@@ -215,6 +221,7 @@ mod tests {
         assert_eq!(reloaded.full_config(), expected);
         assert_eq!(reloaded.oracle.expect, Expect::Pending);
         assert_eq!(reloaded.oracle.messages, 300);
+        assert_eq!(reloaded.broker.as_deref(), Some("redis://127.0.0.1:6379/0"));
         assert_eq!(reloaded.python, Some(copy.join("venv/bin/python")));
         assert_eq!(reloaded.expected.minimal, Some(names));
     }

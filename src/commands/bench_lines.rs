@@ -73,7 +73,7 @@ pub fn bench_lines(seeds: u64) -> Result<Vec<LinesResult>, Error> {
         let module = Arc::new(module);
         let mut oracle = SourceOracle::new(&generated);
         let mut engine = Engine::new(&mut oracle, 1);
-        let config = Config::from_elements(crate::template::DEFAULT, []);
+        let config = Config::from_elements(crate::framework::DEFAULT, []);
         let reduced = reduce_module(&mut engine, &config, &module, "settings.py", 1)
             .map_err(|stop| Error::infra(format!("bench: the reduction stopped: {stop:?}")))?;
         let trials = engine.stats().trials;

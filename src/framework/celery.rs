@@ -2,11 +2,11 @@
 
 use base64::Engine;
 
-use super::{Framework, ProbeMessage, command, verbatim_flags};
+use super::{CliArgs, Framework, ProbeMessage, comma_list, command, keep_verbatim, verbatim_flags};
 use crate::broker::{AmqpMessage, Delivery, Kind, Leftovers};
-use crate::case::LaunchOptions;
-use crate::case::options::{AppliesTo, LaunchOption};
 use crate::error::Error;
+use crate::launch::LaunchOptions;
+use crate::launch::{AppliesTo, LaunchOption};
 
 /// What kombu's Redis transport puts between the parts of a binding, and between a queue's
 /// name and its priority.
@@ -29,6 +29,42 @@ impl Framework for Celery {
 
     fn console_script(&self) -> &'static str {
         "celery"
+    }
+
+    fn cli_module(&self) -> &'static str {
+        "celery"
+    }
+
+    /// `celery -A APP worker …`: the app is the first import, the `--include` modules the
+    /// next ones; `--concurrency`, `--loglevel` and `--queues` become options, every other
+    /// flag (of the worker or of `celery` itself, such as `--broker`) stays verbatim.
+    fn captured_cli(&self, args: &CliArgs, options: &mut LaunchOptions) -> Vec<String> {
+        let mut app = Vec::new();
+        let mut included = Vec::new();
+        let mut queues: Option<Vec<String>> = None;
+        for (dest, flag, words) in &args.flags {
+            let number = words.first().and_then(|w| w.parse().ok());
+            match dest.as_deref() {
+                Some("app") if !words.is_empty() => app = words.clone(),
+                Some("include") => included.extend(comma_list(words)),
+                Some("queues") => queues.get_or_insert_default().extend(comma_list(words)),
+                Some("concurrency") if number.is_some() => options.worker_threads = number,
+                Some("loglevel") if !words.is_empty() => {
+                    options.log_level = Some(words[0].to_ascii_uppercase());
+                }
+                _ => keep_verbatim(options, flag, words),
+            }
+        }
+        if queues.is_some() {
+            options.queues = queues;
+        }
+        let mut imports = app;
+        for module in included {
+            if !imports.contains(&module) {
+                imports.push(module);
+            }
+        }
+        imports
     }
 
     /// `--concurrency` from `worker_threads`, `--loglevel` from `log_level`; every other
@@ -154,5 +190,77 @@ impl Framework for Celery {
 
     fn queue_family(&self, queue: &str) -> Vec<String> {
         vec![queue.to_string()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::launch::FlagValue;
+
+    fn args(positionals: &[&str], flags: &[(Option<&str>, &str, &[&str])]) -> CliArgs {
+        CliArgs {
+            positionals: positionals.iter().map(|s| s.to_string()).collect(),
+            flags: flags
+                .iter()
+                .map(|(dest, flag, words)| {
+                    (
+                        dest.map(str::to_string),
+                        flag.to_string(),
+                        words.iter().map(|w| w.to_string()).collect(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_captured_celery_command_line_is_the_app_the_includes_and_options() {
+        // celery -A proj.celery worker -P prefork -c 4 -l info -I proj.a,proj.b -I proj.c
+        //   -Q high,low --without-mingle
+        let captured = args(
+            &[],
+            &[
+                (Some("app"), "--app", &["proj.celery"]),
+                (Some("pool"), "--pool", &["prefork"]),
+                (Some("concurrency"), "--concurrency", &["4"]),
+                (Some("loglevel"), "--loglevel", &["info"]),
+                (Some("include"), "--include", &["proj.a,proj.b"]),
+                (Some("include"), "--include", &["proj.c"]),
+                (Some("queues"), "--queues", &["high,low"]),
+                (Some("without_mingle"), "--without-mingle", &[]),
+            ],
+        );
+        let mut options = LaunchOptions::default();
+        let imports = Celery.captured_cli(&captured, &mut options);
+        assert_eq!(imports, ["proj.celery", "proj.a", "proj.b", "proj.c"]);
+        assert_eq!(options.worker_threads, Some(4));
+        assert_eq!(options.log_level.as_deref(), Some("INFO"));
+        assert_eq!(
+            options.queues,
+            Some(vec!["high".to_string(), "low".to_string()])
+        );
+        assert_eq!(
+            options.cli_flags.get("--pool"),
+            Some(&FlagValue::One("prefork".into()))
+        );
+        assert_eq!(
+            options.cli_flags.get("--without-mingle"),
+            Some(&FlagValue::Switch)
+        );
+        // And back: the launch gives the same flags again (the app and includes are the
+        // launch template's).
+        assert_eq!(
+            Celery.cli_arguments(&options),
+            [
+                "--concurrency",
+                "4",
+                "--loglevel",
+                "INFO",
+                "--pool",
+                "prefork",
+                "--without-mingle"
+            ]
+        );
     }
 }

@@ -1,9 +1,11 @@
 //! Dramatiq, on RabbitMQ (RabbitmqBroker) and Redis (RedisBroker): `templates/dramatiq/`.
 
-use super::{Framework, ProbeMessage, Report, command, text, verbatim_flags};
+use super::{
+    CliArgs, Framework, ProbeMessage, Report, command, keep_verbatim, text, verbatim_flags,
+};
 use crate::broker::{AmqpMessage, Delivery, Kind, Leftovers};
-use crate::case::LaunchOptions;
 use crate::error::Error;
+use crate::launch::LaunchOptions;
 
 /// The key prefix of RedisBroker's default namespace.
 const REDIS_NAMESPACE: &str = "dramatiq";
@@ -25,6 +27,27 @@ impl Framework for Dramatiq {
 
     fn console_script(&self) -> &'static str {
         "dramatiq"
+    }
+
+    fn cli_module(&self) -> &'static str {
+        "dramatiq"
+    }
+
+    /// The modules become the imports (the first names the broker); `--processes`,
+    /// `--threads`, `--path`, `--queues` and `-v` become options.
+    fn captured_cli(&self, args: &CliArgs, options: &mut LaunchOptions) -> Vec<String> {
+        for (dest, flag, words) in &args.flags {
+            let number = words.first().and_then(|w| w.parse().ok());
+            match dest.as_deref() {
+                Some("processes") if number.is_some() => options.processes = number,
+                Some("threads") if number.is_some() => options.worker_threads = number,
+                Some("path") => options.path = Some(words.clone()),
+                Some("queues") => options.queues = Some(words.clone()),
+                Some("verbose") => options.verbose += 1,
+                _ => keep_verbatim(options, flag, words),
+            }
+        }
+        args.positionals.clone()
     }
 
     /// The options Dramatiq's CLI knows by name, then the verbatim flags.
@@ -145,7 +168,7 @@ impl Framework for Dramatiq {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case::{LaunchOption, Launcher};
+    use crate::launch::{LaunchOption, Launcher};
 
     #[test]
     fn cli_arguments_are_the_command_line_a_launch_gave() {

@@ -10,10 +10,13 @@ mod celery;
 mod dramatiq;
 mod rq;
 
+use indexmap::IndexMap;
+use serde::Deserialize;
+
 use crate::broker::{Delivery, Kind, Leftovers};
-use crate::case::LaunchOptions;
-use crate::case::options::{AppliesTo, LaunchOption};
 use crate::error::Error;
+use crate::launch::{AppliesTo, LaunchOption};
+use crate::launch::{FlagValue, LaunchOptions};
 
 /// The fields of one report a worker process wrote (`worker:started`, say).
 pub type Report = serde_json::Map<String, serde_json::Value>;
@@ -33,6 +36,28 @@ pub struct ProbeMessage<'a> {
     pub now_ms: u64,
 }
 
+/// A framework CLI's command line as `minrepro capture` saw it, split by the CLI's own
+/// parser in the captured process: the positionals (Dramatiq's modules, RQ's queues; a
+/// subcommand's own name is not among them), and each flag with the words that belong to
+/// it, named by its long form (`dest` is the parser's name for it, `None` when unknown).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CliArgs {
+    pub positionals: Vec<String>,
+    pub flags: Vec<(Option<String>, String, Vec<String>)>,
+}
+
+impl CliArgs {
+    /// The command line again, words as given.
+    pub fn words(&self) -> Vec<String> {
+        let mut words = self.positionals.clone();
+        for (_, flag, values) in &self.flags {
+            words.push(flag.clone());
+            words.extend(values.iter().cloned());
+        }
+        words
+    }
+}
+
 pub trait Framework: Sync {
     /// Its name: the case file's `template`, and its folder under `templates/`.
     fn name(&self) -> &'static str;
@@ -43,6 +68,13 @@ pub trait Framework: Sync {
     fn package(&self) -> &'static str;
     /// The console script a CLI launch runs unless the case names another.
     fn console_script(&self) -> &'static str;
+    /// The module `python -m` runs as the framework's CLI (`dramatiq`, `celery`, `rq.cli`).
+    fn cli_module(&self) -> &'static str;
+    /// A captured launch of the framework's CLI, as a case: the imports its arguments name
+    /// (in the order the launch template gives them back), and the options they set (the
+    /// ones the case knows by name, every other flag verbatim, see [`keep_verbatim`]).
+    /// The launcher, streams and working directory are set by the capture.
+    fn captured_cli(&self, args: &CliArgs, options: &mut LaunchOptions) -> Vec<String>;
     /// The words of the framework's CLI that the options give (the probe's queue is not
     /// among them: the launch adds it).
     fn cli_arguments(&self, options: &LaunchOptions) -> Vec<String>;
@@ -71,6 +103,9 @@ pub trait Framework: Sync {
     /// it: deleted after a trial when they are idle.
     fn queue_family(&self, queue: &str) -> Vec<String>;
 }
+
+/// The framework of a case file that names none.
+pub const DEFAULT: &str = "dramatiq";
 
 /// Every framework minrepro knows.
 static ALL: &[&dyn Framework] = &[&dramatiq::Dramatiq, &celery::Celery, &rq::Rq];
@@ -110,6 +145,35 @@ fn verbatim_flags(options: &LaunchOptions) -> Vec<String> {
         args.extend(value.words());
     }
     args
+}
+
+/// A flag of a captured CLI that has no option of its own, kept as it was given, one
+/// element each (a flag given twice is kept twice, the second as `--flag #2`).
+fn keep_verbatim(options: &mut LaunchOptions, flag: &str, words: &[String]) {
+    let cli_flags: &mut IndexMap<String, FlagValue> = &mut options.cli_flags;
+    let mut name = flag.to_string();
+    let mut occurrence = 1;
+    while cli_flags.contains_key(&name) {
+        occurrence += 1;
+        name = format!("{flag} #{occurrence}");
+    }
+    let value = match words {
+        [] => FlagValue::Switch,
+        [one] => FlagValue::One(one.clone()),
+        many => FlagValue::Many(many.to_vec()),
+    };
+    cli_flags.insert(name, value);
+}
+
+/// The items of comma-separated values given once or several times (`-Q a,b -Q c`).
+fn comma_list<'a>(values: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    values
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// A Redis command from its words.

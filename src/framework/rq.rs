@@ -3,11 +3,14 @@
 use std::io::Write;
 use std::time::{Duration, UNIX_EPOCH};
 
-use super::{Framework, ProbeMessage, Report, command, text, unsupported, verbatim_flags};
+use super::{
+    CliArgs, Framework, ProbeMessage, Report, command, keep_verbatim, text, unsupported,
+    verbatim_flags,
+};
 use crate::broker::{Delivery, Kind, Leftovers};
-use crate::case::LaunchOptions;
-use crate::case::options::{AppliesTo, LaunchOption};
 use crate::error::Error;
+use crate::launch::LaunchOptions;
+use crate::launch::{AppliesTo, LaunchOption};
 
 /// The probe job's function: RQ imports it by this dotted name in the work horse, forked
 /// from a worker that imported the plumbing already.
@@ -30,6 +33,28 @@ impl Framework for Rq {
 
     fn console_script(&self) -> &'static str {
         "rq"
+    }
+
+    fn cli_module(&self) -> &'static str {
+        "rq.cli"
+    }
+
+    /// `rq worker [FLAGS] QUEUES…`: the queues become `queues`, `--logging_level` the log
+    /// level; every other flag stays verbatim, `--url` and `-c settings` among them. The CLI
+    /// imports nothing of the application by itself: no imports.
+    fn captured_cli(&self, args: &CliArgs, options: &mut LaunchOptions) -> Vec<String> {
+        for (dest, flag, words) in &args.flags {
+            match dest.as_deref() {
+                Some("logging_level") if !words.is_empty() => {
+                    options.log_level = Some(words[0].to_ascii_uppercase());
+                }
+                _ => keep_verbatim(options, flag, words),
+            }
+        }
+        if !args.positionals.is_empty() {
+            options.queues = Some(args.positionals.clone());
+        }
+        Vec::new()
     }
 
     /// `--logging_level` from `log_level`; every other flag (`--worker-class`, `--url`,
@@ -186,6 +211,41 @@ fn zlib(bytes: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_captured_rq_command_line_is_its_queues_and_flags() {
+        // rq worker -c app.rqsettings --logging_level debug high low --burst
+        let captured = CliArgs {
+            positionals: vec!["high".into(), "low".into()],
+            flags: vec![
+                (
+                    Some("config".into()),
+                    "--config".into(),
+                    vec!["app.rqsettings".into()],
+                ),
+                (
+                    Some("logging_level".into()),
+                    "--logging_level".into(),
+                    vec!["debug".into()],
+                ),
+                (Some("burst".into()), "--burst".into(), vec![]),
+            ],
+        };
+        let mut options = LaunchOptions::default();
+        assert!(Rq.captured_cli(&captured, &mut options).is_empty());
+        assert_eq!(options.queues, Some(vec!["high".into(), "low".into()]));
+        assert_eq!(options.log_level.as_deref(), Some("DEBUG"));
+        assert_eq!(
+            Rq.cli_arguments(&options),
+            [
+                "--logging_level",
+                "DEBUG",
+                "--config",
+                "app.rqsettings",
+                "--burst"
+            ]
+        );
+    }
 
     #[test]
     fn the_probe_call_is_the_pickle_python_writes() {

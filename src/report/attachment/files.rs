@@ -130,7 +130,7 @@ pub fn size_of(dir: &Path) -> (usize, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case::LaunchOptions;
+    use crate::launch::LaunchOptions;
     use indexmap::IndexMap;
 
     fn config(env: &[(&str, String)], cwd: Option<PathBuf>) -> Config {

@@ -217,6 +217,7 @@ fn minimal_case_file(request: &Request<'_>, redacted: &Config) -> String {
         name: &name,
         description: request.case.description.as_deref(),
         config: redacted,
+        broker: request.case.broker.as_deref(),
         python: request.case.python.as_deref(),
         expect,
         timeout: match request.case.oracle.timeout {
