@@ -661,7 +661,14 @@ pub fn redactor_for(case: &Case, good: Option<&Case>, show_secrets: bool) -> Red
                 .filter_map(Element::value_text)
         })
         .collect();
-    Redactor::for_env(pairs).with_more_secrets(marked)
+    // The password of the broker the case names.
+    let broker: Vec<String> = [Some(case), good]
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.broker.as_deref())
+        .flat_map(crate::redact::url_passwords)
+        .collect();
+    Redactor::for_env(pairs).with_more_secrets(marked.into_iter().chain(broker).collect())
 }
 
 /// An element's value for display, secrets redacted.
