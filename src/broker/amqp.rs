@@ -335,56 +335,62 @@ impl Amqp {
     /// and such closes must not race with other channels being opened.
     pub async fn delete_idle_queues(&self, queues: &[String]) -> Result<(), Error> {
         let _one_at_a_time = self.refusals.lock().await;
+        // On a connection of its own: a quorum queue answers a conditional delete with a
+        // connection error (540 NOT_IMPLEMENTED), which must not end the trials' connection.
+        let Ok(Ok(connection)) = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            Connection::connect(&self.url, ConnectionProperties::default()),
+        )
+        .await
+        else {
+            return Ok(()); // the broker is away: the queues' fate is the broker's now
+        };
         for name in queues {
-            match self.delete_if_idle(name).await? {
+            match delete_if_idle(&connection, name).await {
                 Ok(()) => {}
                 // Gone already (another trial deleted it), or in use: nothing to do.
                 Err(err) if is_soft_error(&err) => {}
-                Err(err) => return Err(self.lost(err)),
+                // Refused for good (a quorum queue) or the broker went away: the
+                // application's queues stay; they are not the probe's.
+                Err(_) => break,
             }
         }
+        let _ =
+            tokio::time::timeout(ANSWER_WITHIN, connection.close(200, "trial done".into())).await;
         Ok(())
     }
+}
 
-    async fn delete_if_idle(&self, name: &str) -> Result<Result<(), lapin::Error>, Error> {
-        // Look first, so that a refusal is rare: another trial's worker may be using it.
-        let Ok(connection) = self.connection().await else {
-            return Ok(Ok(())); // the broker is away: the queue's fate is the broker's now
-        };
-        let channel = match self.answered(connection.create_channel()).await? {
-            Ok(channel) => channel,
-            Err(err) => return Ok(Err(err)),
-        };
+/// Deletes queue `name` if it holds no message and has no consumer: looked at first, so
+/// that a refusal is rare (another trial's worker may be using it), then deleted on the
+/// condition that it still is (a queue in use by now answers 406 and closes the channel).
+async fn delete_if_idle(connection: &Connection, name: &str) -> Result<(), lapin::Error> {
+    let attempt = async {
+        let channel = connection.create_channel().await?;
         let passive = QueueDeclareOptions {
             passive: true,
             ..QueueDeclareOptions::default()
         };
-        let declared = match self
-            .answered(channel.queue_declare(name.into(), passive, FieldTable::default()))
-            .await?
-        {
-            Ok(declared) => declared,
-            Err(err) => return Ok(Err(err)),
-        };
-        if declared.message_count() != 0 || declared.consumer_count() != 0 {
-            self.close(channel, "in use").await;
-            return Ok(Ok(()));
+        let declared = channel
+            .queue_declare(name.into(), passive, FieldTable::default())
+            .await?;
+        if declared.message_count() == 0 && declared.consumer_count() == 0 {
+            let idle = QueueDeleteOptions {
+                if_unused: true,
+                if_empty: true,
+                ..QueueDeleteOptions::default()
+            };
+            channel.queue_delete(name.into(), idle).await?;
         }
-        // A queue in use or holding messages by now answers 406 and closes the channel.
-        let idle = QueueDeleteOptions {
-            if_unused: true,
-            if_empty: true,
-            ..QueueDeleteOptions::default()
-        };
-        if let Err(err) = self
-            .answered(channel.queue_delete(name.into(), idle))
-            .await?
-        {
-            return Ok(Err(err));
-        }
-        self.close(channel, "trial done").await;
-        Ok(Ok(()))
-    }
+        let _ = channel.close(200, "trial done".into()).await;
+        Ok(())
+    };
+    // No answer in time counts as a broker gone away: the batch stops.
+    tokio::time::timeout(ANSWER_WITHIN, attempt)
+        .await
+        .unwrap_or_else(|_| {
+            Err(lapin::ErrorKind::InvalidConnectionState(lapin::ConnectionState::Closed).into())
+        })
 }
 
 /// The version a broker announces in its greeting (AMQP's connection.start), read on a
