@@ -40,26 +40,6 @@ fn interpreter_of(case: &Path) -> std::path::PathBuf {
     )
 }
 
-/// Runs `file` with `python` as a user would: a clean environment, a folder of its own.
-fn run_with(python: &Path, file: &Path) -> (i32, String) {
-    let outside = tempfile::tempdir().unwrap();
-    let output = Command::new(python)
-        .arg(file)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .current_dir(outside.path())
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-    )
-}
-
 /// Bisects `case` with an attachment; a problem found, if any.
 fn check(case: &str) -> Option<String> {
     let dir = copy_case(&format!("corpus/{case}"), &[]);

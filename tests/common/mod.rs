@@ -319,8 +319,14 @@ pub fn run_launcher(attachment: &Path) -> (i32, String) {
 /// Runs a Python file with the workers' interpreter as a user would: a clean environment,
 /// from a folder of its own. Its exit status, and what it printed.
 pub fn run_python_file(file: &Path) -> (i32, String) {
+    run_python_file_with(&worker_python(), file)
+}
+
+/// Runs a Python file with `python` as a user would: a clean environment, from a folder of
+/// its own. Its exit status, and what it printed.
+pub fn run_python_file_with(python: &Path, file: &Path) -> (i32, String) {
     let outside = tempfile::tempdir().unwrap();
-    let output = Command::new(worker_python())
+    let output = Command::new(python)
         .arg(file)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
