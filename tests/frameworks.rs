@@ -72,7 +72,7 @@ fn check(case: &str) -> Option<String> {
     }
     // The launcher alone, with plain Python outside the project.
     let attachment = out.path().join(case);
-    let (code, printed) = run_with(
+    let (code, printed) = run_python_file_with(
         &interpreter_of(dir.path()),
         &attachment.join("reproduce.py"),
     );
