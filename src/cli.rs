@@ -33,6 +33,22 @@ pub enum Command {
     Capture(CaptureArgs),
     /// The reducer against textbook ddmin on synthetic oracles (trial counts)
     Bench(BenchArgs),
+    /// Run trials for bisections on other machines: requests from a RabbitMQ work queue
+    Agent(AgentArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    /// The RabbitMQ whose work queue (`minrepro.trials`) carries the requests; its own
+    /// vhost and user, see the README
+    #[arg(long, env = "MINREPRO_AGENTS", hide_env_values = true)]
+    pub broker: String,
+    /// Trials at once
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub slots: u16,
+    /// Run every trial on this interpreter instead of the one each template provisions
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
 }
 
 /// What every command that runs workers needs.
@@ -118,6 +134,15 @@ pub struct BisectArgs {
     /// Show secret values in the output and the attachment instead of REDACTED
     #[arg(long)]
     pub show_secrets: bool,
+    /// Send the trials to `minrepro agent`s through this RabbitMQ (their work queue):
+    /// --jobs is then the number of trials in flight
+    #[arg(
+        long,
+        env = "MINREPRO_AGENTS",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub agents: Option<String>,
     #[command(flatten)]
     pub trial: TrialArgs,
 }

@@ -13,10 +13,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where one of the worker's output streams goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputMode {
     /// A pipe the launcher never reads, like `Popen(stdout=PIPE)` without `communicate()`:
@@ -33,7 +33,7 @@ pub enum OutputMode {
 }
 
 /// What the worker's stdin is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum InputMode {
     /// A pipe held open and never written.
@@ -43,7 +43,7 @@ pub enum InputMode {
 }
 
 /// How the worker is started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Launcher {
     /// A generated script that imports the modules and runs an in-process `dramatiq.Worker`.
@@ -63,7 +63,7 @@ impl Launcher {
 }
 
 /// The value of a CLI flag kept verbatim: what follows the flag on the command line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum FlagValue {
     /// The flag alone (`--skip-logging`).
@@ -111,7 +111,7 @@ pub enum LaunchOption {
 }
 
 /// Every option with its value; stripped options hold their defaults.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LaunchOptions {
     pub stdout: OutputMode,
     pub stderr: OutputMode,

@@ -2,6 +2,7 @@
 //! that still shows a failure. This file parses the command line, runs one function per
 //! subcommand and maps errors to exit statuses.
 
+mod agent;
 mod bisect;
 mod broker;
 mod capture;

@@ -77,7 +77,8 @@ pub fn identity(python: &Path) -> String {
     )
 }
 
-fn managed_environment(template: &str) -> Result<PathBuf, Error> {
+/// The environment minrepro provisions for a template (an agent's, for a trial sent to it).
+pub fn managed_environment(template: &str) -> Result<PathBuf, Error> {
     let requirements = template::requirements(template)?;
     let digest = format!("{:x}", Sha256::digest(requirements.as_bytes()));
     let root = cache_root().join("python");

@@ -138,7 +138,7 @@ pub struct Case {
 }
 
 /// A concrete configuration: what one trial runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Config {
     pub template: String,
     pub env: IndexMap<String, String>,
@@ -147,7 +147,7 @@ pub struct Config {
     /// Modules of the case's own code served from reduced text instead of their files
     /// (module name → source): what statement-level reduction tries. The user's files are
     /// never changed; the worker's import system reads these in their place.
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(skip_serializing_if = "IndexMap::is_empty", default)]
     pub sources: IndexMap<String, String>,
 }
 

@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
+use crate::agent::{self, remote::RemoteRunner};
 use crate::bisect::{self, Settings};
 use crate::case;
 use crate::case::space::ConfigSpace;
 use crate::cli::BisectArgs;
 use crate::error::{EXIT_INTERRUPTED, Error};
 use crate::report::{attachment, json, terminal};
+use crate::trial::Runner;
 
 pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
     let case = case::load(&args.case)?;
@@ -66,8 +68,14 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         space_size,
         settings.jobs
     );
-    let mut finding =
-        bisect::bisect(&case, good.as_ref(), runner.clone(), &python, &settings).await?;
+    // Trials run here, or on the agents behind the work queue.
+    let trials: Arc<dyn Runner> = match &args.agents {
+        Some(url) => Arc::new(
+            RemoteRunner::connect(url, args.trial.broker.clone(), &case, agent::key()?).await?,
+        ),
+        None => runner.clone(),
+    };
+    let mut finding = bisect::bisect(&case, good.as_ref(), trials, &python, &settings).await?;
     if let Some(out) = &args.out
         && finding.reproduces
     {

@@ -1,5 +1,6 @@
 //! One function per subcommand, and what the commands that run workers share.
 
+mod agent;
 mod bench;
 mod bench_lines;
 mod bisect;
@@ -27,6 +28,7 @@ pub async fn dispatch(command: Command) -> Result<i32, Error> {
         Command::Diff(args) => diff::diff(args),
         Command::Capture(args) => capture::capture(args).await,
         Command::Nightly(args) => nightly::nightly(args).await,
+        Command::Agent(args) => agent::agent(args).await,
     }
 }
 

@@ -564,7 +564,7 @@ fn write_worker_files(
 }
 
 /// Unique across processes and time: it names the trial's queue.
-fn new_trial_id() -> String {
+pub fn new_trial_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let seed = format!(
         "{}-{}-{}",

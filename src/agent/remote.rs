@@ -1,0 +1,235 @@
+//! The requester's side: a [`Runner`] that sends each trial to the agents and waits for
+//! its reply. Exactly one verdict counts per trial: replies are matched by correlation id
+//! and a second one (a request RabbitMQ gave to another agent after the first died) is
+//! ignored; a trial whose reply does not come in time is sent again.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_lite::StreamExt;
+use lapin::options::{
+    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use super::serve::declare_queue;
+use super::{Reply, Request, SIGNATURE, pack, sign};
+use crate::broker::Brokers;
+use crate::case::Case;
+use crate::error::Error;
+use crate::redact::redact_url;
+use crate::trial::{Runner, TrialRecord, TrialSpec};
+
+/// How long an agent gets beyond the trial's own timeout before the trial is sent again:
+/// a first trial on an agent may provision its interpreter.
+const GRACE: Duration = Duration::from_secs(120);
+/// How many times a trial is sent before the bisection gives up on the agents.
+const ATTEMPTS: u32 = 3;
+
+type Waiting = Arc<Mutex<HashMap<String, oneshot::Sender<Reply>>>>;
+
+pub struct RemoteRunner {
+    channel: Channel,
+    reply_queue: String,
+    waiting: Waiting,
+    key: Vec<u8>,
+    /// The case's folder, packed once.
+    case_dir: String,
+    files: Vec<u8>,
+    files_sha256: String,
+    /// The probe's broker: the requester resolves it as a local run would.
+    brokers: Brokers,
+    _connection: Connection,
+}
+
+impl RemoteRunner {
+    pub async fn connect(
+        work_url: &str,
+        given_broker: Option<String>,
+        case: &Case,
+        key: Vec<u8>,
+    ) -> Result<RemoteRunner, Error> {
+        let lost = |err: lapin::Error| {
+            Error::infra(format!(
+                "cannot use the agents' broker at {}: {err}\n  = help: check --agents / MINREPRO_AGENTS",
+                redact_url(work_url)
+            ))
+        };
+        let connection = Connection::connect(work_url, ConnectionProperties::default())
+            .await
+            .map_err(lost)?;
+        let channel = connection.create_channel().await.map_err(lost)?;
+        declare_queue(&channel).await.map_err(lost)?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(lost)?;
+        // A queue of this requester's own: gone with its connection.
+        let replies = connection.create_channel().await.map_err(lost)?;
+        let declared = replies
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(lost)?;
+        let reply_queue = declared.name().to_string();
+        let mut consumer = replies
+            .basic_consume(
+                reply_queue.as_str().into(),
+                "".into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(lost)?;
+        let waiting: Waiting = Arc::default();
+        let routing = waiting.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(delivery)) = consumer.next().await {
+                let Ok(reply) = serde_json::from_slice::<Reply>(&delivery.data) else {
+                    continue;
+                };
+                // A reply nobody waits for any more (a duplicate) is dropped here.
+                if let Some(sender) = routing.lock().unwrap().remove(&reply.id) {
+                    let _ = sender.send(reply);
+                }
+            }
+        });
+        let dir = case.dir.clone();
+        let (files, files_sha256) = tokio::task::spawn_blocking(move || pack(&dir))
+            .await
+            .map_err(|err| Error::infra(format!("cannot pack the case: {err}")))??;
+        Ok(RemoteRunner {
+            channel,
+            reply_queue,
+            waiting,
+            key,
+            case_dir: case.dir.display().to_string(),
+            files,
+            files_sha256,
+            brokers: Brokers::new(given_broker),
+            _connection: connection,
+        })
+    }
+
+    async fn send(&self, request: &Request) -> Result<oneshot::Receiver<Reply>, Error> {
+        let body = serde_json::to_vec(request)
+            .map_err(|err| Error::infra(format!("cannot write a trial request: {err}")))?;
+        let mut headers = FieldTable::default();
+        headers.insert(
+            SIGNATURE.into(),
+            AMQPValue::LongString(sign(&self.key, &body).into()),
+        );
+        let (sender, receiver) = oneshot::channel();
+        self.waiting
+            .lock()
+            .unwrap()
+            .insert(request.id.clone(), sender);
+        let properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_correlation_id(request.id.as_str().into())
+            .with_reply_to(self.reply_queue.as_str().into())
+            .with_headers(headers);
+        let lost = |err: lapin::Error| Error::BrokerLost(format!("the agents' broker: {err}"));
+        self.channel
+            .basic_publish(
+                "".into(),
+                super::QUEUE.into(),
+                BasicPublishOptions::default(),
+                &body,
+                properties,
+            )
+            .await
+            .map_err(lost)?
+            .await
+            .map_err(lost)?;
+        Ok(receiver)
+    }
+
+    async fn run_remote(
+        &self,
+        spec: &TrialSpec<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<TrialRecord, Error> {
+        let deadline = spec.timeout * 3 + GRACE;
+        for attempt in 1..=ATTEMPTS {
+            let request = Request {
+                id: format!("{}-{attempt}", crate::trial::new_trial_id()),
+                case_name: spec.case_name.to_string(),
+                config: spec.config.clone(),
+                case_dir: self.case_dir.clone(),
+                files_sha256: self.files_sha256.clone(),
+                files: self.files.clone(),
+                template: spec.config.template.clone(),
+                broker_url: spec.broker_url.to_string(),
+                timeout_ms: spec.timeout.as_millis() as u64,
+                messages: spec.messages,
+            };
+            let receiver = self.send(&request).await?;
+            let answered = tokio::select! {
+                _ = cancel.cancelled() => {
+                    self.waiting.lock().unwrap().remove(&request.id);
+                    return Err(Error::Interrupted);
+                }
+                reply = tokio::time::timeout(deadline, receiver) => reply,
+            };
+            match answered {
+                Ok(Ok(Reply {
+                    record: Some(record),
+                    ..
+                })) => return Ok(record),
+                Ok(Ok(Reply { error, agent, .. })) => {
+                    return Err(Error::infra(format!(
+                        "the agent {agent} could not run the trial: {}",
+                        error.unwrap_or_default()
+                    )));
+                }
+                // No reply in time: sent again (a late reply to this one is ignored).
+                _ => {
+                    self.waiting.lock().unwrap().remove(&request.id);
+                }
+            }
+        }
+        Err(Error::infra(format!(
+            "no agent answered a trial of `{}` in {} tries of {}s\n  = help: start agents (`minrepro agent --broker URL`) on the broker given to --agents",
+            spec.case_name,
+            ATTEMPTS,
+            deadline.as_secs()
+        )))
+    }
+}
+
+impl Runner for RemoteRunner {
+    fn run<'a>(
+        &'a self,
+        spec: &'a TrialSpec<'a>,
+        cancel: &'a CancellationToken,
+    ) -> Pin<Box<dyn Future<Output = Result<TrialRecord, Error>> + Send + 'a>> {
+        Box::pin(self.run_remote(spec, cancel))
+    }
+
+    fn broker_url(&self, case_broker: Option<&str>) -> String {
+        self.brokers.url_for(case_broker)
+    }
+
+    fn broker_identity<'a>(
+        &'a self,
+        url: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<String, Error>> + Send + 'a>> {
+        Box::pin(async move { Ok(self.brokers.get(url).await?.identity()) })
+    }
+}
