@@ -197,6 +197,15 @@ pub struct NightlyArgs {
     pub budget: Option<Duration>,
     #[command(flatten)]
     pub lines_args: LinesArgs,
+    /// Send the trials to `minrepro agent`s through this RabbitMQ (their work queue):
+    /// --jobs is then the number of trials in flight
+    #[arg(
+        long,
+        env = "MINREPRO_AGENTS",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub agents: Option<String>,
     #[command(flatten)]
     pub trial: TrialArgs,
 }

@@ -196,3 +196,46 @@ fn a_request_without_the_right_signature_is_never_run() {
     let survivors = processes_with_env_mentioning(path_str(dir.path()));
     assert!(survivors.is_empty(), "a worker ran: {survivors:#?}");
 }
+
+#[test]
+fn a_nightly_on_agents_loses_no_case_when_an_agent_is_killed() {
+    let vhost = Vhost::new(&unique_marker("nightly"));
+    let mut agents: Vec<Agent> = (0..3).map(|_| Agent::start(&vhost.url(), KEY)).collect();
+    let corpus = tempfile::tempdir().unwrap();
+    for case in ["import-crash", "stub-broker-leak"] {
+        let copy = copy_case(&format!("corpus/{case}"), &[]);
+        std::fs::rename(copy.path(), corpus.path().join(case)).unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_minrepro"))
+        .args([
+            "nightly",
+            path_str(corpus.path()),
+            "--out",
+            path_str(out.path()),
+        ])
+        .args([
+            "--json",
+            "--no-lines",
+            "--jobs",
+            "4",
+            "--agents",
+            &vhost.url(),
+        ])
+        .env("MINREPRO_AGENT_KEY", KEY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    agents[1].wait_for(|lines| lines.iter().any(|l| l.contains(": trial ")));
+    agents[1].kill();
+    let summary = finding(child);
+    let cases = summary["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 2, "{summary}");
+    for case in cases {
+        assert_eq!(case["status"], "reduced", "{case}");
+    }
+    // Isolated against its good.toml, as a nightly does.
+    assert_eq!(sorted_names(&cases[1]["minimal"]), ["env:DRAMATIQ_TESTING"]);
+    assert!(agents.iter().map(Agent::trials).sum::<usize>() > 0);
+}

@@ -33,27 +33,32 @@ const ATTEMPTS: u32 = 3;
 
 type Waiting = Arc<Mutex<HashMap<String, oneshot::Sender<Reply>>>>;
 
-pub struct RemoteRunner {
+/// The requester's connection to the agents: one per command, shared by its cases.
+pub struct Agents {
     channel: Channel,
     reply_queue: String,
     waiting: Waiting,
     key: Vec<u8>,
-    /// The case's folder, packed once.
-    case_dir: String,
-    files: Vec<u8>,
-    files_sha256: String,
     /// The probe's broker: the requester resolves it as a local run would.
     brokers: Brokers,
     _connection: Connection,
 }
 
-impl RemoteRunner {
+/// The trials of one case, sent to the agents.
+pub struct RemoteRunner {
+    agents: Arc<Agents>,
+    /// The case's folder, packed once.
+    case_dir: String,
+    files: Vec<u8>,
+    files_sha256: String,
+}
+
+impl Agents {
     pub async fn connect(
         work_url: &str,
         given_broker: Option<String>,
-        case: &Case,
         key: Vec<u8>,
-    ) -> Result<RemoteRunner, Error> {
+    ) -> Result<Arc<Agents>, Error> {
         let lost = |err: lapin::Error| {
             Error::infra(format!(
                 "cannot use the agents' broker at {}: {err}\n  = help: check --agents / MINREPRO_AGENTS",
@@ -109,20 +114,27 @@ impl RemoteRunner {
                 }
             }
         });
+        Ok(Arc::new(Agents {
+            channel,
+            reply_queue,
+            waiting,
+            key,
+            brokers: Brokers::new(given_broker),
+            _connection: connection,
+        }))
+    }
+
+    /// A runner for `case`'s trials: its folder packed once.
+    pub async fn for_case(self: &Arc<Self>, case: &Case) -> Result<RemoteRunner, Error> {
         let dir = case.dir.clone();
         let (files, files_sha256) = tokio::task::spawn_blocking(move || pack(&dir))
             .await
             .map_err(|err| Error::infra(format!("cannot pack the case: {err}")))??;
         Ok(RemoteRunner {
-            channel,
-            reply_queue,
-            waiting,
-            key,
+            agents: self.clone(),
             case_dir: case.dir.display().to_string(),
             files,
             files_sha256,
-            brokers: Brokers::new(given_broker),
-            _connection: connection,
         })
     }
 
@@ -159,7 +171,9 @@ impl RemoteRunner {
             .map_err(lost)?;
         Ok(receiver)
     }
+}
 
+impl RemoteRunner {
     async fn run_remote(
         &self,
         spec: &TrialSpec<'_>,
@@ -179,10 +193,10 @@ impl RemoteRunner {
                 timeout_ms: spec.timeout.as_millis() as u64,
                 messages: spec.messages,
             };
-            let receiver = self.send(&request).await?;
+            let receiver = self.agents.send(&request).await?;
             let answered = tokio::select! {
                 _ = cancel.cancelled() => {
-                    self.waiting.lock().unwrap().remove(&request.id);
+                    self.agents.waiting.lock().unwrap().remove(&request.id);
                     return Err(Error::Interrupted);
                 }
                 reply = tokio::time::timeout(deadline, receiver) => reply,
@@ -190,8 +204,14 @@ impl RemoteRunner {
             match answered {
                 Ok(Ok(Reply {
                     record: Some(record),
+                    agent,
                     ..
-                })) => return Ok(record),
+                })) => {
+                    return Ok(TrialRecord {
+                        agent: Some(agent),
+                        ..record
+                    });
+                }
                 Ok(Ok(Reply { error, agent, .. })) => {
                     return Err(Error::infra(format!(
                         "the agent {agent} could not run the trial: {}",
@@ -200,7 +220,7 @@ impl RemoteRunner {
                 }
                 // No reply in time: sent again (a late reply to this one is ignored).
                 _ => {
-                    self.waiting.lock().unwrap().remove(&request.id);
+                    self.agents.waiting.lock().unwrap().remove(&request.id);
                 }
             }
         }
@@ -223,13 +243,13 @@ impl Runner for RemoteRunner {
     }
 
     fn broker_url(&self, case_broker: Option<&str>) -> String {
-        self.brokers.url_for(case_broker)
+        self.agents.brokers.url_for(case_broker)
     }
 
     fn broker_identity<'a>(
         &'a self,
         url: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<String, Error>> + Send + 'a>> {
-        Box::pin(async move { Ok(self.brokers.get(url).await?.identity()) })
+        Box::pin(async move { Ok(self.agents.brokers.get(url).await?.identity()) })
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::agent::{self, remote::RemoteRunner};
+use crate::agent::{self, remote::Agents};
 use crate::bisect::{self, Settings};
 use crate::case;
 use crate::case::space::ConfigSpace;
@@ -70,9 +70,10 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
     );
     // Trials run here, or on the agents behind the work queue.
     let trials: Arc<dyn Runner> = match &args.agents {
-        Some(url) => Arc::new(
-            RemoteRunner::connect(url, args.trial.broker.clone(), &case, agent::key()?).await?,
-        ),
+        Some(url) => {
+            let agents = Agents::connect(url, args.trial.broker.clone(), agent::key()?).await?;
+            Arc::new(agents.for_case(&case).await?)
+        }
         None => runner.clone(),
     };
     let mut finding = bisect::bisect(&case, good.as_ref(), trials, &python, &settings).await?;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anstyle::{AnsiColor, Style};
 
+use crate::agent::{self, remote::Agents};
 use crate::cli::NightlyArgs;
 use crate::error::Error;
 use crate::nightly::{self, Plan, Status, Summary};
@@ -18,12 +19,17 @@ pub async fn nightly(args: NightlyArgs) -> Result<i32, Error> {
         )));
     }
     let runner = Arc::new(crate::commands::trial_runner(&args.trial));
+    let agents = match &args.agents {
+        Some(url) => Some(Agents::connect(url, args.trial.broker.clone(), agent::key()?).await?),
+        None => None,
+    };
     let summary = nightly::run(Plan {
         corpus: args.corpus.clone(),
         out: args.out.clone(),
         jobs: usize::from(args.jobs),
         budget: args.budget,
         runner,
+        agents,
         python: args.trial.python.clone(),
         timeout: args.trial.timeout,
         lines_budget: args.lines_args.budget(true),

@@ -15,12 +15,13 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
+use crate::agent::remote::Agents;
 use crate::bisect::{self, Finding, Settings};
 use crate::case::{self, CASE_FILE, Case, GOOD_FILE};
 use crate::error::Error;
 use crate::reduce::Verdict;
 use crate::report::attachment;
-use crate::trial::TrialRunner;
+use crate::trial::{Runner, TrialRunner};
 
 /// What became of one case tonight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +119,8 @@ pub struct Plan {
     pub jobs: usize,
     pub budget: Option<Duration>,
     pub runner: Arc<TrialRunner>,
+    /// `--agents`: the cases' trials run on agents instead of here.
+    pub agents: Option<Arc<Agents>>,
     /// `--python`: every case's interpreter; `None`: each case's own.
     pub python: Option<PathBuf>,
     pub timeout: Option<Duration>,
@@ -208,6 +211,7 @@ pub async fn run(plan: Plan) -> Result<Summary, Error> {
             out: out.clone(),
             previous: None,
             runner: plan.runner.clone(),
+            agents: plan.agents.clone(),
             python: plan.python.clone(),
             settings: Settings {
                 jobs: plan.jobs,
@@ -280,6 +284,7 @@ struct CaseContext {
     out: PathBuf,
     previous: Option<CaseReport>,
     runner: Arc<TrialRunner>,
+    agents: Option<Arc<Agents>>,
     python: Option<PathBuf>,
     settings: Settings,
 }
@@ -356,14 +361,26 @@ async fn run_case(context: CaseContext) -> CaseReport {
     };
     let finding = match &python {
         Ok(python) => {
-            bisect::bisect(
-                &context.case,
-                context.good.as_ref(),
-                context.runner.clone(),
-                python,
-                &context.settings,
-            )
-            .await
+            let trials: Result<Arc<dyn Runner>, Error> = match &context.agents {
+                Some(agents) => agents
+                    .for_case(&context.case)
+                    .await
+                    .map(|runner| Arc::new(runner) as Arc<dyn Runner>),
+                None => Ok(context.runner.clone()),
+            };
+            match trials {
+                Ok(trials) => {
+                    bisect::bisect(
+                        &context.case,
+                        context.good.as_ref(),
+                        trials,
+                        python,
+                        &context.settings,
+                    )
+                    .await
+                }
+                Err(err) => Err(err),
+            }
         }
         Err(err) => Err(Error::infra(err.to_string().trim_start_matches("error: "))),
     };

@@ -60,6 +60,9 @@ pub struct TrialRecord {
     /// The scratch folder, when it was kept.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub scratch: Option<PathBuf>,
+    /// The agent that ran it (host, pid, interpreter), when an agent did.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub agent: Option<String>,
 }
 
 impl TrialRecord {
@@ -273,6 +276,7 @@ impl TrialRunner {
             stdout_tail,
             stderr_tail,
             scratch: kept,
+            agent: None,
         })
     }
 
