@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use lapin::options::{
     BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
@@ -13,28 +12,9 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 
-use super::{Address, AmqpMessage};
+use super::{ANSWER_WITHIN, Address, AmqpMessage, CONNECT_TIMEOUT, reconnect};
 use crate::error::Error;
 use crate::redact::redact_url;
-
-/// How long connecting may take before the broker counts as unreachable; well under the
-/// 5 seconds in which a run against a dead broker must have ended.
-pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// How long the broker may stay away (a restart) before minrepro gives up on it, unless
-/// `MINREPRO_BROKER_PATIENCE` says otherwise (a duration such as "2m").
-const PATIENCE: Duration = Duration::from_secs(60);
-
-pub(super) fn patience() -> Duration {
-    std::env::var("MINREPRO_BROKER_PATIENCE")
-        .ok()
-        .and_then(|text| humantime::parse_duration(&text).ok())
-        .unwrap_or(PATIENCE)
-}
-/// How often a broker that went away is tried again.
-pub(super) const RECONNECT_EVERY: Duration = Duration::from_millis(500);
-/// How long the broker gets to answer one request before its connection counts as dead.
-pub(super) const ANSWER_WITHIN: Duration = Duration::from_secs(15);
 
 pub struct Amqp {
     /// The connection, and how many times it was made anew.
@@ -64,13 +44,7 @@ impl Amqp {
                 redact_url(url)
             ))
         };
-        let connection = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            Connection::connect(url, ConnectionProperties::default()),
-        )
-        .await
-        .map_err(|_| unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))?
-        .map_err(|err| unreachable(err.to_string()))?;
+        let connection = open(url).await.map_err(unreachable)?;
         let version = match url.parse::<lapin::uri::AMQPUri>() {
             Ok(uri) if uri.scheme == lapin::uri::AMQPScheme::AMQP => {
                 server_version(&uri.authority.host, uri.authority.port).await
@@ -112,34 +86,23 @@ impl Amqp {
         if let Some(gone) = &live.gone {
             return Err(Error::infra(gone.clone()));
         }
-        let patience = patience();
-        let deadline = Instant::now() + patience;
-        let mut why = String::from("no answer");
-        while Instant::now() < deadline {
-            let attempt = tokio::time::timeout(
-                CONNECT_TIMEOUT,
-                Connection::connect(&self.url, ConnectionProperties::default()),
-            )
-            .await;
-            match attempt {
-                Ok(Ok(connection)) => {
-                    live.connection = Arc::new(connection);
-                    live.generation += 1;
-                    self.generation.store(live.generation, Ordering::SeqCst);
-                    return Ok(live.connection.clone());
-                }
-                Ok(Err(err)) => why = err.to_string(),
-                Err(_) => why = format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
+        match reconnect(|| open(&self.url)).await {
+            Ok(connection) => {
+                live.connection = Arc::new(connection);
+                live.generation += 1;
+                self.generation.store(live.generation, Ordering::SeqCst);
+                Ok(live.connection.clone())
             }
-            tokio::time::sleep(RECONNECT_EVERY).await;
+            Err((why, patience)) => {
+                let gone = format!(
+                    "the broker at {} went away and stayed away for {}s ({why})\n  = help: check that RabbitMQ is running (`rabbitmqctl status`); run the same command again to resume from what was recorded",
+                    redact_url(&self.url),
+                    patience.as_secs()
+                );
+                live.gone = Some(gone.clone());
+                Err(Error::infra(gone))
+            }
         }
-        let gone = format!(
-            "the broker at {} went away and stayed away for {}s ({why})\n  = help: check that RabbitMQ is running (`rabbitmqctl status`); run the same command again to resume from what was recorded",
-            redact_url(&self.url),
-            patience.as_secs()
-        );
-        live.gone = Some(gone.clone());
-        Err(Error::infra(gone))
     }
 
     /// The RabbitMQ version, as the broker announces it.
@@ -337,12 +300,7 @@ impl Amqp {
         let _one_at_a_time = self.refusals.lock().await;
         // On a connection of its own: a quorum queue answers a conditional delete with a
         // connection error (540 NOT_IMPLEMENTED), which must not end the trials' connection.
-        let Ok(Ok(connection)) = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            Connection::connect(&self.url, ConnectionProperties::default()),
-        )
-        .await
-        else {
+        let Ok(connection) = open(&self.url).await else {
             return Ok(()); // the broker is away: the queues' fate is the broker's now
         };
         for name in queues {
@@ -391,6 +349,20 @@ async fn delete_if_idle(connection: &Connection, name: &str) -> Result<(), lapin
         .unwrap_or_else(|_| {
             Err(lapin::ErrorKind::InvalidConnectionState(lapin::ConnectionState::Closed).into())
         })
+}
+
+/// A new connection to `url`, given [`CONNECT_TIMEOUT`]; `Err`: why not.
+async fn open(url: &str) -> Result<Connection, String> {
+    match tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        Connection::connect(url, ConnectionProperties::default()),
+    )
+    .await
+    {
+        Ok(Ok(connection)) => Ok(connection),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())),
+    }
 }
 
 /// The version a broker announces in its greeting (AMQP's connection.start), read on a

@@ -8,12 +8,47 @@ pub mod redis;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::redact::redact_url;
 
 /// The broker used when neither `--broker`, `MINREPRO_BROKER` nor the case names one.
 pub const DEFAULT_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// How long connecting may take before the broker counts as unreachable; well under the
+/// 5 seconds in which a run against a dead broker must have ended.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long the broker gets to answer one request before its connection counts as dead.
+const ANSWER_WITHIN: Duration = Duration::from_secs(15);
+/// How long a broker may stay away (a restart) before minrepro gives up on it, unless
+/// `MINREPRO_BROKER_PATIENCE` says otherwise (a duration such as "2m").
+const PATIENCE: Duration = Duration::from_secs(60);
+/// How often a broker that went away is tried again.
+const RECONNECT_EVERY: Duration = Duration::from_millis(500);
+
+/// Connects with `open` again and again until it succeeds or the patience runs out, for a
+/// broker that went away (a restart); `Err`: the last reason, and the patience spent.
+async fn reconnect<T, Open, Opening>(open: Open) -> Result<T, (String, Duration)>
+where
+    Open: Fn() -> Opening,
+    Opening: Future<Output = Result<T, String>>,
+{
+    let patience = std::env::var("MINREPRO_BROKER_PATIENCE")
+        .ok()
+        .and_then(|text| humantime::parse_duration(&text).ok())
+        .unwrap_or(PATIENCE);
+    let deadline = Instant::now() + patience;
+    let mut why = String::from("no answer");
+    while Instant::now() < deadline {
+        match open().await {
+            Ok(connection) => return Ok(connection),
+            Err(err) => why = err,
+        }
+        tokio::time::sleep(RECONNECT_EVERY).await;
+    }
+    Err((why, patience))
+}
 
 /// What protocol a broker speaks, from its URL's scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,12 +3,10 @@
 //! commands (a list push, a hash of the job), run as one transaction.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use redis::aio::MultiplexedConnection;
 
-use super::Address;
-use super::amqp::{ANSWER_WITHIN, CONNECT_TIMEOUT, RECONNECT_EVERY, patience};
+use super::{ANSWER_WITHIN, Address, CONNECT_TIMEOUT, reconnect};
 use crate::error::Error;
 use crate::redact::redact_url;
 
@@ -100,27 +98,22 @@ impl Redis {
         if let Some(gone) = &live.gone {
             return Err(Error::infra(gone.clone()));
         }
-        let patience = patience();
-        let deadline = Instant::now() + patience;
-        let mut why = String::from("no answer");
-        while Instant::now() < deadline {
-            match open(&self.client).await {
-                Ok(connection) => {
-                    live.connection = Some(connection.clone());
-                    self.generation.fetch_add(1, Ordering::SeqCst);
-                    return Ok(connection);
-                }
-                Err(err) => why = err,
+        match reconnect(|| open(&self.client)).await {
+            Ok(connection) => {
+                live.connection = Some(connection.clone());
+                self.generation.fetch_add(1, Ordering::SeqCst);
+                Ok(connection)
             }
-            tokio::time::sleep(RECONNECT_EVERY).await;
+            Err((why, patience)) => {
+                let gone = format!(
+                    "Redis at {} went away and stayed away for {}s ({why})\n  = help: check that Redis is running (`redis-cli ping`); run the same command again to resume from what was recorded",
+                    redact_url(&self.url),
+                    patience.as_secs()
+                );
+                live.gone = Some(gone.clone());
+                Err(Error::infra(gone))
+            }
         }
-        let gone = format!(
-            "Redis at {} went away and stayed away for {}s ({why})\n  = help: check that Redis is running (`redis-cli ping`); run the same command again to resume from what was recorded",
-            redact_url(&self.url),
-            patience.as_secs()
-        );
-        live.gone = Some(gone.clone());
-        Err(Error::infra(gone))
     }
 
     /// A failed exchange: most likely Redis went away; the next one connects anew.
