@@ -14,7 +14,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::case::Config;
+use crate::case::{Config, folder};
 use crate::error::Error;
 use crate::trial::TrialRecord;
 
@@ -103,23 +103,18 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The case folder as a gzipped tarball, with its SHA-256. Virtual environments and
-/// caches are left out: the agent provisions its own interpreter.
+/// The case folder as a gzipped tarball, with its SHA-256: the application's files
+/// (`case::folder`; virtual environments and caches are left out, the agent provisions its
+/// own interpreter).
 pub fn pack(dir: &Path) -> Result<(Vec<u8>, String), Error> {
     let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
         Vec::new(),
         flate2::Compression::default(),
     ));
-    let skip = |name: &str| {
-        matches!(
-            name,
-            ".tox" | ".venv" | "venv" | "__pycache__" | ".git" | ".pytest_cache"
-        )
-    };
     let walker = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| !skip(&e.file_name().to_string_lossy()));
+        .filter_entry(|e| !folder::foreign(e.path(), e.file_type().is_dir(), dir));
     for entry in walker.flatten() {
         let Ok(relative) = entry.path().strip_prefix(dir) else {
             continue;

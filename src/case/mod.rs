@@ -3,6 +3,7 @@
 
 mod diagnostic;
 pub mod entries;
+pub mod folder;
 mod parse;
 pub mod space;
 pub mod write;

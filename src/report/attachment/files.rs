@@ -2,12 +2,11 @@
 //! the minimal configuration's values name (a `PYTHONPATH` entry, a working directory, a
 //! config file given to a flag), so that those values still resolve inside the attachment.
 //! A value that names the case folder itself brings the folder, but never what is not the
-//! application's: hidden folders, caches, virtual environments, case files, and earlier
-//! findings (attachments, their tarballs) — or an attachment would grow with each run.
+//! application's (`case::folder`).
 
 use std::path::{Path, PathBuf};
 
-use crate::case::Config;
+use crate::case::{Config, folder};
 use crate::error::Error;
 
 /// What was copied.
@@ -44,22 +43,6 @@ fn named_paths(config: &Config, case_dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// A folder that is not part of an application: a virtual environment, or an attachment
-/// minrepro wrote earlier.
-fn foreign_folder(dir: &Path) -> bool {
-    dir.join("pyvenv.cfg").is_file()
-        || (dir.join("reproduce.py").is_file() && dir.join("report.json").is_file())
-        || dir.extension().is_some_and(|e| e == "partial")
-}
-
-/// A file that is not part of an application: a case file at the top, or an attachment's
-/// tarball.
-fn foreign_file(path: &Path, case_dir: &Path) -> bool {
-    let name = path.to_string_lossy();
-    (path.parent() == Some(case_dir) && path.extension().is_some_and(|e| e == "toml"))
-        || name.ends_with(".tar.gz")
-}
-
 /// Copies what `config` needs of `case_dir` into `to`; nothing of `out` (where findings go).
 pub fn copy_needed(
     config: &Config,
@@ -77,13 +60,9 @@ pub fn copy_needed(
     };
     for root in roots {
         let walker = walkdir::WalkDir::new(&root).into_iter().filter_entry(|e| {
-            let name = e.file_name().to_string_lossy();
-            let skipped = name.starts_with('.')
-                || name == "__pycache__"
-                || e.path().starts_with(out)
-                || (e.file_type().is_dir() && foreign_folder(e.path()))
-                || (e.file_type().is_file() && foreign_file(e.path(), case_dir));
-            e.depth() == 0 && e.path() == case_dir || !skipped
+            e.path() == case_dir
+                || !(e.path().starts_with(out)
+                    || folder::foreign(e.path(), e.file_type().is_dir(), case_dir))
         });
         for entry in walker {
             let entry =
