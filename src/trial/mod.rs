@@ -322,11 +322,6 @@ impl TrialRunner {
                 });
             }
             let now = Instant::now();
-            if !broker.sees_consumers() {
-                // Where the broker cannot tell, the worker's own report does: it listens to
-                // the probe queue, on this very broker.
-                consumers = reported_consumers(log, broker, &probe.queue);
-            }
             if now >= next_consumer_poll && consumers.unwrap_or(0) == 0 {
                 if published && broker.sees_consumers() {
                     consumers = broker.consumer_count(&probe.queue).await?;
@@ -364,9 +359,15 @@ impl TrialRunner {
                     deadline = (now + quiet).min(last_chance);
                     continue;
                 }
-                if published && broker.sees_consumers() {
-                    consumers = broker.consumer_count(&probe.queue).await?;
-                }
+                consumers = if !broker.sees_consumers() {
+                    // Where the broker cannot tell, the worker's own report does: it
+                    // listens to the probe queue, on this very broker.
+                    reported_consumers(log, broker, &probe.queue)
+                } else if published {
+                    broker.consumer_count(&probe.queue).await?
+                } else {
+                    consumers
+                };
                 return Ok((Ending::Stuck, consumers));
             }
         }
