@@ -238,6 +238,11 @@ mod tests {
     use crate::launch::LaunchOptions;
     use indexmap::IndexMap;
 
+    /// The text of one of a worker's files.
+    fn text_of<'a>(worker: &'a WorkerFiles, name: &str) -> &'a str {
+        &worker.files.iter().find(|(n, _)| *n == name).unwrap().1
+    }
+
     #[test]
     fn the_dramatiq_template_is_embedded() {
         assert!(exists("dramatiq"));
@@ -259,12 +264,7 @@ mod tests {
         };
         let worker = render_worker("demo", &config).unwrap();
         assert_eq!(worker.entry, WORKER_FILE);
-        let text = &worker
-            .files
-            .iter()
-            .find(|(n, _)| *n == WORKER_FILE)
-            .unwrap()
-            .1;
+        let text = text_of(&worker, WORKER_FILE);
         let settings = text.find(r#"_fw.import_spec("app.settings")"#).unwrap();
         let tasks = text.find(r#"_fw.import_spec("app.tasks")"#).unwrap();
         assert!(settings < tasks);
@@ -290,12 +290,7 @@ mod tests {
         };
         let worker = render_worker("demo", &config).unwrap();
         assert_eq!(worker.entry, LAUNCH_FILE);
-        let text = &worker
-            .files
-            .iter()
-            .find(|(n, _)| *n == LAUNCH_FILE)
-            .unwrap()
-            .1;
+        let text = text_of(&worker, LAUNCH_FILE);
         assert!(text.contains(r#"FORM = "console-script""#), "{text}");
         assert!(
             text.contains(r#"MODULES = ["app.broker:redis", "app.tasks"]"#),
@@ -315,12 +310,7 @@ mod tests {
             ..config
         };
         let worker = render_worker("demo", &no_queues).unwrap();
-        let text = &worker
-            .files
-            .iter()
-            .find(|(n, _)| *n == LAUNCH_FILE)
-            .unwrap()
-            .1;
+        let text = text_of(&worker, LAUNCH_FILE);
         assert!(text.contains("QUEUES = None"), "{text}");
     }
 
