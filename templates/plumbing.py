@@ -183,6 +183,19 @@ def report_top_level_modules():
     info("modules", top_level=sorted({name.partition(".")[0] for name in list(sys.modules)}))
 
 
+def report_versions(*distributions):
+    """The versions of the installed distributions among `distributions`."""
+    import importlib.metadata
+
+    found = {}
+    for name in distributions:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    info("versions", **found)
+
+
 def import_framework(name):
     """`import <framework>`, telling a missing package (the interpreter's fault) apart from a
     failing one (the configuration's)."""

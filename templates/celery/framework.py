@@ -14,7 +14,7 @@ command line (prefork, solo, threads...) go through the same code:
 - `worker_ready` (the consumer consumes): `worker:started`;
 - `task_received` (main process): `probe:received`; the task body: `probe:processed`.
 """
-from minrepro_plumbing import PROBE, info, report, report_top_level_modules, start
+from minrepro_plumbing import PROBE, report, report_top_level_modules, report_versions, start
 
 _state = {"connected": False, "set_by": "the CLI's -A argument", "fallback": None}
 
@@ -88,18 +88,6 @@ def address(app):
     }
 
 
-def _versions():
-    import importlib.metadata
-
-    found = {}
-    for name in ("celery", "kombu", "amqp", "redis", "billiard", "vine", "django", "django-celery-results"):
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    info("versions", **found)
-
-
 def _probe(token, index=0):
     report("probe:processed", token=token, index=index)
 
@@ -108,7 +96,7 @@ def _on_init(sender=None, instance=None, **kwargs):
     start((), main=False)
     app = instance.app
     report("broker:ready", set_by=_state["set_by"], **address(app))
-    _versions()
+    report_versions("celery", "kombu", "amqp", "redis", "billiard", "vine", "django", "django-celery-results")
     if PROBE["actor"] not in app.tasks:
         app.task(name=PROBE["actor"], shared=False)(_probe)
 

@@ -2,7 +2,7 @@
 the broker and queues the worker reports, the versions it records."""
 import sys
 
-from minrepro_plumbing import PROBE, info, report, report_top_level_modules, start
+from minrepro_plumbing import PROBE, report, report_top_level_modules, report_versions, start
 
 
 def import_spec(spec):
@@ -46,18 +46,6 @@ def _address(broker):
         "port": getattr(parameters, "port", None),
         "vhost": getattr(parameters, "virtual_host", None),
     }
-
-
-def _versions():
-    import importlib.metadata
-
-    found = {}
-    for name in ("dramatiq", "pika", "redis", "django", "django-dramatiq"):
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    info("versions", **found)
 
 
 def _watch_worker_start():
@@ -126,7 +114,7 @@ def declare_probe():
         dramatiq.set_broker(RabbitmqBroker(url=PROBE["broker_url"]))
         broker, set_by = dramatiq.get_broker(), "minrepro"
     report("broker:ready", broker=type(broker).__name__, set_by=set_by, **_address(broker))
-    _versions()
+    report_versions("dramatiq", "pika", "redis", "django", "django-dramatiq")
     _watch_worker_start()
 
     class _MinreproStages(dramatiq.Middleware):

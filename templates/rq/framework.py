@@ -14,7 +14,7 @@ module's QUEUES, stays exactly what the launch gave) and `dequeue_job_and_mainta
 (the worker took a job from a queue: `probe:received`)."""
 import sys
 
-from minrepro_plumbing import PROBE, exception, info, report, report_top_level_modules, start
+from minrepro_plumbing import PROBE, exception, report, report_top_level_modules, report_versions, start
 
 # The dotted name the probe job must carry (the `actor` the Rust side puts in the job).
 PROBE_FUNCTION = "minrepro_framework.probe"
@@ -89,18 +89,6 @@ def report_broker(connection, set_by):
     report("broker:ready", broker=type(connection).__name__, set_by=set_by, **_address(connection))
 
 
-def _versions():
-    import importlib.metadata
-
-    found = {}
-    for name in ("rq", "redis", "click", "django", "django-rq"):
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    info("versions", **found)
-
-
 def _cli_set_by():
     """How RQ's CLI chose its connection, when the worker is the CLI's."""
     frame = sys._getframe()
@@ -135,7 +123,7 @@ def install(cli=False):
 
     if getattr(BaseWorker.bootstrap, "_minrepro", False):
         return
-    _versions()
+    report_versions("rq", "redis", "click", "django", "django-rq")
     original_bootstrap = BaseWorker.bootstrap
     original_dequeue = BaseWorker.dequeue_job_and_maintain_ttl
 
