@@ -2,11 +2,13 @@
 
 use base64::Engine;
 
-use super::{CliArgs, Framework, ProbeMessage, comma_list, command, keep_verbatim, verbatim_flags};
+use super::{
+    CliArgs, Framework, ProbeMessage, comma_list, command, keep_verbatim, log_level_words,
+    verbatim_flags,
+};
 use crate::broker::{AmqpMessage, Delivery, Kind, Leftovers};
 use crate::error::Error;
 use crate::launch::LaunchOptions;
-use crate::launch::{AppliesTo, LaunchOption};
 
 /// What kombu's Redis transport puts between the parts of a binding, and between a queue's
 /// name and its priority.
@@ -74,23 +76,17 @@ impl Framework for Celery {
         if let Some(n) = options.worker_threads {
             args.extend(["--concurrency".to_string(), n.to_string()]);
         }
-        if let Some(level) = &options.log_level {
-            args.extend(["--loglevel".to_string(), level.clone()]);
-        }
+        args.extend(log_level_words(self, options));
         args.extend(verbatim_flags(options));
         args
     }
 
-    /// The task is registered on the worker's own app under this name; the queue, unique
-    /// to the trial, keeps trials apart.
-    /// `log_level` is the CLI's own log level flag too.
-    fn applies_to(&self, option: &LaunchOption) -> AppliesTo {
-        match option {
-            LaunchOption::LogLevel(_) => AppliesTo::Any,
-            _ => option.applies_to(),
-        }
+    fn log_level_flag(&self) -> Option<&'static str> {
+        Some("--loglevel")
     }
 
+    /// The task is registered on the worker's own app under this name; the queue, unique
+    /// to the trial, keeps trials apart.
     fn probe_task(&self, _token: &str) -> String {
         "minrepro.probe".to_string()
     }

@@ -78,9 +78,18 @@ pub trait Framework: Sync {
     /// The words of the framework's CLI that the options give (the probe's queue is not
     /// among them: the launch adds it).
     fn cli_arguments(&self, options: &LaunchOptions) -> Vec<String>;
-    /// Which launches an option applies to (the in-process worker, the CLI, both).
+    /// The CLI flag `log_level` becomes, when the CLI has one (Dramatiq's has none: its
+    /// CLI sets up its own logging).
+    fn log_level_flag(&self) -> Option<&'static str> {
+        None
+    }
+    /// Which launches an option applies to (the in-process worker, the CLI, both):
+    /// `log_level` applies to the CLI too where it has a flag of its own.
     fn applies_to(&self, option: &LaunchOption) -> AppliesTo {
-        option.applies_to()
+        match option {
+            LaunchOption::LogLevel(_) if self.log_level_flag().is_some() => AppliesTo::Any,
+            _ => option.applies_to(),
+        }
     }
     /// What to write instead of an in-process option under the CLI.
     fn cli_sets_up(&self) -> &'static str {
@@ -135,6 +144,14 @@ fn unsupported(framework: &str, kind: Kind) -> Error {
         "the `{framework}` template does not run on {}\n  = help: point --broker (or the case's `broker`) at a broker {framework} supports",
         kind.name()
     ))
+}
+
+/// `log_level` as the framework's CLI flag, where it has one.
+fn log_level_words(framework: &dyn Framework, options: &LaunchOptions) -> Vec<String> {
+    match (framework.log_level_flag(), &options.log_level) {
+        (Some(flag), Some(level)) => vec![flag.to_string(), level.clone()],
+        _ => Vec::new(),
+    }
 }
 
 /// Verbatim CLI flags, as the launch gave them.

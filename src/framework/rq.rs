@@ -4,13 +4,12 @@ use std::io::Write;
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::{
-    CliArgs, Framework, ProbeMessage, Report, command, keep_verbatim, text, unsupported,
-    verbatim_flags,
+    CliArgs, Framework, ProbeMessage, Report, command, keep_verbatim, log_level_words, text,
+    unsupported, verbatim_flags,
 };
 use crate::broker::{Delivery, Kind, Leftovers};
 use crate::error::Error;
 use crate::launch::LaunchOptions;
-use crate::launch::{AppliesTo, LaunchOption};
 
 /// The probe job's function: RQ imports it by this dotted name in the work horse, forked
 /// from a worker that imported the plumbing already.
@@ -60,20 +59,13 @@ impl Framework for Rq {
     /// `--logging_level` from `log_level`; every other flag (`--worker-class`, `--url`,
     /// `--burst`, `-c`) as the launch gave it. RQ runs one job at a time: no thread count.
     fn cli_arguments(&self, options: &LaunchOptions) -> Vec<String> {
-        let mut args = Vec::new();
-        if let Some(level) = &options.log_level {
-            args.extend(["--logging_level".to_string(), level.clone()]);
-        }
+        let mut args = log_level_words(self, options);
         args.extend(verbatim_flags(options));
         args
     }
 
-    /// `log_level` is the CLI's own log level flag too.
-    fn applies_to(&self, option: &LaunchOption) -> AppliesTo {
-        match option {
-            LaunchOption::LogLevel(_) => AppliesTo::Any,
-            _ => option.applies_to(),
-        }
+    fn log_level_flag(&self) -> Option<&'static str> {
+        Some("--logging_level")
     }
 
     fn probe_task(&self, _token: &str) -> String {
