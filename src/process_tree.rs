@@ -63,3 +63,24 @@ pub fn group_and_descendants(pgid: Pid) -> HashSet<Pid> {
     }
     members
 }
+
+/// CPU time the processes `pids` have used so far (user and system, with that of their
+/// reaped children): a worker still using CPU is still starting up, not stuck.
+pub fn cpu_time(pids: &HashSet<Pid>) -> std::time::Duration {
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks_per_second = match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
+        n if n > 0 => n as f64,
+        _ => 100.0,
+    };
+    let ticks: u64 = pids
+        .iter()
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+            // utime, stime, cutime, cstime: fields 14 to 17 of proc(5), 11 to 14 here.
+            let sum: Option<u64> = (11..15).map(|i| fields.get(i)?.parse::<u64>().ok()).sum();
+            sum
+        })
+        .sum();
+    std::time::Duration::from_secs_f64(ticks as f64 / ticks_per_second)
+}

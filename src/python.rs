@@ -77,12 +77,22 @@ pub fn identity(python: &Path) -> String {
     )
 }
 
-/// The environment minrepro provisions for a template (an agent's, for a trial sent to it).
+/// The environment minrepro provisions for a template.
 pub fn managed_environment(template: &str) -> Result<PathBuf, Error> {
-    let requirements = template::requirements(template)?;
+    provisioned(template, template::requirements(template)?)
+}
+
+/// Whether `python` is one of the environments minrepro provisions.
+pub fn is_provisioned(python: &Path) -> bool {
+    python.starts_with(cache_root().join("python"))
+}
+
+/// The environment of `requirements` (pip's format), provisioned once per content and then
+/// reused; `label` names it (a template, or `case` for a case's recorded packages).
+pub fn provisioned(label: &str, requirements: &str) -> Result<PathBuf, Error> {
     let digest = format!("{:x}", Sha256::digest(requirements.as_bytes()));
     let root = cache_root().join("python");
-    let venv = root.join(format!("{template}-{}", &digest[..12]));
+    let venv = root.join(format!("{label}-{}", &digest[..12]));
     let python = venv.join("bin").join("python");
     if venv.join(READY_MARKER).is_file() {
         return Ok(python);
@@ -95,7 +105,7 @@ pub fn managed_environment(template: &str) -> Result<PathBuf, Error> {
     })?;
     // Several minrepro processes (parallel tests, CI jobs) may arrive here at once: the
     // first builds the environment, the others wait for it on the lock.
-    let lock_path = root.join(format!("{template}-{}.lock", &digest[..12]));
+    let lock_path = root.join(format!("{label}-{}.lock", &digest[..12]));
     let lock_file = File::create(&lock_path)
         .map_err(|err| Error::infra(format!("cannot create {}: {err}", lock_path.display())))?;
     let _lock = Flock::lock(lock_file, FlockArg::LockExclusive)
@@ -110,7 +120,7 @@ pub fn managed_environment(template: &str) -> Result<PathBuf, Error> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect();
     eprintln!(
-        "minrepro: first use of the `{template}` template: creating a Python environment with {} in {} (once; later runs reuse it)",
+        "minrepro: first use of `{label}`: creating a Python environment with {} in {} (once; later runs reuse it)",
         pins.join(", "),
         venv.display()
     );
@@ -151,6 +161,41 @@ pub fn managed_environment(template: &str) -> Result<PathBuf, Error> {
         .map_err(|err| Error::infra(format!("cannot write in {}: {err}", venv.display())))?;
     eprintln!("minrepro: Python environment ready");
     Ok(python)
+}
+
+/// The packages of `python` as pip requirements, pinned: what an agent provisions to run a
+/// case whose interpreter is not one minrepro provisions. Distributions installed from a
+/// local folder (the project itself, editable installs: PEP 610's `dir_info`) are not on an
+/// index: they are left out, named in a comment (the case's files carry the project).
+pub fn pinned_requirements(python: &Path) -> Result<String, Error> {
+    const QUERY: &str = r##"
+import importlib.metadata as m, json
+pins, local = [], []
+for dist in m.distributions():
+    name = dist.metadata["Name"]
+    if not name or name.lower() in ("pip", "setuptools", "wheel"):
+        continue
+    direct = dist.read_text("direct_url.json")
+    if direct and "dir_info" in json.loads(direct):
+        local.append(name)
+    else:
+        pins.append(f"{name}=={dist.version}")
+for name in sorted(set(local)):
+    print(f"# from a local folder, not provisioned: {name}")
+print(*sorted(set(pins), key=str.lower), sep="\n")
+"##;
+    let output = Command::new(python)
+        .args(["-I", "-c", QUERY])
+        .output()
+        .map_err(|err| Error::infra(format!("cannot run {}: {err}", python.display())))?;
+    if !output.status.success() {
+        return Err(Error::infra(format!(
+            "cannot list the packages of {}: {}",
+            python.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 fn base_python() -> Result<PathBuf, Error> {

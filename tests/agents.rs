@@ -51,12 +51,30 @@ struct Agent {
     _cache: tempfile::TempDir,
 }
 
+/// Trials each agent runs at once.
+const SLOTS: usize = 2;
+
 impl Agent {
+    /// An agent that runs every trial on the workers' interpreter.
     fn start(work_url: &str, key: &str) -> Agent {
+        Agent::spawn(work_url, key, Some(&worker_python()))
+    }
+
+    /// An agent that provisions the interpreter each request asks for, in its own cache.
+    fn start_provisioning(work_url: &str, key: &str) -> Agent {
+        Agent::spawn(work_url, key, None)
+    }
+
+    fn spawn(work_url: &str, key: &str, python: Option<&std::path::Path>) -> Agent {
         let cache = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_minrepro"))
-            .args(["agent", "--broker", work_url, "--slots", "2", "--python"])
-            .arg(worker_python())
+        let mut command = Command::new(env!("CARGO_BIN_EXE_minrepro"));
+        command
+            .args(["agent", "--broker", work_url, "--slots"])
+            .arg(SLOTS.to_string());
+        if let Some(python) = python {
+            command.arg("--python").arg(python);
+        }
+        let mut child = command
             .env("MINREPRO_AGENT_KEY", key)
             .env("MINREPRO_CACHE_DIR", cache.path())
             .env("TMPDIR", cache.path())
@@ -85,7 +103,17 @@ impl Agent {
             .lock()
             .unwrap()
             .iter()
-            .filter(|l| l.contains(": trial "))
+            .filter(|l| l.contains(": trial ") && !l.contains("asking for"))
+            .count()
+    }
+
+    /// How many times it asked for a case's files (it keeps them once it has them).
+    fn asked_for_files(&self) -> usize {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("asking for the case's files"))
             .count()
     }
 
@@ -157,6 +185,13 @@ fn a_bisection_on_three_agents_finds_what_a_local_one_finds_and_survives_a_kille
         agents.iter().filter(|a| a.trials() > 0).count() >= 2,
         "the trials were spread over the agents"
     );
+    for agent in &agents {
+        assert!(
+            agent.asked_for_files() <= 1,
+            "an agent asks for the case's files once, not per trial or slot: {:#?}",
+            agent.lines.lock().unwrap()
+        );
+    }
 
     // One agent killed with SIGKILL in the middle: its requests go to the others.
     let dir = copy_case("corpus/stub-broker-leak", &[]);
@@ -171,6 +206,10 @@ fn a_bisection_on_three_agents_finds_what_a_local_one_finds_and_survives_a_kille
         ["env:DRAMATIQ_TESTING", "import:app.settings"]
     );
     assert_eq!(json["reproduction_rate"], "3/3");
+    assert!(
+        agents[1..].iter().all(|a| a.asked_for_files() <= 1),
+        "the same files are not asked for again by an agent that has them"
+    );
     let survivors = processes_with_env_mentioning(path_str(dir.path()));
     assert!(survivors.is_empty(), "workers survived: {survivors:#?}");
 }
@@ -238,4 +277,89 @@ fn a_nightly_on_agents_loses_no_case_when_an_agent_is_killed() {
     // Isolated against its good.toml, as a nightly does.
     assert_eq!(sorted_names(&cases[1]["minimal"]), ["env:DRAMATIQ_TESTING"]);
     assert!(agents.iter().map(Agent::trials).sum::<usize>() > 0);
+}
+
+/// An interpreter of the requester's own that says it has `packages` installed (their
+/// metadata only: the requester never runs a worker when agents do).
+fn interpreter_with(packages: &[(&str, &str)]) -> tempfile::TempDir {
+    let venv = tempfile::tempdir().unwrap();
+    let created = Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(venv.path())
+        .status()
+        .unwrap();
+    assert!(created.success());
+    let site = std::fs::read_dir(venv.path().join("lib"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("site-packages");
+    for (name, version) in packages {
+        let info = site.join(format!("{name}-{version}.dist-info"));
+        std::fs::create_dir_all(&info).unwrap();
+        std::fs::write(
+            info.join("METADATA"),
+            format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"),
+        )
+        .unwrap();
+    }
+    venv
+}
+
+fn bisect_on(
+    dir: &std::path::Path,
+    work_url: &str,
+    python: &std::path::Path,
+) -> std::process::Output {
+    let cache = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_minrepro"))
+        .args(["bisect", path_str(dir), "--json", "--fresh", "--jobs", "2"])
+        .args(["--agents", work_url, "--python"])
+        .arg(python)
+        .env("MINREPRO_AGENT_KEY", KEY)
+        // Not the requester's provisioned interpreter: its packages go to the agents.
+        .env("MINREPRO_CACHE_DIR", cache.path())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_agent_provisions_the_packages_of_the_cases_interpreter_and_says_when_it_cannot() {
+    let vhost = Vhost::new(&unique_marker("provision"));
+    let agent = Agent::start_provisioning(&vhost.url(), KEY);
+
+    // The case runs on an interpreter with these packages: the agent installs the same.
+    let python = interpreter_with(&[("dramatiq", "2.2.1"), ("pika", "1.4.4"), ("redis", "8.1.0")]);
+    let dir = copy_case("corpus/import-crash", &[]);
+    let output = bisect_on(dir.path(), &vhost.url(), &python.path().join("bin/python"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["reproduces"], true, "{json}");
+    let provisioned = agent
+        .lines
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("first use of `case`"))
+        .count();
+    assert_eq!(
+        provisioned,
+        1,
+        "provisioned once: {:#?}",
+        agent.lines.lock().unwrap()
+    );
+
+    // Packages no index has: the agent says it cannot, and no verdict is made of it.
+    let python = interpreter_with(&[("minrepro-no-such-package", "0.0.1")]);
+    let dir = copy_case("corpus/import-crash", &[]);
+    let output = bisect_on(dir.path(), &vhost.url(), &python.path().join("bin/python"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("could not run the trial") && stderr.contains("install"),
+        "{stderr}"
+    );
 }

@@ -35,13 +35,16 @@ pub struct Request {
     /// folder (`case_dir`) are rewritten to the agent's copy of the files.
     pub config: Config,
     pub case_dir: String,
-    /// The case folder as a gzipped tarball, and its SHA-256: agents keep it by content.
+    /// The SHA-256 of the case folder's gzipped tarball: agents keep the files by content,
+    /// and one that does not have them yet asks the requester once ([`ToRequester`]).
     pub files_sha256: String,
-    #[serde(with = "base64_bytes")]
-    pub files: Vec<u8>,
     /// The template whose pinned requirements the agent provisions (unless the agent was
     /// started with a named interpreter).
     pub template: String,
+    /// The packages of the case's own interpreter (pinned), provisioned instead of the
+    /// template's when the requester runs the case on an interpreter of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requirements: Option<String>,
     /// The broker the probe goes to.
     pub broker_url: String,
     pub timeout_ms: u64,
@@ -57,6 +60,20 @@ pub struct Reply {
     pub error: Option<String>,
     /// Which agent ran it: host, pid, interpreter.
     pub agent: String,
+}
+
+/// What agents send to a requester's reply queue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ToRequester {
+    Reply(Box<Reply>),
+    /// An agent lacks the case's files of this SHA-256: the requester sends the tarball
+    /// to `send_to` (the agent's own queue), with the hash as correlation id. The agent
+    /// checks the bytes against the hash its signed request named.
+    FilesWanted {
+        sha256: String,
+        send_to: String,
+    },
 }
 
 /// The key agents and requesters share, from `MINREPRO_AGENT_KEY`.
@@ -111,6 +128,8 @@ pub fn pack(dir: &Path) -> Result<(Vec<u8>, String), Error> {
         Vec::new(),
         flate2::Compression::default(),
     ));
+    // By content only: the same files give the same hash whatever their times and owners.
+    builder.mode(tar::HeaderMode::Deterministic);
     let walker = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
@@ -135,15 +154,28 @@ pub fn pack(dir: &Path) -> Result<(Vec<u8>, String), Error> {
     Ok((bytes, digest))
 }
 
+/// Where the agent keeps the case's files of `sha256`.
+fn files_dir(sha256: &str) -> PathBuf {
+    crate::python::cache_root().join("agent-files").join(sha256)
+}
+
+/// The agent's copy of the case's files of `sha256`, if it has one already.
+pub(crate) fn unpacked(sha256: &str) -> Option<PathBuf> {
+    let dir = files_dir(sha256);
+    // A hash is a file name only when it is one: nothing else may name a path here.
+    let is_hash = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    (is_hash && dir.join(".complete").is_file()).then_some(dir)
+}
+
 /// The agent's copy of a case folder, unpacked once per content.
 fn unpack(bytes: &[u8], sha256: &str) -> Result<PathBuf, Error> {
     if format!("{:x}", Sha256::digest(bytes)) != sha256 {
         return Err(Error::infra("the case's files do not match their SHA-256"));
     }
-    let dir = crate::python::cache_root().join("agent-files").join(sha256);
-    if dir.join(".complete").is_file() {
+    if let Some(dir) = unpacked(sha256) {
         return Ok(dir);
     }
+    let dir = files_dir(sha256);
     let partial = dir.with_extension(format!("partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
     tar::Archive::new(flate2::read::GzDecoder::new(bytes))
@@ -169,22 +201,6 @@ fn relocate(config: &Config, from: &str, local: &Path) -> Config {
         config.options.cwd = Some(PathBuf::from(moved(&cwd.display().to_string())));
     }
     config
-}
-
-mod base64_bytes {
-    use base64::Engine;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .map_err(serde::de::Error::custom)
-    }
 }
 
 #[cfg(test)]
@@ -217,7 +233,9 @@ mod tests {
         let cache = tempfile::tempdir().unwrap();
         // SAFETY: tests in this binary that read MINREPRO_CACHE_DIR do not run here.
         unsafe { std::env::set_var("MINREPRO_CACHE_DIR", cache.path()) };
+        assert_eq!(unpacked(&sha), None, "not before the files came");
         let local = unpack(&bytes, &sha).unwrap();
+        assert_eq!(unpacked(&sha), Some(local.clone()), "kept once they came");
         assert_eq!(
             std::fs::read_to_string(local.join("pkg/app/settings.py")).unwrap(),
             "X = 1\n"

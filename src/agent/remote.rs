@@ -4,6 +4,7 @@
 //! ignored; a trial whose reply does not come in time is sent again.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,7 +19,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::serve::declare_queue;
-use super::{Reply, Request, SIGNATURE, pack, sign};
+use super::{Reply, Request, SIGNATURE, ToRequester, pack, sign};
 use crate::broker::Brokers;
 use crate::case::Case;
 use crate::error::Error;
@@ -32,12 +33,15 @@ const GRACE: Duration = Duration::from_secs(120);
 const ATTEMPTS: u32 = 3;
 
 type Waiting = Arc<Mutex<HashMap<String, oneshot::Sender<Reply>>>>;
+type Files = Arc<Mutex<HashMap<String, Arc<Vec<u8>>>>>;
 
 /// The requester's connection to the agents: one per command, shared by its cases.
 pub struct Agents {
     channel: Channel,
     reply_queue: String,
     waiting: Waiting,
+    /// The case files of this requester's cases by SHA-256, for the agents that ask.
+    files: Files,
     key: Vec<u8>,
     /// The probe's broker: the requester resolves it as a local run would.
     brokers: Brokers,
@@ -47,10 +51,10 @@ pub struct Agents {
 /// The trials of one case, sent to the agents.
 pub struct RemoteRunner {
     agents: Arc<Agents>,
-    /// The case's folder, packed once.
+    /// The case's folder, packed once: agents ask for it by its hash.
     case_dir: String,
-    files: Vec<u8>,
     files_sha256: String,
+    requirements: Option<String>,
 }
 
 impl Agents {
@@ -103,14 +107,35 @@ impl Agents {
             .map_err(lost)?;
         let waiting: Waiting = Arc::default();
         let routing = waiting.clone();
+        let files: Files = Arc::default();
+        let sending = (files.clone(), channel.clone());
         tokio::spawn(async move {
             while let Some(Ok(delivery)) = consumer.next().await {
-                let Ok(reply) = serde_json::from_slice::<Reply>(&delivery.data) else {
-                    continue;
-                };
-                // A reply nobody waits for any more (a duplicate) is dropped here.
-                if let Some(sender) = routing.lock().unwrap().remove(&reply.id) {
-                    let _ = sender.send(reply);
+                match serde_json::from_slice::<ToRequester>(&delivery.data) {
+                    Ok(ToRequester::Reply(reply)) => {
+                        // A reply nobody waits for any more (a duplicate) is dropped here.
+                        if let Some(sender) = routing.lock().unwrap().remove(&reply.id) {
+                            let _ = sender.send(*reply);
+                        }
+                    }
+                    Ok(ToRequester::FilesWanted { sha256, send_to }) => {
+                        let (files, channel) = &sending;
+                        let Some(bytes) = files.lock().unwrap().get(&sha256).cloned() else {
+                            continue;
+                        };
+                        let properties =
+                            BasicProperties::default().with_correlation_id(sha256.as_str().into());
+                        let _ = channel
+                            .basic_publish(
+                                "".into(),
+                                send_to.as_str().into(),
+                                BasicPublishOptions::default(),
+                                &bytes,
+                                properties,
+                            )
+                            .await;
+                    }
+                    Err(_) => {}
                 }
             }
         });
@@ -118,23 +143,43 @@ impl Agents {
             channel,
             reply_queue,
             waiting,
+            files,
             key,
             brokers: Brokers::new(given_broker),
             _connection: connection,
         }))
     }
 
-    /// A runner for `case`'s trials: its folder packed once.
-    pub async fn for_case(self: &Arc<Self>, case: &Case) -> Result<RemoteRunner, Error> {
+    /// A runner for `case`'s trials, which run here on `python`: its folder packed once,
+    /// and unless `python` is a template's provisioned environment (which agents provision
+    /// alike), that interpreter's packages for the agents to provision.
+    pub async fn for_case(
+        self: &Arc<Self>,
+        case: &Case,
+        python: &Path,
+    ) -> Result<RemoteRunner, Error> {
         let dir = case.dir.clone();
-        let (files, files_sha256) = tokio::task::spawn_blocking(move || pack(&dir))
-            .await
-            .map_err(|err| Error::infra(format!("cannot pack the case: {err}")))??;
+        let python = python.to_path_buf();
+        let (files, files_sha256, requirements) = tokio::task::spawn_blocking(move || {
+            let (files, sha) = pack(&dir)?;
+            let requirements = if crate::python::is_provisioned(&python) {
+                None
+            } else {
+                Some(crate::python::pinned_requirements(&python)?)
+            };
+            Ok::<_, Error>((files, sha, requirements))
+        })
+        .await
+        .map_err(|err| Error::infra(format!("cannot pack the case: {err}")))??;
+        self.files
+            .lock()
+            .unwrap()
+            .insert(files_sha256.clone(), Arc::new(files));
         Ok(RemoteRunner {
             agents: self.clone(),
             case_dir: case.dir.display().to_string(),
-            files,
             files_sha256,
+            requirements,
         })
     }
 
@@ -187,8 +232,8 @@ impl RemoteRunner {
                 config: spec.config.clone(),
                 case_dir: self.case_dir.clone(),
                 files_sha256: self.files_sha256.clone(),
-                files: self.files.clone(),
                 template: spec.config.template.clone(),
+                requirements: self.requirements.clone(),
                 broker_url: spec.broker_url.to_string(),
                 timeout_ms: spec.timeout.as_millis() as u64,
                 messages: spec.messages,

@@ -3,20 +3,22 @@
 //! reply is confirmed by the broker: an agent that dies mid-trial leaves its requests to
 //! RabbitMQ, which gives them to another agent. Only signed requests run.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_lite::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, BasicRejectOptions,
-    ConfirmSelectOptions,
+    ConfirmSelectOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{QUEUE, Reply, Request, relocate, unpack, verify};
+use super::{QUEUE, Reply, Request, ToRequester, relocate, unpack, unpacked, verify};
 use crate::broker::Brokers;
 use crate::error::Error;
 use crate::redact::redact_url;
@@ -88,6 +90,34 @@ impl Agent {
             )
             .await
             .map_err(lost)?;
+        // The agent's own queue, where requesters send the case files it asks for.
+        let files = connection.create_channel().await.map_err(lost)?;
+        let files_queue = files
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(lost)?
+            .name()
+            .to_string();
+        let mut arrivals = files
+            .basic_consume(
+                files_queue.as_str().into(),
+                "".into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(lost)?;
         let identity = identity(self.python.as_deref());
         eprintln!(
             "minrepro agent {identity}: {} slots on {}",
@@ -104,6 +134,27 @@ impl Agent {
             key: self.key.clone(),
             replies,
             identity,
+            files_queue,
+            arrived: Notify::new(),
+            asked: Mutex::new(HashSet::new()),
+        });
+        // Files arrive on their own channel; every slot waiting for files looks again.
+        let unpacking = shared.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(delivery)) = arrivals.next().await {
+                let Some(sha) = delivery.properties.correlation_id().as_ref() else {
+                    continue;
+                };
+                let sha = sha.to_string();
+                let unpacked = tokio::task::spawn_blocking(move || unpack(&delivery.data, &sha))
+                    .await
+                    .map_err(|err| Error::infra(err.to_string()))
+                    .and_then(|unpacked| unpacked);
+                if let Err(err) = unpacked {
+                    eprintln!("minrepro agent: case files that arrived were refused: {err}");
+                }
+                unpacking.arrived.notify_waiters();
+            }
         });
         let mut tasks = tokio::task::JoinSet::new();
         loop {
@@ -126,12 +177,24 @@ impl Agent {
     }
 }
 
+/// How long a trial waits for the case files its agent asked for before asking again,
+/// and how many times it asks.
+const FILES_WAIT: Duration = Duration::from_secs(30);
+const FILES_ASKS: u32 = 2;
+
 struct Shared {
     runner: TrialRunner,
     python: Option<PathBuf>,
     key: Vec<u8>,
     replies: Channel,
     identity: String,
+    /// The agent's own queue for the case files it asks for.
+    files_queue: String,
+    /// Woken whenever case files were unpacked.
+    arrived: Notify,
+    /// The files asked for and not yet come: one request per content, whatever the
+    /// number of slots waiting for it.
+    asked: Mutex<HashSet<String>>,
 }
 
 impl Shared {
@@ -155,8 +218,13 @@ impl Shared {
             let _ = delivery.reject(BasicRejectOptions { requeue: false }).await;
             return;
         }
+        let Some(reply_to) = properties.reply_to().as_ref().map(|r| r.to_string()) else {
+            eprintln!("minrepro agent: a request without a reply queue: not run");
+            let _ = delivery.reject(BasicRejectOptions { requeue: false }).await;
+            return;
+        };
         let reply = match serde_json::from_slice::<Request>(&delivery.data) {
-            Ok(request) => self.run(request).await,
+            Ok(request) => self.run(request, &reply_to).await,
             Err(err) => Reply {
                 id: String::new(),
                 record: None,
@@ -164,11 +232,8 @@ impl Shared {
                 agent: self.identity.clone(),
             },
         };
-        let Some(reply_to) = properties.reply_to().as_ref().map(|r| r.to_string()) else {
-            let _ = delivery.ack(BasicAckOptions::default()).await;
-            return;
-        };
-        let body = serde_json::to_vec(&reply).unwrap_or_default();
+        let body =
+            serde_json::to_vec(&ToRequester::Reply(Box::new(reply.clone()))).unwrap_or_default();
         let reply_properties = BasicProperties::default()
             .with_correlation_id(reply.id.as_str().into())
             .with_expiration(REPLY_TTL.into());
@@ -201,9 +266,9 @@ impl Shared {
         }
     }
 
-    async fn run(&self, request: Request) -> Reply {
+    async fn run(&self, request: Request, reply_to: &str) -> Reply {
         let started = Instant::now();
-        let result = self.run_trial(&request).await;
+        let result = self.run_trial(&request, reply_to).await;
         let line = match &result {
             Ok(record) => format!("{} in {:.2}s", record.outcome.kind(), record.wall_s),
             Err(err) => format!("error: {err}"),
@@ -226,18 +291,74 @@ impl Shared {
         }
     }
 
-    async fn run_trial(&self, request: &Request) -> Result<crate::trial::TrialRecord, Error> {
-        let files = request.files.clone();
-        let sha = request.files_sha256.clone();
+    /// The agent's copy of the request's case files: those it has, or asked for once from
+    /// the requester (`reply_to`) and waited for.
+    async fn files(&self, request: &Request, reply_to: &str) -> Result<PathBuf, Error> {
+        let sha = &request.files_sha256;
+        for _ in 0..FILES_ASKS {
+            let deadline = tokio::time::Instant::now() + FILES_WAIT;
+            loop {
+                let arrived = self.arrived.notified();
+                tokio::pin!(arrived);
+                arrived.as_mut().enable();
+                if let Some(dir) = unpacked(sha) {
+                    return Ok(dir);
+                }
+                if self.asked.lock().unwrap().insert(sha.clone()) {
+                    eprintln!(
+                        "minrepro agent: trial {} of {}: asking for the case's files",
+                        request.id, request.case_name
+                    );
+                    self.ask_for_files(sha, reply_to).await?;
+                }
+                if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                    break;
+                }
+            }
+            // Not come: asked again (the request may have been lost with a connection).
+            self.asked.lock().unwrap().remove(sha);
+        }
+        Err(Error::infra(format!(
+            "the case's files ({sha}) did not come from the requester in {}s",
+            FILES_WAIT.as_secs() * u64::from(FILES_ASKS)
+        )))
+    }
+
+    async fn ask_for_files(&self, sha256: &str, reply_to: &str) -> Result<(), Error> {
+        let wanted = ToRequester::FilesWanted {
+            sha256: sha256.to_string(),
+            send_to: self.files_queue.clone(),
+        };
+        let body = serde_json::to_vec(&wanted).unwrap_or_default();
+        self.replies
+            .basic_publish(
+                "".into(),
+                reply_to.into(),
+                BasicPublishOptions::default(),
+                &body,
+                BasicProperties::default().with_expiration(REPLY_TTL.into()),
+            )
+            .await
+            .map_err(|err| Error::infra(format!("cannot ask for the case's files: {err}")))?;
+        Ok(())
+    }
+
+    async fn run_trial(
+        &self,
+        request: &Request,
+        reply_to: &str,
+    ) -> Result<crate::trial::TrialRecord, Error> {
+        let local = self.files(request, reply_to).await?;
         let template = request.template.clone();
+        let requirements = request.requirements.clone();
         let explicit = self.python.clone();
-        let (local, python) = tokio::task::spawn_blocking(move || {
-            let local = unpack(&files, &sha)?;
-            let python = match explicit {
-                Some(python) => python,
-                None => crate::python::managed_environment(&template)?,
+        let python = tokio::task::spawn_blocking(move || {
+            let python = match (explicit, requirements) {
+                (Some(python), _) => python,
+                (None, Some(requirements)) => crate::python::provisioned("case", &requirements)?,
+                (None, None) => crate::python::managed_environment(&template)?,
             };
-            Ok::<_, Error>((local, python))
+            Ok::<_, Error>(python)
         })
         .await
         .map_err(|err| Error::infra(format!("the agent's set-up failed: {err}")))??;

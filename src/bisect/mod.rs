@@ -517,10 +517,7 @@ fn reduce_with(
         plan.max_causes,
         &previous,
     )?;
-    if found.iter().all(|c| c.one_minimal) {
-        let variants: Vec<Variant> = found.iter().map(|c| c.minimal.clone()).collect();
-        engine.oracle().record_causes(&variants);
-    }
+    let all_one_minimal = found.iter().all(|c| c.one_minimal);
     if found.len() > 1 {
         engine.oracle().note(&format!(
             "{} independent causes: each shows the failure without the others",
@@ -529,6 +526,7 @@ fn reduce_with(
     }
 
     let main: Arc<dyn ConfigSpace> = space.clone();
+    let mut confirmed: Vec<Variant> = Vec::new();
     for cause in found {
         engine.oracle().set_space(main.clone());
         let evidence = engine.oracle().evidence(&cause.minimal);
@@ -567,6 +565,16 @@ fn reduce_with(
         // Confirmation runs are new trials, never answers on record.
         engine.oracle().require_fresh(&variant, confirm_runs);
         let fails = engine.repeat(&variant, confirm_runs)?;
+        if fails == 0 {
+            // The trials it was found with failed by chance (a worker starved on a loaded
+            // machine): it is no cause.
+            engine.oracle().note(&format!(
+                "{} did not fail in {confirm_runs} fresh runs: not a cause, left out",
+                space.names(&cause.minimal).join(" + ")
+            ));
+            continue;
+        }
+        confirmed.push(cause.minimal.clone());
         let (outcome, record) = engine
             .oracle()
             .last_result(&variant)
@@ -628,6 +636,15 @@ fn reduce_with(
         }
     }
     engine.oracle().set_space(main);
+    if confirmed.is_empty() {
+        reduced.not_reproducing = Some(
+            "no cause found reproduced in fresh runs: the failures it was found with were chance; run it again with --runs auto".to_string(),
+        );
+        return Ok(());
+    }
+    if all_one_minimal {
+        engine.oracle().record_causes(&confirmed);
+    }
     if reduced.causes.first().is_some_and(|c| c.minimal.is_empty()) {
         engine
             .oracle()

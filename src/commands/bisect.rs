@@ -72,7 +72,7 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
     let trials: Arc<dyn Runner> = match &args.agents {
         Some(url) => {
             let agents = Agents::connect(url, args.trial.broker.clone(), agent::key()?).await?;
-            Arc::new(agents.for_case(&case).await?)
+            Arc::new(agents.for_case(&case, &python).await?)
         }
         None => runner.clone(),
     };

@@ -363,7 +363,7 @@ async fn run_case(context: CaseContext) -> CaseReport {
         Ok(python) => {
             let trials: Result<Arc<dyn Runner>, Error> = match &context.agents {
                 Some(agents) => agents
-                    .for_case(&context.case)
+                    .for_case(&context.case, python)
                     .await
                     .map(|runner| Arc::new(runner) as Arc<dyn Runner>),
                 None => Ok(context.runner.clone()),

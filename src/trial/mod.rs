@@ -35,6 +35,9 @@ const DECLARE_POLL: Duration = Duration::from_millis(15);
 const CONSUMER_POLL: Duration = Duration::from_millis(100);
 /// How long the stack dumps may take to be written.
 const DUMP_WAIT: Duration = Duration::from_secs(1);
+/// A worker using more than this share of one core is working (starting up, importing),
+/// not stuck: an idle Python worker waiting on its broker uses about 1%.
+const BUSY_SHARE: f64 = 0.05;
 
 /// What one trial did, for the terminal, the JSON output and the trial log.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -281,8 +284,10 @@ impl TrialRunner {
     }
 
     /// Watches the worker until it processes every probe message, exits, or stays stuck.
-    /// A worker that is still making progress when the timeout comes gets a second look: it
-    /// is called stuck only after a quiet spell, at most at twice the timeout.
+    /// A worker that is still making progress when the timeout comes (reporting stages, or
+    /// using CPU: on a loaded machine a healthy start-up can outlast the timeout) gets a
+    /// second look: it is called stuck only after a quiet spell, at most at three times the
+    /// timeout.
     async fn watch(
         &self,
         broker: &Broker,
@@ -294,8 +299,10 @@ impl TrialRunner {
     ) -> Result<(Ending, Option<u32>), Error> {
         let started = Instant::now();
         let quiet = (timeout / 5).max(Duration::from_secs(1));
-        let last_chance = started + timeout * 2;
+        let last_chance = started + timeout * 3;
         let mut deadline = started + timeout;
+        // The worker's CPU time at the start of the quiet spell before the deadline.
+        let mut cpu_mark: Option<(Instant, Duration)> = None;
         let mut consumers = None;
         let mut published = false;
         let mut next_consumer_poll = started;
@@ -351,12 +358,21 @@ impl TrialRunner {
                         DECLARE_POLL
                     };
             }
+            if cpu_mark.is_none() && now + quiet >= deadline {
+                cpu_mark = Some((now, worker.cpu_time()));
+            }
             if now >= deadline {
-                let progressing = log
+                let reporting = log
                     .last_progress()
                     .is_some_and(|at| now.duration_since(at) < quiet);
-                if progressing && now < last_chance {
+                let cpu = worker.cpu_time();
+                let busy = cpu_mark.is_some_and(|(since, used)| {
+                    let spell = now.duration_since(since).as_secs_f64();
+                    spell > 0.0 && (cpu.saturating_sub(used)).as_secs_f64() / spell > BUSY_SHARE
+                });
+                if (reporting || busy) && now < last_chance {
                     deadline = (now + quiet).min(last_chance);
+                    cpu_mark = Some((now, cpu));
                     continue;
                 }
                 consumers = if !broker.sees_consumers() {

@@ -230,6 +230,11 @@ impl WorkerProcess {
         self.members().iter().map(|p| p.as_raw() as u32).collect()
     }
 
+    /// CPU time the worker's live processes have used so far.
+    pub fn cpu_time(&self) -> Duration {
+        crate::process_tree::cpu_time(&self.members())
+    }
+
     /// Live processes of the worker's group, and descendants that left it (setsid).
     fn members(&self) -> HashSet<Pid> {
         crate::process_tree::group_and_descendants(self.pgid)
