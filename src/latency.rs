@@ -87,8 +87,9 @@ impl Samples {
 }
 
 impl LatencyHistory {
-    /// The history of `case` (a case file) with `template` on `interpreter` with
-    /// `messages` probe messages per trial (processing 500 messages takes longer than one).
+    /// The history of `case` (a case file, known by its content: a copy elsewhere is the
+    /// same worker) with `template` on `interpreter` with `messages` probe messages per
+    /// trial (processing 500 messages takes longer than one).
     pub fn load(template: &str, interpreter: &Path, messages: u32, case: &Path) -> LatencyHistory {
         let digest = |bytes: &[u8]| format!("{:x}", Sha256::digest(bytes))[..12].to_string();
         let load = if messages > 1 {
@@ -103,9 +104,12 @@ impl LatencyHistory {
         let dir = python::cache_root().join("latency");
         LatencyHistory {
             own: Samples::load(dir.join(format!(
-                "{base}-case-{}.json",
-                digest(case.as_os_str().as_encoded_bytes())
-            ))),
+                    "{base}-case-{}.json",
+                    digest(
+                        &std::fs::read(case)
+                            .unwrap_or_else(|_| case.as_os_str().as_encoded_bytes().to_vec())
+                    )
+                ))),
             machine: Samples::load(dir.join(format!("{base}.json"))),
         }
     }
@@ -120,10 +124,17 @@ impl LatencyHistory {
         }
     }
 
+    /// Until the case has passes of its own, never less than `WITHOUT_HISTORY`: other
+    /// cases say little about one whose start-up is slow (an app importing for seconds).
     pub fn timeout(&self) -> Duration {
-        match self.typical() {
-            None => WITHOUT_HISTORY,
-            Some(typical) => Duration::from_secs_f64(typical * FACTOR).clamp(FLOOR, CEILING),
+        let Some(typical) = self.typical() else {
+            return WITHOUT_HISTORY;
+        };
+        let timeout = Duration::from_secs_f64(typical * FACTOR).clamp(FLOOR, CEILING);
+        if self.own.values.len() < OWN_SAMPLES {
+            timeout.max(WITHOUT_HISTORY)
+        } else {
+            timeout
         }
     }
 
@@ -163,11 +174,14 @@ mod tests {
     }
 
     #[test]
-    fn a_new_case_starts_from_the_machines_median_not_its_slowest_bursts() {
-        // A loaded hour left slow passes among the machine's: a quarter of them.
+    fn a_new_case_waits_safely_until_its_own_passes_decide() {
+        // Fast passes elsewhere say nothing of this case's start-up: the safe timeout.
         let mut machine = vec![0.3; 30];
         machine.extend([3.0; 10]);
-        assert_eq!(history(&[], &machine).timeout(), FLOOR);
+        assert_eq!(history(&[], &machine).timeout(), WITHOUT_HISTORY);
+        assert_eq!(history(&[0.3; 4], &machine).timeout(), WITHOUT_HISTORY);
+        // Slow ones everywhere: longer still.
+        assert_eq!(history(&[], &[5.0; 10]).timeout(), Duration::from_secs(20));
         // Once the case has its own, they decide.
         assert_eq!(
             history(&[2.0; 5], &machine).timeout(),

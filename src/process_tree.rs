@@ -84,3 +84,55 @@ pub fn cpu_time(pids: &HashSet<Pid>) -> std::time::Duration {
         .sum();
     std::time::Duration::from_secs_f64(ticks as f64 / ticks_per_second)
 }
+
+/// A thread blocked in write(2) on a pipe.
+pub struct BlockedWriter {
+    pub pid: i32,
+    pub tid: i32,
+}
+
+/// The threads of `pids` blocked writing to the pipe of inode `pipe_inode`: their current
+/// system call (`/proc/PID/task/TID/syscall`) is a write whose descriptor is that pipe.
+pub fn writers_blocked_on(pids: &HashSet<Pid>, pipe_inode: u64) -> Vec<BlockedWriter> {
+    // write, writev, pwrite64, pwritev of this architecture.
+    #[cfg(target_arch = "x86_64")]
+    const WRITES: &[i64] = &[1, 20, 18, 296];
+    #[cfg(target_arch = "aarch64")]
+    const WRITES: &[i64] = &[64, 66, 68, 70];
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    const WRITES: &[i64] = &[];
+    let target = format!("pipe:[{pipe_inode}]");
+    let mut blocked = Vec::new();
+    for pid in pids {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+                continue;
+            };
+            let Ok(syscall) = std::fs::read_to_string(task.path().join("syscall")) else {
+                continue;
+            };
+            let mut fields = syscall.split_whitespace();
+            let number = fields.next().and_then(|n| n.parse::<i64>().ok());
+            let fd = fields
+                .next()
+                .and_then(|a| i64::from_str_radix(a.trim_start_matches("0x"), 16).ok());
+            let (Some(number), Some(fd)) = (number, fd) else {
+                continue;
+            };
+            if !WRITES.contains(&number) {
+                continue;
+            }
+            let link = std::fs::read_link(format!("/proc/{pid}/fd/{fd}"));
+            if link.is_ok_and(|l| l.as_os_str() == target.as_str()) {
+                blocked.push(BlockedWriter {
+                    pid: pid.as_raw(),
+                    tid,
+                });
+            }
+        }
+    }
+    blocked
+}

@@ -288,7 +288,7 @@ fn a_prerequisite_is_told_apart_from_a_cause() {
 fn an_interrupted_bisect_stops_fast_kills_its_workers_and_resumes_where_it_was() {
     // How many trials a whole run takes (in a folder of its own: nothing recorded).
     let whole = copy_case("corpus/stub-broker-leak", &[]);
-    let output = minrepro(&["bisect", path_str(whole.path()), "--json"]);
+    let output = minrepro(&["bisect", path_str(whole.path()), "--json", "--jobs", "1"]);
     assert_eq!(output.code, 0, "{}", output.stderr);
     let total = output.json()["trials"].as_u64().unwrap() as usize;
 
@@ -306,7 +306,7 @@ fn an_interrupted_bisect_stops_fast_kills_its_workers_and_resumes_where_it_was()
 
     // Run again: what was recorded is not run again; only the confirmation runs of the
     // result are, which are always new trials (3 for a case that fails every time).
-    let output = minrepro(&["bisect", path_str(dir.path()), "--json"]);
+    let output = minrepro(&["bisect", path_str(dir.path()), "--json", "--jobs", "1"]);
     assert_eq!(output.code, 0, "{}", output.stderr);
     let resumed = output.json();
     assert_eq!(

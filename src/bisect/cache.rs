@@ -191,9 +191,11 @@ impl OutcomeCache {
 }
 
 /// Whether a recorded outcome answers a trial with `timeout`: a worker seen pending for a
-/// shorter time might have processed the probe in the longer one.
+/// shorter time might have processed the probe in the longer one, unless it was proven
+/// stuck for good.
 fn holds_under(outcome: &Outcome, timeout: Duration) -> bool {
     match outcome {
+        Outcome::Pending { stall: Some(_), .. } => true,
         Outcome::Pending {
             timeout: waited, ..
         } => *waited + Duration::from_millis(1) >= timeout,

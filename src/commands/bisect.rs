@@ -44,7 +44,7 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
     }
     let runner = Arc::new(crate::commands::trial_runner(&args.trial));
     let settings = Settings {
-        jobs: usize::from(args.jobs),
+        jobs: args.jobs.map_or_else(crate::cli::default_jobs, usize::from),
         fresh: args.fresh,
         fresh_full: false,
         timeout: args.trial.timeout,

@@ -26,7 +26,7 @@ pub async fn nightly(args: NightlyArgs) -> Result<i32, Error> {
     let summary = nightly::run(Plan {
         corpus: args.corpus.clone(),
         out: args.out.clone(),
-        jobs: usize::from(args.jobs),
+        jobs: args.jobs.map_or_else(crate::cli::default_jobs, usize::from),
         budget: args.budget,
         runner,
         agents,

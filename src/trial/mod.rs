@@ -5,6 +5,7 @@
 
 mod outcome;
 mod process;
+mod stall;
 mod worker_log;
 
 use std::collections::BTreeMap;
@@ -37,7 +38,7 @@ const CONSUMER_POLL: Duration = Duration::from_millis(100);
 const DUMP_WAIT: Duration = Duration::from_secs(1);
 /// A worker using more than this share of one core is working (starting up, importing),
 /// not stuck: an idle Python worker waiting on its broker uses about 1%.
-const BUSY_SHARE: f64 = 0.05;
+pub(crate) const BUSY_SHARE: f64 = 0.05;
 
 /// What one trial did, for the terminal, the JSON output and the trial log.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,6 +78,7 @@ impl TrialRecord {
                 stack_dump,
                 stage,
                 timeout,
+                stall,
                 consumers,
                 messages,
                 processed,
@@ -84,6 +86,7 @@ impl TrialRecord {
                 stack_dump: redactor.redact(&stack_dump),
                 stage,
                 timeout,
+                stall: stall.map(|proof| redactor.redact(&proof)),
                 consumers,
                 messages,
                 processed,
@@ -176,7 +179,10 @@ enum Ending {
     /// Every probe message was processed, the last one at this time (worker's clock).
     Processed(f64),
     Exited(std::process::ExitStatus),
-    Stuck,
+    /// Not processed in time, or proven stuck for good earlier (`stall`: the proof).
+    Stuck {
+        stall: Option<String>,
+    },
 }
 
 impl TrialRunner {
@@ -217,7 +223,7 @@ impl TrialRunner {
             .await;
 
         let mut stack_dump = String::new();
-        if let Ok((Ending::Stuck, _)) = &watched {
+        if let Ok((Ending::Stuck { .. }, _)) = &watched {
             stack_dump = dump_stacks(&log, &worker.member_pids(), scratch.path()).await;
         }
         let stopped = worker.stop().await;
@@ -255,9 +261,10 @@ impl TrialRunner {
             Ending::Processed(at) => Outcome::Processed {
                 latency: Duration::from_secs_f64((at - spawned_at).max(0.0)),
             },
-            Ending::Stuck => Outcome::Pending {
+            Ending::Stuck { stall } => Outcome::Pending {
                 stage: log.last_stage(),
                 timeout: spec.timeout,
+                stall,
                 consumers,
                 stack_dump,
                 messages: probe.messages,
@@ -303,6 +310,7 @@ impl TrialRunner {
         let mut deadline = started + timeout;
         // The worker's CPU time at the start of the quiet spell before the deadline.
         let mut cpu_mark: Option<(Instant, Duration)> = None;
+        let mut stall = stall::StallWatch::new(timeout);
         let mut consumers = None;
         let mut published = false;
         let mut next_consumer_poll = started;
@@ -358,10 +366,11 @@ impl TrialRunner {
                         DECLARE_POLL
                     };
             }
+            let stalled = stall.look(worker, log, broker, published);
             if cpu_mark.is_none() && now + quiet >= deadline {
                 cpu_mark = Some((now, worker.cpu_time()));
             }
-            if now >= deadline {
+            if stalled.is_none() && now >= deadline {
                 let reporting = log
                     .last_progress()
                     .is_some_and(|at| now.duration_since(at) < quiet);
@@ -375,6 +384,8 @@ impl TrialRunner {
                     cpu_mark = Some((now, cpu));
                     continue;
                 }
+            }
+            if stalled.is_some() || now >= deadline {
                 consumers = if !broker.sees_consumers() {
                     // Where the broker cannot tell, the worker's own report does: it
                     // listens to the probe queue, on this very broker.
@@ -384,7 +395,7 @@ impl TrialRunner {
                 } else {
                     consumers
                 };
-                return Ok((Ending::Stuck, consumers));
+                return Ok((Ending::Stuck { stall: stalled }, consumers));
             }
         }
     }

@@ -18,6 +18,8 @@ pub enum Outcome {
         /// The last start-up stage it reached.
         stage: Option<String>,
         timeout: Duration,
+        /// Proven stuck for good before the timeout: the proof (`trial::stall`).
+        stall: Option<String>,
         /// Consumers on the probe queue when it was stopped (`None`: not known).
         consumers: Option<u32>,
         /// Every Python thread's stack, taken just before it was stopped.
@@ -102,6 +104,7 @@ impl Outcome {
             Outcome::Pending {
                 stage,
                 timeout,
+                stall,
                 consumers,
                 messages,
                 processed,
@@ -112,6 +115,12 @@ impl Outcome {
                 } else {
                     "not processed".to_string()
                 };
+                if let Some(proof) = stall {
+                    return format!(
+                        "{what}, stuck for good at {}: {proof}",
+                        stage.as_deref().unwrap_or("start-up")
+                    );
+                }
                 let consumer_note = match consumers {
                     Some(0) => ", no consumer on the probe queue",
                     Some(_) => ", consuming the probe queue",
@@ -154,6 +163,8 @@ struct OutcomeJson {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     timeout_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    stall: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     consumers: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     stack_dump: Option<String>,
@@ -179,6 +190,7 @@ impl From<Outcome> for OutcomeJson {
             stage: outcome.stage().map(str::to_string),
             latency_s: None,
             timeout_s: None,
+            stall: None,
             consumers: None,
             stack_dump: None,
             messages: None,
@@ -192,6 +204,7 @@ impl From<Outcome> for OutcomeJson {
             Outcome::Processed { latency } => json.latency_s = Some(seconds(latency)),
             Outcome::Pending {
                 timeout,
+                stall,
                 consumers,
                 stack_dump,
                 messages,
@@ -199,6 +212,7 @@ impl From<Outcome> for OutcomeJson {
                 ..
             } => {
                 json.timeout_s = Some(seconds(timeout));
+                json.stall = stall;
                 json.consumers = consumers;
                 json.stack_dump = Some(stack_dump);
                 if messages > 1 {
@@ -234,6 +248,7 @@ impl TryFrom<OutcomeJson> for Outcome {
             "pending" => Outcome::Pending {
                 stage: json.stage,
                 timeout: duration(json.timeout_s),
+                stall: json.stall,
                 consumers: json.consumers,
                 stack_dump: json.stack_dump.unwrap_or_default(),
                 messages: json.messages.unwrap_or(1),
@@ -330,6 +345,7 @@ mod tests {
         let pending = Outcome::Pending {
             stage: Some("worker:started".into()),
             timeout: Duration::from_secs(4),
+            stall: None,
             consumers: Some(0),
             stack_dump: "Thread 0x1".into(),
             messages: 300,
@@ -347,6 +363,22 @@ mod tests {
         );
         let back: Outcome = serde_json::from_value(json).unwrap();
         assert_eq!(back, pending);
+        // Stuck for good before the timeout: the proof travels with the outcome.
+        let mut stalled = pending.clone();
+        if let Outcome::Pending { stall, .. } = &mut stalled {
+            *stall = Some("process 7 (thread 7) is blocked writing to its stderr".into());
+        }
+        let json = serde_json::to_value(&stalled).unwrap();
+        assert_eq!(
+            json["stall"],
+            "process 7 (thread 7) is blocked writing to its stderr"
+        );
+        assert!(
+            stalled
+                .summary()
+                .contains("stuck for good at worker:started: process 7")
+        );
+        assert_eq!(serde_json::from_value::<Outcome>(json).unwrap(), stalled);
         let processed = serde_json::to_value(Outcome::Processed {
             latency: Duration::from_millis(620),
         })

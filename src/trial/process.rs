@@ -2,7 +2,8 @@
 //! a process group of its own, and stopped with everything it started.
 
 use std::collections::HashSet;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -40,6 +41,8 @@ pub struct WorkerProcess {
     stderr: Capture,
     /// Held open, never written, for `stdin = "pipe"`.
     _stdin: Option<ChildStdin>,
+    /// The read ends of the output pipes nothing reads (`pipe` mode), by stream name.
+    unread: Vec<(&'static str, RawFd)>,
     stopped: bool,
 }
 
@@ -150,6 +153,21 @@ impl WorkerProcess {
         let pid = child
             .id()
             .ok_or_else(|| Error::infra("the worker vanished at start"))?;
+        let unread = [
+            (
+                "stdout",
+                options.stdout,
+                child.stdout.as_ref().map(AsRawFd::as_raw_fd),
+            ),
+            (
+                "stderr",
+                options.stderr,
+                child.stderr.as_ref().map(AsRawFd::as_raw_fd),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, mode, fd)| Some((name, fd.filter(|_| mode == OutputMode::Pipe)?)))
+        .collect();
         let stdout = capture(
             options.stdout,
             child.stdout.take(),
@@ -166,6 +184,7 @@ impl WorkerProcess {
             pgid: Pid::from_raw(pid as i32),
             stdout,
             stderr,
+            unread,
             stopped: false,
         })
     }
@@ -228,6 +247,45 @@ impl WorkerProcess {
     /// The pids of the worker's processes still alive.
     pub fn member_pids(&self) -> HashSet<u32> {
         self.members().iter().map(|p| p.as_raw() as u32).collect()
+    }
+
+    /// A pipe of the worker's that nothing reads (`pipe` mode), full, and a thread of the
+    /// worker blocked writing to it: nothing will ever read it while the worker lives, so
+    /// that thread waits for good. Said as the proof a verdict carries.
+    pub fn blocked_on_unread_pipe(&self) -> Option<String> {
+        for (stream, fd) in &self.unread {
+            let mut queued: libc::c_int = 0;
+            // SAFETY: FIONREAD writes one int; F_GETPIPE_SZ only reads. `fd` is the read end
+            // this process holds open until the worker is stopped.
+            let (asked, capacity) = unsafe {
+                (
+                    libc::ioctl(*fd, libc::FIONREAD, &mut queued),
+                    libc::fcntl(*fd, libc::F_GETPIPE_SZ),
+                )
+            };
+            let full = asked == 0
+                && capacity > 0
+                && queued as i64 + libc::PIPE_BUF as i64 > capacity as i64;
+            if !full {
+                continue;
+            }
+            let Ok(pipe) = std::fs::metadata(format!("/proc/self/fd/{fd}")) else {
+                continue;
+            };
+            let writers = crate::process_tree::writers_blocked_on(&self.members(), pipe.ino());
+            if let Some(writer) = writers.first() {
+                return Some(format!(
+                    "process {} (thread {}) is blocked writing to its {stream}, a pipe holding {queued} of its {capacity} bytes that nothing reads{}",
+                    writer.pid,
+                    writer.tid,
+                    match writers.len() {
+                        1 => String::new(),
+                        n => format!(", as are {} other threads", n - 1),
+                    }
+                ));
+            }
+        }
+        None
     }
 
     /// CPU time the worker's live processes have used so far.

@@ -170,6 +170,11 @@ impl WorkerLog {
         (seen.len() as u32, last)
     }
 
+    /// Whether the worker reported reaching `stage`.
+    pub fn reached(&self, stage: &str) -> bool {
+        self.stage_events(stage).next().is_some()
+    }
+
     /// The last stage the worker reached.
     pub fn last_stage(&self) -> Option<String> {
         self.stages().last().and_then(|e| e.stage.clone())

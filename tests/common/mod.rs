@@ -465,7 +465,8 @@ pub fn bisect_interrupted(
     use std::process::Stdio;
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_minrepro"))
-        .args(["bisect", path_str(dir), "--json"])
+        // One trial at a time: the trial to interrupt at is counted in a run's order.
+        .args(["bisect", path_str(dir), "--json", "--jobs", "1"])
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,0 +1,138 @@
+//! Early stall verdicts: a worker proven stuck for good is called pending before its
+//! timeout. Each rule is conservative: it needs a mechanism that cannot undo itself while
+//! the worker lives, seen again after a spell during which the worker stayed idle (no CPU,
+//! no stage reported) and the probe stayed unprocessed; when unsure, the trial waits out
+//! its timeout. The proof goes into the outcome (`stall`).
+//!
+//! - **An output pipe nothing reads is full, and a worker thread is blocked writing to
+//!   it**: minrepro holds the read end and never reads it (`stdout`/`stderr = "pipe"`, as a
+//!   test fixture's `Popen(stdout=PIPE)` that never reads), so the writer waits for good.
+//! - **The worker consumes from another broker than the probe's**: it reported its broker
+//!   (`broker:ready`) and its start-up (`worker:started`), the address differs from the
+//!   probe's in host (resolved), port, vhost or database, and on an AMQP broker the probe
+//!   queue was never declared there: the probe can never reach it.
+
+use std::net::{IpAddr, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use super::process::WorkerProcess;
+use super::worker_log::WorkerLog;
+use crate::broker::Broker;
+
+/// How often the rules are looked at: they read /proc, not worth doing every poll.
+const LOOK_EVERY: Duration = Duration::from_millis(250);
+
+/// Watches one trial's worker for a stall that a rule proves.
+pub struct StallWatch {
+    /// How long a rule must keep holding, with the worker idle, before it is a verdict.
+    spell: Duration,
+    next_look: Instant,
+    /// Since when a rule has held, and the worker's CPU time then.
+    holding: Option<(Instant, Duration)>,
+}
+
+impl StallWatch {
+    /// A watch for a trial with `timeout`: the spell is a quarter of it (about a usual
+    /// passing trial's time, as the automatic timeout is four times that), at least 1 s.
+    pub fn new(timeout: Duration) -> StallWatch {
+        StallWatch {
+            spell: (timeout / 4).max(Duration::from_secs(1)),
+            next_look: Instant::now(),
+            holding: None,
+        }
+    }
+
+    /// The proof that the worker is stuck for good, once a rule has held for a whole spell
+    /// while the worker stayed idle. `published`: the probe went into its queue.
+    pub fn look(
+        &mut self,
+        worker: &WorkerProcess,
+        log: &WorkerLog,
+        broker: &Broker,
+        published: bool,
+    ) -> Option<String> {
+        let now = Instant::now();
+        if now < self.next_look {
+            return None;
+        }
+        self.next_look = now + LOOK_EVERY;
+        let Some(proof) = worker
+            .blocked_on_unread_pipe()
+            .or_else(|| consuming_elsewhere(log, broker, published))
+        else {
+            self.holding = None;
+            return None;
+        };
+        let cpu = worker.cpu_time();
+        let Some((since, cpu_then)) = self.holding else {
+            self.holding = Some((now, cpu));
+            return None;
+        };
+        let spell = now.duration_since(since);
+        if spell < self.spell {
+            return None;
+        }
+        let busy =
+            cpu.saturating_sub(cpu_then).as_secs_f64() / spell.as_secs_f64() > super::BUSY_SHARE;
+        let reporting = log.last_progress().is_some_and(|at| at > since);
+        if busy || reporting {
+            // Still doing something: the rule must hold again over an idle spell.
+            self.holding = Some((now, cpu));
+            return None;
+        }
+        Some(format!(
+            "{proof}; idle for {:.1}s since",
+            spell.as_secs_f64()
+        ))
+    }
+}
+
+/// The worker started consuming from a broker the probe is not on.
+fn consuming_elsewhere(log: &WorkerLog, broker: &Broker, published: bool) -> Option<String> {
+    if !log.reached("worker:started") || (broker.sees_consumers() && published) {
+        return None;
+    }
+    let theirs = log.broker()?;
+    let ours = broker.address()?;
+    let (host, port, vhost) = (theirs.host?, theirs.port?, theirs.vhost?);
+    let differs = port != ours.port || vhost != ours.vhost || !same_host(&host, &ours.host)?;
+    differs.then(|| {
+        format!(
+            "the worker consumes from {} (its broker:ready), the probe is on {}: it never reaches the worker",
+            describe(&host, port, &vhost),
+            describe(&ours.host, ours.port, &ours.vhost)
+        )
+    })
+}
+
+fn describe(host: &str, port: u16, vhost: &str) -> String {
+    format!("{host}:{port} ({vhost})")
+}
+
+/// Whether two host names are the same machine: equal, or resolving to a common address.
+/// `None` when either does not resolve: unsure.
+fn same_host(a: &str, b: &str) -> Option<bool> {
+    if a.eq_ignore_ascii_case(b) {
+        return Some(true);
+    }
+    let resolve = |host: &str| -> Option<Vec<IpAddr>> {
+        Some((host, 0).to_socket_addrs().ok()?.map(|a| a.ip()).collect())
+    };
+    let (a, b) = (resolve(a)?, resolve(b)?);
+    // Every loopback address is this machine.
+    let local = |ips: &[IpAddr]| ips.iter().any(IpAddr::is_loopback);
+    Some(a.iter().any(|ip| b.contains(ip)) || (local(&a) && local(&b)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_the_same_machine_by_address_not_by_spelling() {
+        assert_eq!(same_host("localhost", "127.0.0.1"), Some(true));
+        assert_eq!(same_host("127.0.0.1", "LOCALHOST"), Some(true));
+        assert_eq!(same_host("127.0.0.1", "10.255.255.1"), Some(false));
+        assert_eq!(same_host("no-such-host.invalid", "127.0.0.1"), None);
+    }
+}

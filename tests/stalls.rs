@@ -1,0 +1,98 @@
+//! Early stall verdicts (`src/trial/stall.rs`): each rule fires on its mechanism, with its
+//! proof in the outcome and long before the timeout, and a slow but healthy worker is
+//! never called stuck by it.
+
+mod common;
+
+use common::*;
+
+/// One run of a case's full configuration with a long timeout: the outcome's JSON.
+fn run_with_long_timeout(case: &str) -> serde_json::Value {
+    let dir = copy_case(case, &[]);
+    let output = minrepro(&["run", path_str(dir.path()), "--json", "--timeout", "40s"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    output.json()
+}
+
+/// Waited at most this long for a stall a rule proves (the timeout is 40 s).
+const EARLY: f64 = 15.0;
+
+#[test]
+fn a_worker_blocked_on_a_full_pipe_nobody_reads_is_stuck_before_the_timeout() {
+    for case in ["corpus/pipe-deadlock", "corpus/stdout-banner"] {
+        let json = run_with_long_timeout(case);
+        assert_eq!(json["kind"], "pending", "{case}: {json}");
+        let proof = json["stall"].as_str().unwrap_or_default();
+        assert!(
+            proof.contains("is blocked writing to its") && proof.contains("nothing reads"),
+            "{case}: {json}"
+        );
+        let waited = json["trial"]["wall_s"].as_f64().unwrap();
+        assert!(waited < EARLY, "{case}: waited {waited}s");
+    }
+}
+
+#[test]
+fn a_worker_consuming_another_broker_is_stuck_before_the_timeout() {
+    for (case, theirs) in [
+        // Another RabbitMQ vhost, another Redis database, another Dramatiq namespace.
+        ("corpus/foreign-broker", "(ci-staging)"),
+        ("corpus/rq-redis-url-db", "6379 (2)"),
+        ("corpus/dramatiq-redis-namespace", "(0:ledger-gw0)"),
+    ] {
+        let json = run_with_long_timeout(case);
+        assert_eq!(json["kind"], "pending", "{case}: {json}");
+        let proof = json["stall"].as_str().unwrap_or_default();
+        assert!(
+            proof.contains("the worker consumes from") && proof.contains(theirs),
+            "{case}: {json}"
+        );
+        let waited = json["trial"]["wall_s"].as_f64().unwrap();
+        assert!(waited < EARLY, "{case}: waited {waited}s");
+    }
+}
+
+/// A worker that writes to a pipe nobody reads and then imports for 5 seconds, idle: no
+/// rule may call it stuck, and the automatic timeout of a case without passes of its own
+/// must not either.
+#[test]
+fn a_slow_but_healthy_worker_is_never_called_stuck() {
+    let dir = copy_case(
+        "corpus/stub-broker-leak",
+        &[
+            (
+                r#"imports = ["app.monitoring", "app.settings", "app.tasks"]"#,
+                r#"imports = ["app.monitoring", "app.settings", "app.slow_start", "app.tasks"]"#,
+            ),
+            ("stdout = \"drain\"", "stdout = \"pipe\""),
+            (
+                r#"keep = ["env:PYTHONPATH"]"#,
+                r#"keep = ["env:PYTHONPATH", "import:app.slow_start", "option:stdout"]"#,
+            ),
+            // Each copy is a new case: no passes of its own yet.
+            (
+                "USER = \"dev\"",
+                &format!("USER = \"{}\"", unique_marker("slow")),
+            ),
+        ],
+    );
+    std::fs::write(
+        dir.path().join("pkg/app/slow_start.py"),
+        "import sys, time\n\
+         # Half of a pipe's 64 KiB: written, never read, not full.\n\
+         sys.stdout.write('loading the model ' * 1800 + '\\n')\n\
+         sys.stdout.flush()\n\
+         time.sleep(5)\n",
+    )
+    .unwrap();
+    let output = minrepro(&["run", path_str(dir.path()), "--empty", "--json"]);
+    let json = output.json();
+    assert_eq!(json["kind"], "processed", "{json}\n{}", output.stderr);
+    assert!(json["latency_s"].as_f64().unwrap() >= 5.0, "{json}");
+
+    // Failing for its real reason (the StubBroker), it is pending, with no early proof.
+    let output = minrepro(&["run", path_str(dir.path()), "--json"]);
+    let json = output.json();
+    assert_eq!(json["kind"], "pending", "{json}");
+    assert!(json["stall"].is_null(), "{json}");
+}
