@@ -1,0 +1,39 @@
+"""Every corpus case bisected with default flags and with `--jobs 1`, interleaved case by
+case (the order alternating) so that the machine's load hits both alike. Prints each run,
+the total wall time of each and their ratio, and every finding that differs from the case's
+`[expected]`.
+
+    cargo build --release && python3 scripts/bench_default.py
+"""
+import sys
+
+from corpus_runs import bisect, bisections
+
+SETTINGS = {"default flags": [], "--jobs 1": ["--jobs", "1"]}
+
+
+def main():
+    totals = {name: 0.0 for name in SETTINGS}
+    wrong = []
+    for index, (label, folder, extra, expected) in enumerate(bisections()):
+        order = list(SETTINGS.items())
+        if index % 2:
+            order.reverse()
+        for name, flags in order:
+            seconds, trials, found = bisect(folder, extra, flags)
+            totals[name] += seconds
+            verdict = "as expected" if found == expected else f"DIFFERS from {expected}"
+            if found != expected:
+                wrong.append(f"{label} with {name}: {found}")
+            print(f"{label:38} {name:14} {seconds:6.1f} s {trials:4} trials  {found} {verdict}", flush=True)
+    default, serial = totals["default flags"], totals["--jobs 1"]
+    print(f"\ntotal wall time: default flags {default:.1f} s, --jobs 1 {serial:.1f} s, "
+          f"ratio {default / serial:.2f} (default / --jobs 1)")
+    print(f"findings that differ from [expected]: {len(wrong)}")
+    for line in wrong:
+        print(f"  {line}")
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
