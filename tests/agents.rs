@@ -363,3 +363,43 @@ fn an_agent_provisions_the_packages_of_the_cases_interpreter_and_says_when_it_ca
         "{stderr}"
     );
 }
+
+#[test]
+fn a_requester_killed_mid_bisection_resumes_from_its_records() {
+    let vhost = Vhost::new(&unique_marker("resume"));
+    let agents: Vec<Agent> = (0..2).map(|_| Agent::start(&vhost.url(), KEY)).collect();
+    let dir = copy_case("corpus/stub-broker-leak", &[]);
+    let bisect = || {
+        Command::new(env!("CARGO_BIN_EXE_minrepro"))
+            .args(["bisect", path_str(dir.path()), "--json", "--jobs", "3"])
+            .args(["--agents", &vhost.url()])
+            .env("MINREPRO_AGENT_KEY", KEY)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+
+    // Killed with SIGKILL once a few trials came back: the agents finish what they hold,
+    // and their replies to the dead requester expire.
+    let mut first = bisect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while agents.iter().map(Agent::trials).sum::<usize>() < 4 {
+        assert!(Instant::now() < deadline, "the agents ran no trial");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    // Run again on the same agents: what the first run recorded is not run again.
+    let json = finding(bisect());
+    assert_eq!(
+        sorted_names(&json["minimal"]),
+        ["env:DRAMATIQ_TESTING", "import:app.settings"]
+    );
+    assert_eq!(json["reproduction_rate"], "3/3");
+    assert!(
+        json["recorded"].as_u64().unwrap() > 0,
+        "nothing of the killed run was reused: {json}"
+    );
+}

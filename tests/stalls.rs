@@ -39,6 +39,11 @@ fn a_worker_consuming_another_broker_is_stuck_before_the_timeout() {
         ("corpus/foreign-broker", "(ci-staging)"),
         ("corpus/rq-redis-url-db", "6379 (2)"),
         ("corpus/dramatiq-redis-namespace", "(0:ledger-gw0)"),
+        // Dramatiq's StubBroker, which the app's test settings installed.
+        (
+            "corpus/stub-broker-leak",
+            "an in-memory broker (StubBroker)",
+        ),
     ] {
         let json = run_with_long_timeout(case);
         assert_eq!(json["kind"], "pending", "{case}: {json}");
@@ -87,12 +92,15 @@ fn a_slow_but_healthy_worker_is_never_called_stuck() {
     .unwrap();
     let output = minrepro(&["run", path_str(dir.path()), "--empty", "--json"]);
     let json = output.json();
-    assert_eq!(json["kind"], "processed", "{json}\n{}", output.stderr);
-    assert!(json["latency_s"].as_f64().unwrap() >= 5.0, "{json}");
+    let seen = format!("{} {} {}", json["kind"], json["stall"], json["stage"]);
+    assert_eq!(json["kind"], "processed", "{seen}\n{}", output.stderr);
+    assert!(json["latency_s"].as_f64().unwrap() >= 5.0, "{seen}");
 
-    // Failing for its real reason (the StubBroker), it is pending, with no early proof.
+    // Failing for its real reason, it is stuck for that reason: the StubBroker, not the
+    // pipe or the slow import.
     let output = minrepro(&["run", path_str(dir.path()), "--json"]);
     let json = output.json();
-    assert_eq!(json["kind"], "pending", "{json}");
-    assert!(json["stall"].is_null(), "{json}");
+    assert_eq!(json["kind"], "pending", "{}", json["stage"]);
+    let proof = json["stall"].as_str().unwrap_or_default();
+    assert!(proof.contains("in-memory broker (StubBroker)"), "{proof}");
 }

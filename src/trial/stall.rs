@@ -8,9 +8,10 @@
 //!   it**: minrepro holds the read end and never reads it (`stdout`/`stderr = "pipe"`, as a
 //!   test fixture's `Popen(stdout=PIPE)` that never reads), so the writer waits for good.
 //! - **The worker consumes from another broker than the probe's**: it reported its broker
-//!   (`broker:ready`) and its start-up (`worker:started`), the address differs from the
-//!   probe's in host (resolved), port, vhost or database, and on an AMQP broker the probe
-//!   queue was never declared there: the probe can never reach it.
+//!   (`broker:ready`) and its start-up (`worker:started`), the broker is in memory (a test
+//!   double: Dramatiq's StubBroker, kombu's `memory://`, fakeredis) or its address differs
+//!   from the probe's in host (resolved), port, vhost or database, and on an AMQP broker the
+//!   probe queue was never declared there: the probe can never reach it.
 
 use std::net::{IpAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
@@ -81,7 +82,7 @@ impl StallWatch {
             return None;
         }
         Some(format!(
-            "{proof}; idle for {:.1}s since",
+            "{proof}; so for {:.1}s, the worker idle",
             spell.as_secs_f64()
         ))
     }
@@ -94,13 +95,19 @@ fn consuming_elsewhere(log: &WorkerLog, broker: &Broker, published: bool) -> Opt
     }
     let theirs = log.broker()?;
     let ours = broker.address()?;
+    let probe_on = describe(&ours.host, ours.port, &ours.vhost);
+    if theirs.in_memory {
+        return Some(format!(
+            "the worker consumes from an in-memory broker ({}), which nothing outside its process reaches; the probe is on {probe_on}",
+            theirs.class
+        ));
+    }
     let (host, port, vhost) = (theirs.host?, theirs.port?, theirs.vhost?);
     let differs = port != ours.port || vhost != ours.vhost || !same_host(&host, &ours.host)?;
     differs.then(|| {
         format!(
-            "the worker consumes from {} (its broker:ready), the probe is on {}: it never reaches the worker",
+            "the worker consumes from {} (its broker:ready), the probe is on {probe_on}: it never reaches the worker",
             describe(&host, port, &vhost),
-            describe(&ours.host, ours.port, &ours.vhost)
         )
     })
 }

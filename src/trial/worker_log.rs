@@ -71,6 +71,8 @@ pub struct WorkerBroker {
     pub host: Option<String>,
     pub port: Option<u16>,
     pub vhost: Option<String>,
+    /// An in-memory broker (a test double): nothing outside the worker reaches it.
+    pub in_memory: bool,
 }
 
 /// Follows report.jsonl as the worker appends to it.
@@ -276,6 +278,7 @@ impl WorkerLog {
                     .and_then(Value::as_u64)
                     .map(|p| p as u16),
                 vhost: e.field_str("vhost").map(str::to_string),
+                in_memory: e.fields.get("in_memory").and_then(Value::as_bool) == Some(true),
             })
     }
 

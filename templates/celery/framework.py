@@ -80,6 +80,9 @@ def address(app):
     vhost = details.get("virtual_host", connection.virtual_host)
     if transport.__module__.endswith(".redis"):
         vhost = (vhost or "").strip("/") or "0"
+    if transport.__module__.endswith(".memory"):
+        # kombu's in-memory transport (`memory://`): nothing outside this process reaches it.
+        return {"broker": kind, "in_memory": True}
     return {
         "broker": kind,
         "host": details.get("hostname", connection.hostname),

@@ -26,7 +26,12 @@ def import_spec(spec):
 
 
 def _address(broker):
-    """Where the broker is: host, port and vhost (RabbitMQ) or database (Redis)."""
+    """Where the broker is: host, port and vhost (RabbitMQ) or database (Redis); or that it
+    is in memory (the StubBroker of tests), where nothing outside this process reaches it."""
+    from dramatiq.brokers.stub import StubBroker
+
+    if isinstance(broker, StubBroker):
+        return {"in_memory": True}
     client = getattr(broker, "client", None)
     pool = getattr(client, "connection_pool", None)
     if pool is not None:

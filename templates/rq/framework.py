@@ -77,7 +77,10 @@ def connection_for(imported):
 
 
 def _address(connection):
-    """Where the connection goes: host, port and database (as `vhost`)."""
+    """Where the connection goes: host, port and database (as `vhost`); or that it is an
+    in-memory fake (fakeredis), which nothing outside this process reaches."""
+    if type(connection).__module__.split(".")[0] == "fakeredis":
+        return {"in_memory": True}
     pool = getattr(connection, "connection_pool", None)
     kwargs = getattr(pool, "connection_kwargs", {}) or {}
     address = {"host": kwargs.get("host", kwargs.get("path")), "port": kwargs.get("port"), "vhost": str(kwargs.get("db", 0))}
