@@ -85,22 +85,36 @@ pub fn cpu_time(pids: &HashSet<Pid>) -> std::time::Duration {
     std::time::Duration::from_secs_f64(ticks as f64 / ticks_per_second)
 }
 
-/// A thread blocked in write(2) on a pipe.
-pub struct BlockedWriter {
+/// A thread blocked in a system call on a pipe.
+pub struct BlockedThread {
     pub pid: i32,
     pub tid: i32,
 }
 
-/// The threads of `pids` blocked writing to the pipe of inode `pipe_inode`: their current
-/// system call (`/proc/PID/task/TID/syscall`) is a write whose descriptor is that pipe.
-pub fn writers_blocked_on(pids: &HashSet<Pid>, pipe_inode: u64) -> Vec<BlockedWriter> {
-    // write, writev, pwrite64, pwritev of this architecture.
-    #[cfg(target_arch = "x86_64")]
-    const WRITES: &[i64] = &[1, 20, 18, 296];
-    #[cfg(target_arch = "aarch64")]
-    const WRITES: &[i64] = &[64, 66, 68, 70];
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    const WRITES: &[i64] = &[];
+/// write, writev, pwrite64, pwritev of this architecture.
+#[cfg(target_arch = "x86_64")]
+pub const WRITES: &[i64] = &[1, 20, 18, 296];
+#[cfg(target_arch = "aarch64")]
+pub const WRITES: &[i64] = &[64, 66, 68, 70];
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+pub const WRITES: &[i64] = &[];
+
+/// read, readv, pread64, preadv of this architecture.
+#[cfg(target_arch = "x86_64")]
+pub const READS: &[i64] = &[0, 19, 17, 295];
+#[cfg(target_arch = "aarch64")]
+pub const READS: &[i64] = &[63, 65, 67, 69];
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+pub const READS: &[i64] = &[];
+
+/// The threads of `pids` blocked in one of `syscalls` on the pipe of inode `pipe_inode`:
+/// their current system call (`/proc/PID/task/TID/syscall`) is one of them and its
+/// descriptor is that pipe.
+pub fn threads_blocked_on(
+    pids: &HashSet<Pid>,
+    pipe_inode: u64,
+    syscalls: &[i64],
+) -> Vec<BlockedThread> {
     let target = format!("pipe:[{pipe_inode}]");
     let mut blocked = Vec::new();
     for pid in pids {
@@ -122,12 +136,12 @@ pub fn writers_blocked_on(pids: &HashSet<Pid>, pipe_inode: u64) -> Vec<BlockedWr
             let (Some(number), Some(fd)) = (number, fd) else {
                 continue;
             };
-            if !WRITES.contains(&number) {
+            if !syscalls.contains(&number) {
                 continue;
             }
             let link = std::fs::read_link(format!("/proc/{pid}/fd/{fd}"));
             if link.is_ok_and(|l| l.as_os_str() == target.as_str()) {
-                blocked.push(BlockedWriter {
+                blocked.push(BlockedThread {
                     pid: pid.as_raw(),
                     tid,
                 });
@@ -135,4 +149,24 @@ pub fn writers_blocked_on(pids: &HashSet<Pid>, pipe_inode: u64) -> Vec<BlockedWr
         }
     }
     blocked
+}
+
+/// Whether a thread of `pids` is running or waiting to run (R), or waiting on the disk (D):
+/// a worker starved of CPU on a loaded machine, or reading its modules from a busy disk, is
+/// working, however little CPU it got. A worker waiting on its broker or a lock sleeps (S).
+pub fn any_thread_working(pids: &HashSet<Pid>) -> bool {
+    pids.iter().any(|pid| {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return false;
+        };
+        tasks.flatten().any(|task| {
+            std::fs::read_to_string(task.path().join("stat"))
+                .ok()
+                .and_then(|stat| {
+                    let state = stat[stat.rfind(')')? + 2..].chars().next()?;
+                    Some(state == 'R' || state == 'D')
+                })
+                .unwrap_or(false)
+        })
+    })
 }

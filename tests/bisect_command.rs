@@ -332,41 +332,56 @@ fn trial_log(attachment: &std::path::Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Bisects a copy of `case` in `dir` with `timeout`, its attachment in `out`: the finding,
+/// and the trial log.
+fn bisect_with_timeout(
+    case: &str,
+    dir: &std::path::Path,
+    out: &std::path::Path,
+    timeout: &str,
+) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let output = minrepro(&[
+        "bisect",
+        path_str(dir),
+        "--timeout",
+        timeout,
+        "--jobs",
+        "4",
+        "--json",
+        "--out",
+        path_str(out),
+        // The confirmation runs are then the log's last trials.
+        "--no-lines",
+    ]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    (output.json(), trial_log(&out.join(case)))
+}
+
+/// Pendings answered from the record, those waited out and those proven stuck for good.
+fn recorded_pendings(log: &[serde_json::Value]) -> (usize, usize) {
+    let recorded: Vec<_> = log
+        .iter()
+        .filter(|t| t["cache_hit"] == true && t["outcome"]["kind"] == "pending")
+        .collect();
+    let proven = recorded
+        .iter()
+        .filter(|t| t["outcome"]["stall"].is_string())
+        .count();
+    (recorded.len() - proven, proven)
+}
+
 #[test]
 fn a_recorded_pending_is_not_reused_under_a_longer_timeout() {
-    let dir = copy_case("corpus/stub-broker-leak", &[]);
+    // A hang no stall rule proves: the worker is still importing (sleeping) at the timeout.
+    let dir = copy_case("corpus/slow-import", &[]);
     let out = tempfile::tempdir().unwrap();
-    let bisect = |timeout: &str| {
-        let output = minrepro(&[
-            "bisect",
-            path_str(dir.path()),
-            "--timeout",
-            timeout,
-            "--jobs",
-            "4",
-            "--json",
-            "--out",
-            path_str(out.path()),
-            // The confirmation runs are then the log's last trials.
-            "--no-lines",
-        ]);
-        assert_eq!(output.code, 0, "{}", output.stderr);
-        (
-            output.json(),
-            trial_log(&out.path().join("stub-broker-leak")),
-        )
-    };
-    let recorded_pendings = |log: &[serde_json::Value]| {
-        log.iter()
-            .filter(|t| t["cache_hit"] == true && t["outcome"]["kind"] == "pending")
-            .count()
-    };
+    let bisect = |timeout| bisect_with_timeout("slow-import", dir.path(), out.path(), timeout);
     let (_, first) = bisect("3s");
     assert!(first.iter().any(|t| t["outcome"]["kind"] == "pending"));
 
     // Waited 3 s: a pending says nothing about 6 s. Passes still hold.
     let (longer, log) = bisect("6s");
-    assert_eq!(recorded_pendings(&log), 0, "{log:#?}");
+    assert_eq!(recorded_pendings(&log).0, 0, "{log:#?}");
     assert!(longer["recorded"].as_u64().unwrap() > 0, "{longer}");
     // The confirmation runs are new trials, whatever is on record.
     let confirmations = log
@@ -379,9 +394,21 @@ fn a_recorded_pending_is_not_reused_under_a_longer_timeout() {
 
     // Waited 6 s: it holds for 6 s again, and for less.
     let (_, log) = bisect("6s");
-    assert!(recorded_pendings(&log) > 0, "{log:#?}");
+    assert!(recorded_pendings(&log).0 > 0, "{log:#?}");
     let (_, log) = bisect("4s");
-    assert!(recorded_pendings(&log) > 0, "{log:#?}");
+    assert!(recorded_pendings(&log).0 > 0, "{log:#?}");
+}
+
+#[test]
+fn a_pending_proven_stuck_for_good_is_reused_under_any_timeout() {
+    // The worker consumes from Dramatiq's StubBroker: stuck for good, whatever the wait.
+    let dir = copy_case("corpus/stub-broker-leak", &[]);
+    let out = tempfile::tempdir().unwrap();
+    let bisect = |timeout| bisect_with_timeout("stub-broker-leak", dir.path(), out.path(), timeout);
+    let (_, first) = bisect("3s");
+    assert!(first.iter().any(|t| t["outcome"]["stall"].is_string()));
+    let (_, log) = bisect("20s");
+    assert!(recorded_pendings(&log).1 > 0, "{log:#?}");
 }
 
 #[test]

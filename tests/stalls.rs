@@ -18,15 +18,19 @@ fn run_with_long_timeout(case: &str) -> serde_json::Value {
 const EARLY: f64 = 15.0;
 
 #[test]
-fn a_worker_blocked_on_a_full_pipe_nobody_reads_is_stuck_before_the_timeout() {
-    for case in ["corpus/pipe-deadlock", "corpus/stdout-banner"] {
+fn a_worker_blocked_on_a_pipe_nobody_services_is_stuck_before_the_timeout() {
+    for (case, mechanism) in [
+        ("corpus/pipe-deadlock", "blocked writing to its stderr"),
+        ("corpus/stdout-banner", "blocked writing to its stdout"),
+        (
+            "corpus/stdin-prompt",
+            "blocked reading its stdin, a pipe nothing writes to",
+        ),
+    ] {
         let json = run_with_long_timeout(case);
-        assert_eq!(json["kind"], "pending", "{case}: {json}");
+        assert_eq!(json["kind"], "pending", "{case}: {}", json["stage"]);
         let proof = json["stall"].as_str().unwrap_or_default();
-        assert!(
-            proof.contains("is blocked writing to its") && proof.contains("nothing reads"),
-            "{case}: {json}"
-        );
+        assert!(proof.contains(mechanism), "{case}: {proof}");
         let waited = json["trial"]["wall_s"].as_f64().unwrap();
         assert!(waited < EARLY, "{case}: waited {waited}s");
     }

@@ -291,10 +291,10 @@ impl TrialRunner {
     }
 
     /// Watches the worker until it processes every probe message, exits, or stays stuck.
-    /// A worker that is still making progress when the timeout comes (reporting stages, or
-    /// using CPU: on a loaded machine a healthy start-up can outlast the timeout) gets a
-    /// second look: it is called stuck only after a quiet spell, at most at three times the
-    /// timeout.
+    /// A worker that is still making progress when the timeout comes (reporting stages,
+    /// using CPU, or with a thread running or waiting for a CPU or the disk: on a loaded
+    /// machine a healthy start-up can outlast the timeout) gets a second look: it is called
+    /// stuck only after a quiet spell, at most at three times the timeout.
     async fn watch(
         &self,
         broker: &Broker,
@@ -375,10 +375,11 @@ impl TrialRunner {
                     .last_progress()
                     .is_some_and(|at| now.duration_since(at) < quiet);
                 let cpu = worker.cpu_time();
-                let busy = cpu_mark.is_some_and(|(since, used)| {
-                    let spell = now.duration_since(since).as_secs_f64();
-                    spell > 0.0 && (cpu.saturating_sub(used)).as_secs_f64() / spell > BUSY_SHARE
-                });
+                let busy = worker.working_now()
+                    || cpu_mark.is_some_and(|(since, used)| {
+                        let spell = now.duration_since(since).as_secs_f64();
+                        spell > 0.0 && (cpu.saturating_sub(used)).as_secs_f64() / spell > BUSY_SHARE
+                    });
                 if (reporting || busy) && now < last_chance {
                     deadline = (now + quiet).min(last_chance);
                     cpu_mark = Some((now, cpu));

@@ -40,7 +40,7 @@ pub struct WorkerProcess {
     stdout: Capture,
     stderr: Capture,
     /// Held open, never written, for `stdin = "pipe"`.
-    _stdin: Option<ChildStdin>,
+    stdin: Option<ChildStdin>,
     /// The read ends of the output pipes nothing reads (`pipe` mode), by stream name.
     unread: Vec<(&'static str, RawFd)>,
     stopped: bool,
@@ -179,7 +179,7 @@ impl WorkerProcess {
             scratch.join("stderr.log"),
         );
         Ok(WorkerProcess {
-            _stdin: child.stdin.take(),
+            stdin: child.stdin.take(),
             child,
             pgid: Pid::from_raw(pid as i32),
             stdout,
@@ -249,10 +249,26 @@ impl WorkerProcess {
         self.members().iter().map(|p| p.as_raw() as u32).collect()
     }
 
-    /// A pipe of the worker's that nothing reads (`pipe` mode), full, and a thread of the
-    /// worker blocked writing to it: nothing will ever read it while the worker lives, so
-    /// that thread waits for good. Said as the proof a verdict carries.
-    pub fn blocked_on_unread_pipe(&self) -> Option<String> {
+    /// A pipe of the worker's that minrepro holds and never services, with a worker
+    /// thread blocked on it for good: an output pipe nothing reads (`pipe` mode) that is
+    /// full, with a thread in write(2) on it; or the stdin pipe nothing writes (`stdin =
+    /// "pipe"`), with a thread in read(2) on it. Said as the proof a verdict carries.
+    pub fn blocked_on_idle_pipe(&self) -> Option<String> {
+        let members = self.members();
+        let blocked = |fd: RawFd, syscalls: &[i64]| {
+            let pipe = std::fs::metadata(format!("/proc/self/fd/{fd}")).ok()?;
+            let threads = crate::process_tree::threads_blocked_on(&members, pipe.ino(), syscalls);
+            let first = threads.first()?;
+            Some(format!(
+                "process {} (thread {}){}",
+                first.pid,
+                first.tid,
+                match threads.len() {
+                    1 => String::new(),
+                    n => format!(" and {} other threads", n - 1),
+                }
+            ))
+        };
         for (stream, fd) in &self.unread {
             let mut queued: libc::c_int = 0;
             // SAFETY: FIONREAD writes one int; F_GETPIPE_SZ only reads. `fd` is the read end
@@ -269,23 +285,22 @@ impl WorkerProcess {
             if !full {
                 continue;
             }
-            let Ok(pipe) = std::fs::metadata(format!("/proc/self/fd/{fd}")) else {
-                continue;
-            };
-            let writers = crate::process_tree::writers_blocked_on(&self.members(), pipe.ino());
-            if let Some(writer) = writers.first() {
+            if let Some(who) = blocked(*fd, crate::process_tree::WRITES) {
                 return Some(format!(
-                    "process {} (thread {}) is blocked writing to its {stream}, a pipe holding {queued} of its {capacity} bytes that nothing reads{}",
-                    writer.pid,
-                    writer.tid,
-                    match writers.len() {
-                        1 => String::new(),
-                        n => format!(", as are {} other threads", n - 1),
-                    }
+                    "{who} blocked writing to its {stream}, a pipe holding {queued} of its {capacity} bytes that nothing reads"
                 ));
             }
         }
-        None
+        let stdin = self.stdin.as_ref()?.as_raw_fd();
+        let who = blocked(stdin, crate::process_tree::READS)?;
+        Some(format!(
+            "{who} blocked reading its stdin, a pipe nothing writes to"
+        ))
+    }
+
+    /// Whether a thread of the worker is running, waiting for a CPU or for the disk.
+    pub fn working_now(&self) -> bool {
+        crate::process_tree::any_thread_working(&self.members())
     }
 
     /// CPU time the worker's live processes have used so far.

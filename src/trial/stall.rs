@@ -7,6 +7,9 @@
 //! - **An output pipe nothing reads is full, and a worker thread is blocked writing to
 //!   it**: minrepro holds the read end and never reads it (`stdout`/`stderr = "pipe"`, as a
 //!   test fixture's `Popen(stdout=PIPE)` that never reads), so the writer waits for good.
+//! - **A worker thread is blocked reading its stdin, a pipe nothing writes to**: minrepro
+//!   holds the write end open and never writes (`stdin = "pipe"`, a fixture's
+//!   `Popen(stdin=PIPE)`), so the reader (a prompt, a debugger) waits for good.
 //! - **The worker consumes from another broker than the probe's**: it reported its broker
 //!   (`broker:ready`) and its start-up (`worker:started`), the broker is in memory (a test
 //!   double: Dramatiq's StubBroker, kombu's `memory://`, fakeredis) or its address differs
@@ -58,7 +61,7 @@ impl StallWatch {
         }
         self.next_look = now + LOOK_EVERY;
         let Some(proof) = worker
-            .blocked_on_unread_pipe()
+            .blocked_on_idle_pipe()
             .or_else(|| consuming_elsewhere(log, broker, published))
         else {
             self.holding = None;
@@ -73,8 +76,8 @@ impl StallWatch {
         if spell < self.spell {
             return None;
         }
-        let busy =
-            cpu.saturating_sub(cpu_then).as_secs_f64() / spell.as_secs_f64() > super::BUSY_SHARE;
+        let busy = worker.working_now()
+            || cpu.saturating_sub(cpu_then).as_secs_f64() / spell.as_secs_f64() > super::BUSY_SHARE;
         let reporting = log.last_progress().is_some_and(|at| at > since);
         if busy || reporting {
             // Still doing something: the rule must hold again over an idle spell.
