@@ -407,7 +407,7 @@ fn a_pending_proven_stuck_for_good_is_reused_under_any_timeout() {
     let bisect = |timeout| bisect_with_timeout("stub-broker-leak", dir.path(), out.path(), timeout);
     let (_, first) = bisect("3s");
     assert!(first.iter().any(|t| t["outcome"]["stall"].is_string()));
-    let (_, log) = bisect("20s");
+    let (_, log) = bisect("8s");
     assert!(recorded_pendings(&log).1 > 0, "{log:#?}");
 }
 
