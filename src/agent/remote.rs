@@ -10,15 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_lite::StreamExt;
-use lapin::options::{
-    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
-};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use super::serve::declare_queue;
+use super::serve::{declare_queue, private_queue};
 use super::{Reply, Request, SIGNATURE, ToRequester, pack, sign};
 use crate::broker::Brokers;
 use crate::case::Case;
@@ -80,31 +78,7 @@ impl Agents {
             .map_err(lost)?;
         // A queue of this requester's own: gone with its connection.
         let replies = connection.create_channel().await.map_err(lost)?;
-        let declared = replies
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(lost)?;
-        let reply_queue = declared.name().to_string();
-        let mut consumer = replies
-            .basic_consume(
-                reply_queue.as_str().into(),
-                "".into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(lost)?;
+        let (reply_queue, mut consumer) = private_queue(&replies).await.map_err(lost)?;
         let waiting: Waiting = Arc::default();
         let routing = waiting.clone();
         let files: Files = Arc::default();

@@ -14,7 +14,7 @@ use lapin::options::{
     ConfirmSelectOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -57,6 +57,36 @@ pub async fn declare_queue(channel: &Channel) -> Result<(), lapin::Error> {
         .map(|_| ())
 }
 
+/// A queue of this connection's own (exclusive, gone with it), consumed without
+/// acknowledgements: a requester's replies, an agent's case files. Its name and consumer.
+pub async fn private_queue(channel: &Channel) -> Result<(String, Consumer), lapin::Error> {
+    let name = channel
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?
+        .name()
+        .to_string();
+    let consumer = channel
+        .basic_consume(
+            name.as_str().into(),
+            "".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    Ok((name, consumer))
+}
+
 impl Agent {
     /// Serves until SIGTERM or Ctrl-C: then takes no more requests, finishes the trials
     /// it holds, and leaves.
@@ -92,32 +122,7 @@ impl Agent {
             .map_err(lost)?;
         // The agent's own queue, where requesters send the case files it asks for.
         let files = connection.create_channel().await.map_err(lost)?;
-        let files_queue = files
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(lost)?
-            .name()
-            .to_string();
-        let mut arrivals = files
-            .basic_consume(
-                files_queue.as_str().into(),
-                "".into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(lost)?;
+        let (files_queue, mut arrivals) = private_queue(&files).await.map_err(lost)?;
         let identity = identity(self.python.as_deref());
         eprintln!(
             "minrepro agent {identity}: {} slots on {}",
