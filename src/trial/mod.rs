@@ -36,9 +36,6 @@ const DECLARE_POLL: Duration = Duration::from_millis(15);
 const CONSUMER_POLL: Duration = Duration::from_millis(100);
 /// How long the stack dumps may take to be written.
 const DUMP_WAIT: Duration = Duration::from_secs(1);
-/// A worker using more than this share of one core is working (starting up, importing),
-/// not stuck: an idle Python worker waiting on its broker uses about 1%.
-pub(crate) const BUSY_SHARE: f64 = 0.05;
 
 /// What one trial did, for the terminal, the JSON output and the trial log.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -375,11 +372,10 @@ impl TrialRunner {
                     .last_progress()
                     .is_some_and(|at| now.duration_since(at) < quiet);
                 let cpu = worker.cpu_time();
-                let busy = worker.working_now()
-                    || cpu_mark.is_some_and(|(since, used)| {
-                        let spell = now.duration_since(since).as_secs_f64();
-                        spell > 0.0 && (cpu.saturating_sub(used)).as_secs_f64() / spell > BUSY_SHARE
-                    });
+                let busy = match cpu_mark {
+                    Some((since, used)) => worker.working_since(since, used, cpu),
+                    None => worker.working_now(),
+                };
                 if (reporting || busy) && now < last_chance {
                     deadline = (now + quiet).min(last_chance);
                     cpu_mark = Some((now, cpu));

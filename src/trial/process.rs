@@ -21,6 +21,9 @@ use crate::error::Error;
 const TAIL_BYTES: usize = 64 * 1024;
 /// How long a worker gets to exit on SIGTERM before the group gets SIGKILL.
 const TERM_GRACE: Duration = Duration::from_millis(200);
+/// A worker using more than this share of one core is working (starting up, importing),
+/// not stuck: an idle Python worker waiting on its broker uses about 1%.
+const BUSY_SHARE: f64 = 0.05;
 /// How long killed processes may take to disappear before minrepro gives up waiting.
 const KILL_WAIT: Duration = Duration::from_secs(5);
 
@@ -301,6 +304,15 @@ impl WorkerProcess {
     /// Whether a thread of the worker is running, waiting for a CPU or for the disk.
     pub fn working_now(&self) -> bool {
         crate::process_tree::any_thread_working(&self.members())
+    }
+
+    /// Whether the worker has been working since `since`, when it had used `cpu_then` of
+    /// CPU (`cpu_now` by now): a thread of it running or waiting now, or more than
+    /// `BUSY_SHARE` of a core used in between.
+    pub fn working_since(&self, since: Instant, cpu_then: Duration, cpu_now: Duration) -> bool {
+        let spell = since.elapsed().as_secs_f64();
+        self.working_now()
+            || (spell > 0.0 && cpu_now.saturating_sub(cpu_then).as_secs_f64() / spell > BUSY_SHARE)
     }
 
     /// CPU time the worker's live processes have used so far.

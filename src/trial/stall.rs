@@ -76,8 +76,7 @@ impl StallWatch {
         if spell < self.spell {
             return None;
         }
-        let busy = worker.working_now()
-            || cpu.saturating_sub(cpu_then).as_secs_f64() / spell.as_secs_f64() > super::BUSY_SHARE;
+        let busy = worker.working_since(since, cpu_then, cpu);
         let reporting = log.last_progress().is_some_and(|at| at > since);
         if busy || reporting {
             // Still doing something: the rule must hold again over an idle spell.
