@@ -1,18 +1,23 @@
-"""Every corpus case bisected with default flags and with `--jobs 1`, interleaved case by
-case (the order alternating) so that the machine's load hits both alike. Prints each run,
-the total wall time of each and their ratio, and every finding that differs from the case's
-`[expected]`.
+"""Every corpus case bisected with default flags and with `--jobs 1` as it was before the
+defaults changed (one trial at a time, every timeout waited out: `--no-early-verdicts`),
+interleaved case by case (the order alternating) so that the machine's load hits both
+alike. Prints each run, the total wall time of each and their ratio, and every finding that
+differs from the case's `[expected]`. With `--with-early-verdicts`, the `--jobs 1` side
+keeps the stall rules: what parallelism alone buys.
 
-    cargo build --release && python3 scripts/bench_default.py
+    cargo build --release && python3 scripts/bench_default.py [--with-early-verdicts]
 """
 import sys
 
 from corpus_runs import bisect, bisections
 
-SETTINGS = {"default flags": [], "--jobs 1": ["--jobs", "1"]}
-
 
 def main():
+    serial_flags = ["--jobs", "1"]
+    if "--with-early-verdicts" not in sys.argv[1:]:
+        serial_flags.append("--no-early-verdicts")
+    SETTINGS = {"default flags": [], "--jobs 1": serial_flags}
+    print(f"default flags against {' '.join(serial_flags)}", flush=True)
     totals = {name: 0.0 for name in SETTINGS}
     wrong = []
     for index, (label, folder, extra, expected) in enumerate(bisections()):

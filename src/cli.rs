@@ -69,6 +69,10 @@ pub struct TrialArgs {
     /// Keep each trial's scratch folder (worker, report, stack dump, output) and print where
     #[arg(long)]
     pub keep_scratch: bool,
+    /// Wait out every timeout: no stall rule (README, "Early stall verdicts") ends a trial
+    /// before it; for when an early verdict is in doubt
+    #[arg(long)]
+    pub no_early_verdicts: bool,
 }
 
 #[derive(Args, Debug)]

@@ -108,3 +108,70 @@ fn a_slow_but_healthy_worker_is_never_called_stuck() {
     let proof = json["stall"].as_str().unwrap_or_default();
     assert!(proof.contains("in-memory broker (StubBroker)"), "{proof}");
 }
+
+/// A middleware that skips every message (a kill switch left on): the probe is
+/// acknowledged and gone, so the worker is stuck for good as soon as it says so.
+#[test]
+fn a_worker_that_discards_the_probe_is_stuck_at_once() {
+    let dir = copy_case(
+        "corpus/stub-broker-leak",
+        &[
+            (
+                r#"imports = ["app.monitoring", "app.settings", "app.tasks"]"#,
+                r#"imports = ["app.monitoring", "app.settings", "app.paused", "app.tasks"]"#,
+            ),
+            (
+                r#"keep = ["env:PYTHONPATH"]"#,
+                r#"keep = ["env:PYTHONPATH", "import:app.paused"]"#,
+            ),
+        ],
+    );
+    std::fs::write(
+        dir.path().join("pkg/app/paused.py"),
+        "import dramatiq\n\
+         from dramatiq.middleware import SkipMessage\n\
+         \n\
+         class KillSwitch(dramatiq.Middleware):\n\
+         \x20   def before_process_message(self, broker, message):\n\
+         \x20       raise SkipMessage('jobs are paused')\n\
+         \n\
+         dramatiq.get_broker().add_middleware(KillSwitch())\n",
+    )
+    .unwrap();
+    let output = minrepro(&[
+        "run",
+        path_str(dir.path()),
+        "--empty",
+        "--json",
+        "--timeout",
+        "40s",
+    ]);
+    let json = output.json();
+    assert_eq!(json["kind"], "pending", "{json}\n{}", output.stderr);
+    let proof = json["stall"].as_str().unwrap_or_default();
+    assert!(
+        proof.contains("discarded the probe unprocessed: skipped"),
+        "{proof}"
+    );
+    let waited = json["trial"]["wall_s"].as_f64().unwrap();
+    assert!(waited < EARLY, "waited {waited}s");
+}
+
+/// `--no-early-verdicts` waits the timeout out even where a rule would prove the stall.
+#[test]
+fn without_early_verdicts_a_stuck_worker_waits_out_its_timeout() {
+    let dir = copy_case("corpus/pipe-deadlock", &[]);
+    let output = minrepro(&[
+        "run",
+        path_str(dir.path()),
+        "--json",
+        "--timeout",
+        "5s",
+        "--no-early-verdicts",
+    ]);
+    let json = output.json();
+    assert_eq!(json["kind"], "pending", "{json}\n{}", output.stderr);
+    assert!(json["stall"].is_null(), "{json}");
+    let waited = json["trial"]["wall_s"].as_f64().unwrap();
+    assert!(waited >= 5.0, "waited {waited}s");
+}

@@ -49,6 +49,13 @@ pub struct Request {
     pub broker_url: String,
     pub timeout_ms: u64,
     pub messages: u32,
+    /// Stall rules may end the trial before its timeout (absent from older requesters).
+    #[serde(default = "early_verdicts_by_default")]
+    pub early_verdicts: bool,
+}
+
+fn early_verdicts_by_default() -> bool {
+    true
 }
 
 /// What an agent answers.

@@ -375,6 +375,7 @@ impl Shared {
             broker_url: &request.broker_url,
             timeout: Duration::from_millis(request.timeout_ms),
             messages: request.messages,
+            early_verdicts: request.early_verdicts,
         };
         self.runner.run(&spec, &self.runner.interrupted).await
     }

@@ -64,6 +64,8 @@ pub struct Settings {
     pub max_causes: usize,
     /// Look for the fewest probe messages that still show the failure.
     pub reduce_messages: bool,
+    /// Stall rules may end trials before their timeout (see [`crate::trial::TrialSpec`]).
+    pub early_verdicts: bool,
     /// Reduce the cause's modules to their statements, with this many trials per cause at
     /// most (`None`: not at all).
     pub lines_budget: Option<u32>,
@@ -261,6 +263,7 @@ pub async fn bisect(
         },
         timing,
         jobs: settings.jobs,
+        early_verdicts: settings.early_verdicts,
         cache,
         progress: progress.clone(),
         redactor: redactor.clone(),
@@ -345,6 +348,7 @@ pub async fn bisect(
             broker_url: &broker_url,
             timeout: oracle.timing.timeout(),
             messages: case.oracle.messages,
+            early_verdicts: settings.early_verdicts,
         };
         let found =
             load::smallest_load(runner.as_ref(), spec, &oracle.judge, &settings.stop).await?;

@@ -151,6 +151,7 @@ pub struct TrialOracle {
     python: Arc<std::path::Path>,
     broker_url: Arc<str>,
     messages: u32,
+    early_verdicts: bool,
     space: Arc<dyn ConfigSpace>,
     case_name: Arc<str>,
     pub judge: Judge,
@@ -199,6 +200,8 @@ pub struct TrialOracleParts {
     pub judge: Judge,
     pub timing: Timing,
     pub jobs: usize,
+    /// Stall rules may end trials before their timeout.
+    pub early_verdicts: bool,
     pub cache: OutcomeCache,
     pub progress: Progress,
     pub redactor: Redactor,
@@ -215,6 +218,7 @@ impl TrialOracle {
             python: parts.python.into(),
             broker_url: parts.broker_url.into(),
             messages: parts.messages,
+            early_verdicts: parts.early_verdicts,
             space: parts.space,
             case_name: parts.case_name.into(),
             judge: parts.judge,
@@ -359,6 +363,7 @@ impl TrialOracle {
         let python = self.python.clone();
         let broker_url = self.broker_url.clone();
         let messages = self.messages;
+        let early_verdicts = self.early_verdicts;
         let config = self.space.config(variant);
         let case_name = self.case_name.clone();
         let timeout = self.timing.timeout();
@@ -385,6 +390,7 @@ impl TrialOracle {
                 broker_url: &broker_url,
                 timeout,
                 messages,
+                early_verdicts,
             };
             let result = runner.run(&spec, &token).await;
             let _ = sender.send(Message::Finished(trial, Box::new(result)));

@@ -54,6 +54,7 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         live_progress: true,
         max_causes: args.max_causes.map_or(usize::MAX, usize::from),
         reduce_messages: args.reduce_messages,
+        early_verdicts: !args.trial.no_early_verdicts,
         lines_budget: args.lines_args.budget(args.out.is_some() || args.lines),
     };
     let space_size = case::space::Space::of(&case, good.as_ref()).len();

@@ -32,6 +32,7 @@ pub async fn nightly(args: NightlyArgs) -> Result<i32, Error> {
         agents,
         python: args.trial.python.clone(),
         timeout: args.trial.timeout,
+        early_verdicts: !args.trial.no_early_verdicts,
         lines_budget: args.lines_args.budget(true),
     })
     .await?;

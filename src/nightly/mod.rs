@@ -124,6 +124,8 @@ pub struct Plan {
     /// `--python`: every case's interpreter; `None`: each case's own.
     pub python: Option<PathBuf>,
     pub timeout: Option<Duration>,
+    /// Stall rules may end trials before their timeout.
+    pub early_verdicts: bool,
     /// Statement-level reduction's trial budget per cause (`None`: not at all).
     pub lines_budget: Option<u32>,
 }
@@ -224,6 +226,7 @@ pub async fn run(plan: Plan) -> Result<Summary, Error> {
                 live_progress: false,
                 max_causes: usize::MAX,
                 reduce_messages: false,
+                early_verdicts: plan.early_verdicts,
                 lines_budget: plan.lines_budget,
             },
         };

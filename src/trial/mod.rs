@@ -169,6 +169,8 @@ pub struct TrialSpec<'a> {
     pub broker_url: &'a str,
     pub timeout: Duration,
     pub messages: u32,
+    /// A worker proven stuck for good by a stall rule is called pending before the timeout.
+    pub early_verdicts: bool,
 }
 
 /// Where the watch loop ended.
@@ -216,7 +218,7 @@ impl TrialRunner {
         let mut worker = WorkerProcess::spawn(spec.python, spec.config, scratch.path(), entry)?;
         let mut log = WorkerLog::new(scratch.path().join("report.jsonl"));
         let watched = self
-            .watch(&broker, &mut worker, &mut log, &probe, spec.timeout, cancel)
+            .watch(&broker, &mut worker, &mut log, &probe, spec, cancel)
             .await;
 
         let mut stack_dump = String::new();
@@ -298,16 +300,17 @@ impl TrialRunner {
         worker: &mut WorkerProcess,
         log: &mut WorkerLog,
         probe: &Probe,
-        timeout: Duration,
+        spec: &TrialSpec<'_>,
         cancel: &CancellationToken,
     ) -> Result<(Ending, Option<u32>), Error> {
+        let timeout = spec.timeout;
         let started = Instant::now();
         let quiet = (timeout / 5).max(Duration::from_secs(1));
         let last_chance = started + timeout * 3;
         let mut deadline = started + timeout;
         // The worker's CPU time at the start of the quiet spell before the deadline.
         let mut cpu_mark: Option<(Instant, Duration)> = None;
-        let mut stall = stall::StallWatch::new(timeout);
+        let mut stall = spec.early_verdicts.then(|| stall::StallWatch::new(timeout));
         let mut consumers = None;
         let mut published = false;
         let mut next_consumer_poll = started;
@@ -363,7 +366,9 @@ impl TrialRunner {
                         DECLARE_POLL
                     };
             }
-            let stalled = stall.look(worker, log, broker, published);
+            let stalled = stall
+                .as_mut()
+                .and_then(|stall| stall.look(worker, log, broker, &probe.token, published));
             if cpu_mark.is_none() && now + quiet >= deadline {
                 cpu_mark = Some((now, worker.cpu_time()));
             }

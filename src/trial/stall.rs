@@ -10,6 +10,9 @@
 //! - **A worker thread is blocked reading its stdin, a pipe nothing writes to**: minrepro
 //!   holds the write end open and never writes (`stdin = "pipe"`, a fixture's
 //!   `Popen(stdin=PIPE)`), so the reader (a prompt, a debugger) waits for good.
+//! - **The worker discarded the probe unprocessed**: the framework reported the message
+//!   skipped by a middleware, rejected, or of a task it does not know; it is acknowledged
+//!   and gone from its queue. This one needs no idle spell: nothing can bring it back.
 //! - **The worker consumes from another broker than the probe's**: it reported its broker
 //!   (`broker:ready`) and its start-up (`worker:started`), the broker is in memory (a test
 //!   double: Dramatiq's StubBroker, kombu's `memory://`, fakeredis) or its address differs
@@ -47,12 +50,13 @@ impl StallWatch {
     }
 
     /// The proof that the worker is stuck for good, once a rule has held for a whole spell
-    /// while the worker stayed idle. `published`: the probe went into its queue.
+    /// while the worker stayed idle. `published`: the probe (of `token`) went into its queue.
     pub fn look(
         &mut self,
         worker: &WorkerProcess,
         log: &WorkerLog,
         broker: &Broker,
+        token: &str,
         published: bool,
     ) -> Option<String> {
         let now = Instant::now();
@@ -60,6 +64,9 @@ impl StallWatch {
             return None;
         }
         self.next_look = now + LOOK_EVERY;
+        if let Some(how) = log.dropped(token) {
+            return Some(format!("the worker discarded the probe unprocessed: {how}"));
+        }
         let Some(proof) = worker
             .blocked_on_idle_pipe()
             .or_else(|| consuming_elsewhere(log, broker, published))

@@ -172,6 +172,14 @@ impl WorkerLog {
         (seen.len() as u32, last)
     }
 
+    /// How the worker discarded a probe message with `token` unprocessed (skipped,
+    /// rejected, an unknown task), if it did: that message is gone from its queue.
+    pub fn dropped(&self, token: &str) -> Option<String> {
+        self.infos("probe_dropped")
+            .find(|e| e.field_str("token") == Some(token))
+            .map(|e| e.field_str("how").unwrap_or("discarded").to_string())
+    }
+
     /// Whether the worker reported reaching `stage`.
     pub fn reached(&self, stage: &str) -> bool {
         self.stage_events(stage).next().is_some()

@@ -14,7 +14,7 @@ command line (prefork, solo, threads...) go through the same code:
 - `worker_ready` (the consumer consumes): `worker:started`;
 - `task_received` (main process): `probe:received`; the task body: `probe:processed`.
 """
-from minrepro_plumbing import PROBE, report, report_top_level_modules, report_versions, start
+from minrepro_plumbing import PROBE, info, report, report_top_level_modules, report_versions, start
 
 _state = {"connected": False, "set_by": "the CLI's -A argument", "fallback": None}
 
@@ -135,6 +135,23 @@ def _on_received(sender=None, request=None, **kwargs):
         report("probe:received", index=args[1] if len(args) > 1 else 0)
 
 
+def _on_dropped(how):
+    """A handler for a signal Celery sends when it discards a message unprocessed."""
+
+    def handler(sender=None, message=None, name=None, **kwargs):
+        headers = getattr(message, "headers", None) or {}
+        if (name or headers.get("task")) != PROBE["actor"]:
+            return
+        try:
+            args = message.payload[0]
+            token, index = args[0], args[1] if len(args) > 1 else 0
+        except Exception:
+            return
+        info("probe_dropped", token=token, index=index, how=how)
+
+    return handler
+
+
 def watch():
     """Connects minrepro's handlers to Celery's worker signals (once per process)."""
     if _state["connected"]:
@@ -145,6 +162,9 @@ def watch():
     signals.celeryd_after_setup.connect(_on_after_setup, weak=False)
     signals.worker_ready.connect(_on_ready, weak=False)
     signals.task_received.connect(_on_received, weak=False)
+    # The probe is acknowledged and gone, never to be processed.
+    signals.task_unknown.connect(_on_dropped("the worker's app has no task of that name"), weak=False)
+    signals.task_rejected.connect(_on_dropped("rejected: the message's content type is not accepted"), weak=False)
     _state["connected"] = True
 
 

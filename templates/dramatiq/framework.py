@@ -2,7 +2,7 @@
 the broker and queues the worker reports, the versions it records."""
 import sys
 
-from minrepro_plumbing import PROBE, report, report_top_level_modules, report_versions, start
+from minrepro_plumbing import PROBE, info, report, report_top_level_modules, report_versions, start
 
 
 def import_spec(spec):
@@ -122,10 +122,22 @@ def declare_probe():
     report_versions("dramatiq", "pika", "redis", "django", "django-dramatiq")
     _watch_worker_start()
 
+    def _dropped(message, how):
+        if message.actor_name == PROBE["actor"] and message.args:
+            info("probe_dropped", token=message.args[0], index=message.args[1] if len(message.args) > 1 else 0, how=how)
+
     class _MinreproStages(dramatiq.Middleware):
         def before_process_message(self, broker, message):
             if message.actor_name == PROBE["actor"]:
                 report("probe:received", index=message.args[1] if len(message.args) > 1 else 0)
+
+        # A probe skipped (a middleware raised SkipMessage) or rejected (failed, then
+        # dead-lettered) is gone from its queue unprocessed: it can never be processed.
+        def after_skip_message(self, broker, message):
+            _dropped(message, "skipped: a middleware raised SkipMessage, and the message was acknowledged")
+
+        def after_nack(self, broker, message):
+            _dropped(message, "rejected (nack): the message failed and went to the dead-letter queue")
 
     broker.add_middleware(_MinreproStages())
 
