@@ -12,7 +12,9 @@ command line (prefork, solo, threads...) go through the same code:
   probe queue added with `app.amqp.queues.select_add`, the documented way to add a queue
   to what a worker consumes without changing anything else;
 - `worker_ready` (the consumer consumes): `worker:started`;
-- `task_received` (main process): `probe:received`; the task body: `probe:processed`.
+- `task_received` (main process): `probe:received`; the task body: `probe:processed`;
+- `task_unknown`, `task_rejected` (the consumer acknowledged the probe without running it):
+  `probe_dropped`, which minrepro takes as proof that the worker is stuck for good.
 """
 from minrepro_plumbing import PROBE, info, report, report_top_level_modules, report_versions, start
 
