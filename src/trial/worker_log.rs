@@ -421,6 +421,18 @@ mod tests {
     }
 
     #[test]
+    fn a_dropped_probe_counts_only_for_its_own_token() {
+        let (_dir, log) = log_of(concat!(
+            r#"{"t": 1.0, "pid": 7, "info": "probe_dropped", "token": "other", "index": 0, "how": "skipped"}"#,
+            "\n",
+        ));
+        assert_eq!(log.dropped("abc"), None);
+        assert_eq!(log.dropped("other").as_deref(), Some("skipped"));
+        // A drop is a fact, not a stage: the stage a pending is compared on stays put.
+        assert_eq!(log.last_stage(), None);
+    }
+
+    #[test]
     fn a_line_is_read_once_it_is_complete() {
         let (dir, mut log) = log_of(r#"{"t": 1.0, "pid": 1, "stage": "import:a", "#);
         assert_eq!(log.last_stage(), None);
