@@ -46,6 +46,11 @@ def report(stage, event="point", **fields):
     write(dict(t=time.time(), pid=os.getpid(), stage=stage, event=event, **fields))
 
 
+def probe_index(args):
+    """The index of a probe message from its arguments, (token, index): 0 when absent."""
+    return args[1] if len(args) > 1 else 0
+
+
 def info(kind, **fields):
     """A fact about the worker that is not a stage (versions, an exception)."""
     write(dict(t=time.time(), pid=os.getpid(), info=kind, **fields))

@@ -6,12 +6,17 @@ mod common;
 
 use common::*;
 
-/// One run of a case's full configuration with a long timeout: the outcome's JSON.
-fn run_with_long_timeout(case: &str) -> serde_json::Value {
-    let dir = copy_case(case, &[]);
-    let output = minrepro(&["run", path_str(dir.path()), "--json", "--timeout", "40s"]);
+/// One run of the case in `dir` with `args`, which shows the case's failure (exit 0): the
+/// outcome's JSON.
+fn run_failing(dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let output = minrepro(&[&["run", path_str(dir), "--json"], args].concat());
     assert_eq!(output.code, 0, "{}", output.stderr);
     output.json()
+}
+
+/// One run of a case's full configuration with a long timeout: the outcome's JSON.
+fn run_with_long_timeout(case: &str) -> serde_json::Value {
+    run_failing(copy_case(case, &[]).path(), &["--timeout", "40s"])
 }
 
 /// Waited at most this long for a stall a rule proves (the timeout is 40 s).
@@ -138,16 +143,8 @@ fn a_worker_that_discards_the_probe_is_stuck_at_once() {
          dramatiq.get_broker().add_middleware(KillSwitch())\n",
     )
     .unwrap();
-    let output = minrepro(&[
-        "run",
-        path_str(dir.path()),
-        "--empty",
-        "--json",
-        "--timeout",
-        "40s",
-    ]);
-    let json = output.json();
-    assert_eq!(json["kind"], "pending", "{json}\n{}", output.stderr);
+    let json = run_failing(dir.path(), &["--empty", "--timeout", "40s"]);
+    assert_eq!(json["kind"], "pending", "{json}");
     let proof = json["stall"].as_str().unwrap_or_default();
     assert!(
         proof.contains("discarded the probe unprocessed: skipped"),
@@ -161,16 +158,8 @@ fn a_worker_that_discards_the_probe_is_stuck_at_once() {
 #[test]
 fn without_early_verdicts_a_stuck_worker_waits_out_its_timeout() {
     let dir = copy_case("corpus/pipe-deadlock", &[]);
-    let output = minrepro(&[
-        "run",
-        path_str(dir.path()),
-        "--json",
-        "--timeout",
-        "5s",
-        "--no-early-verdicts",
-    ]);
-    let json = output.json();
-    assert_eq!(json["kind"], "pending", "{json}\n{}", output.stderr);
+    let json = run_failing(dir.path(), &["--timeout", "5s", "--no-early-verdicts"]);
+    assert_eq!(json["kind"], "pending", "{json}");
     assert!(json["stall"].is_null(), "{json}");
     let waited = json["trial"]["wall_s"].as_f64().unwrap();
     assert!(waited >= 5.0, "waited {waited}s");

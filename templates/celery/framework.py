@@ -16,7 +16,7 @@ command line (prefork, solo, threads...) go through the same code:
 - `task_unknown`, `task_rejected` (the consumer acknowledged the probe without running it):
   `probe_dropped`, which minrepro takes as proof that the worker is stuck for good.
 """
-from minrepro_plumbing import PROBE, info, report, report_top_level_modules, report_versions, start
+from minrepro_plumbing import PROBE, info, probe_index, report, report_top_level_modules, report_versions, start
 
 _state = {"connected": False, "set_by": "the CLI's -A argument", "fallback": None}
 
@@ -134,7 +134,7 @@ def _on_ready(sender=None, **kwargs):
 def _on_received(sender=None, request=None, **kwargs):
     if getattr(request, "name", None) == PROBE["actor"]:
         args = getattr(request, "args", None) or ()
-        report("probe:received", index=args[1] if len(args) > 1 else 0)
+        report("probe:received", index=probe_index(args))
 
 
 def _on_dropped(how):
@@ -146,7 +146,7 @@ def _on_dropped(how):
             return
         try:
             args = message.payload[0]
-            token, index = args[0], args[1] if len(args) > 1 else 0
+            token, index = args[0], probe_index(args)
         except Exception:
             return
         info("probe_dropped", token=token, index=index, how=how)

@@ -2,7 +2,7 @@
 the broker and queues the worker reports, the versions it records."""
 import sys
 
-from minrepro_plumbing import PROBE, info, report, report_top_level_modules, report_versions, start
+from minrepro_plumbing import PROBE, info, probe_index, report, report_top_level_modules, report_versions, start
 
 
 def import_spec(spec):
@@ -124,12 +124,12 @@ def declare_probe():
 
     def _dropped(message, how):
         if message.actor_name == PROBE["actor"] and message.args:
-            info("probe_dropped", token=message.args[0], index=message.args[1] if len(message.args) > 1 else 0, how=how)
+            info("probe_dropped", token=message.args[0], index=probe_index(message.args), how=how)
 
     class _MinreproStages(dramatiq.Middleware):
         def before_process_message(self, broker, message):
             if message.actor_name == PROBE["actor"]:
-                report("probe:received", index=message.args[1] if len(message.args) > 1 else 0)
+                report("probe:received", index=probe_index(message.args))
 
         # A probe skipped (a middleware raised SkipMessage) or rejected (failed, then
         # dead-lettered) is gone from its queue unprocessed: it can never be processed.

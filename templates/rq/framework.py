@@ -14,7 +14,7 @@ module's QUEUES, stays exactly what the launch gave) and `dequeue_job_and_mainta
 (the worker took a job from a queue: `probe:received`)."""
 import sys
 
-from minrepro_plumbing import PROBE, exception, report, report_top_level_modules, report_versions, start
+from minrepro_plumbing import PROBE, exception, probe_index, report, report_top_level_modules, report_versions, start
 
 # The dotted name the probe job must carry (the `actor` the Rust side puts in the job).
 PROBE_FUNCTION = "minrepro_framework.probe"
@@ -172,7 +172,7 @@ def install(cli=False):
         job = _probe_job(result)
         if job is not None:
             try:
-                index = job.args[1] if len(job.args) > 1 else 0
+                index = probe_index(job.args)
             except Exception as exc:  # a job the worker's serializer cannot read
                 report("probe:received", index=None, error="%s: %s" % (type(exc).__name__, exc))
             else:
