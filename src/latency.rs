@@ -9,8 +9,6 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::python;
-
 /// Never less: a Python start-up on a loaded machine can take this long.
 pub const FLOOR: Duration = Duration::from_secs(3);
 /// Never more, however slow the history.
@@ -90,7 +88,13 @@ impl LatencyHistory {
     /// The history of `case` (a case file, known by its content: a copy elsewhere is the
     /// same worker) with `template` on `interpreter` with `messages` probe messages per
     /// trial (processing 500 messages takes longer than one).
-    pub fn load(template: &str, interpreter: &Path, messages: u32, case: &Path) -> LatencyHistory {
+    pub fn load(
+        cache_dir: &Path,
+        template: &str,
+        interpreter: &Path,
+        messages: u32,
+        case: &Path,
+    ) -> LatencyHistory {
         let digest = |bytes: &[u8]| format!("{:x}", Sha256::digest(bytes))[..12].to_string();
         let load = if messages > 1 {
             format!("-{messages}msg")
@@ -101,7 +105,7 @@ impl LatencyHistory {
             "{template}-{}{load}",
             digest(interpreter.as_os_str().as_encoded_bytes())
         );
-        let dir = python::cache_root().join("latency");
+        let dir = cache_dir.join("latency");
         LatencyHistory {
             own: Samples::load(dir.join(format!(
                     "{base}-case-{}.json",

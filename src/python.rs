@@ -58,6 +58,26 @@ pub fn interpreter(explicit: Option<&Path>, case: &Case) -> Result<PathBuf, Erro
     managed_environment(&case.template)
 }
 
+/// An interpreter trials run on, and what it is (for keying recorded outcomes).
+#[derive(Debug, Clone)]
+pub struct Interpreter {
+    /// As given or recorded (a virtual environment's `bin/python`, not resolved).
+    pub path: PathBuf,
+    /// See [`identity`].
+    pub identity: String,
+}
+
+impl Interpreter {
+    /// The interpreter at `path`, asked what it is (off the async runtime's threads).
+    pub async fn describe(path: PathBuf) -> Result<Interpreter, Error> {
+        let asked = path.clone();
+        let identity = tokio::task::spawn_blocking(move || identity(&asked))
+            .await
+            .map_err(|err| Error::infra(format!("cannot look at the interpreter: {err}")))?;
+        Ok(Interpreter { path, identity })
+    }
+}
+
 /// What an interpreter is, for keying recorded outcomes: its path as given, its version,
 /// and every distribution installed for it (name and version). A package upgraded or added
 /// makes earlier outcomes stale.

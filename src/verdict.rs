@@ -15,8 +15,9 @@ pub fn shows(expect: Expect, outcome: &Outcome, reference: Option<&Failure>) -> 
     };
     match expect {
         Expect::AnyFailure => true,
-        Expect::Pending => failure == Failure::Pending,
+        Expect::Pending => matches!(failure, Failure::Pending { .. }),
         Expect::Crash => matches!(failure, Failure::Crash { .. }),
+        Expect::Discarded => matches!(failure, Failure::Discarded { .. }),
         Expect::Same => reference.is_none_or(|reference| *reference == failure),
     }
 }

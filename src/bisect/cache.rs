@@ -22,7 +22,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::case::{Case, Config};
-use crate::python;
 use crate::trial::Outcome;
 
 /// Files larger than this in a case folder are left out of its fingerprint.
@@ -55,6 +54,8 @@ pub struct OutcomeCache {
 
 /// What the trials of one bisection run on, beyond the configuration itself.
 pub struct Scope<'a> {
+    /// minrepro's cache folder (see `python::cache_root`).
+    pub cache_dir: &'a Path,
     /// The interpreter and its installed packages (see `python::identity`).
     pub interpreter: &'a str,
     /// The broker's address, vhost and version.
@@ -67,7 +68,7 @@ impl OutcomeCache {
     /// records anew, beside it).
     pub fn open(case: &Case, scope: &Scope<'_>, fresh: bool) -> OutcomeCache {
         let case_key = hex(case.path.as_os_str().as_encoded_bytes());
-        let path = python::cache_root().join("outcomes").join(format!(
+        let path = scope.cache_dir.join("outcomes").join(format!(
             "{}-{}.jsonl",
             case.name,
             &case_key[..12]

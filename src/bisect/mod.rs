@@ -10,7 +10,6 @@ pub mod load;
 pub mod oracle;
 pub mod progress;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +22,7 @@ use crate::case::space::{ConfigSpace, Mode, Space, SpaceOracle};
 use crate::case::{Case, Config, Element, Runs, Timeout};
 use crate::error::Error;
 use crate::latency::LatencyHistory;
+use crate::python::Interpreter;
 use crate::redact::Redactor;
 use crate::reduce::engine::{Engine, runs_to_pass};
 use crate::reduce::search::{Order, causes, minimize};
@@ -69,6 +69,8 @@ pub struct Settings {
     /// Reduce the cause's modules to their statements, with this many trials per cause at
     /// most (`None`: not at all).
     pub lines_budget: Option<u32>,
+    /// minrepro's cache folder: recorded outcomes, latencies (see `python::cache_root`).
+    pub cache_dir: std::path::PathBuf,
 }
 
 /// How big an attachment came out.
@@ -221,23 +223,19 @@ pub async fn bisect(
     case: &Case,
     good: Option<&Case>,
     runner: Arc<dyn Runner>,
-    python: &Path,
+    interpreter: &Interpreter,
     settings: &Settings,
 ) -> Result<Finding, Error> {
     let started = Instant::now();
+    let python = interpreter.path.as_path();
     let space = Arc::new(Space::of(case, good));
     let redactor = redactor_for(case, good, settings.show_secrets);
     let progress = Progress::new(&case.name, settings.live_progress);
-    let interpreter = {
-        let python = python.to_path_buf();
-        tokio::task::spawn_blocking(move || crate::python::identity(&python))
-            .await
-            .map_err(|err| Error::infra(format!("cannot look at the interpreter: {err}")))?
-    };
     let broker_url = runner.broker_url(case.broker.as_deref());
     let broker = runner.broker_identity(&broker_url).await?;
     let scope = cache::Scope {
-        interpreter: &interpreter,
+        cache_dir: &settings.cache_dir,
+        interpreter: &interpreter.identity,
         broker: &broker,
         messages: case.oracle.messages,
     };
@@ -247,7 +245,13 @@ pub async fn bisect(
             Timeout::Fixed(timeout) => Some(timeout),
             Timeout::Auto => None,
         }),
-        history: LatencyHistory::load(&case.template, python, case.oracle.messages, &case.path),
+        history: LatencyHistory::load(
+            &settings.cache_dir,
+            &case.template,
+            python,
+            case.oracle.messages,
+            &case.path,
+        ),
         resumed: cache.last_pending_timeout(),
     };
     let mut oracle = TrialOracle::new(TrialOracleParts {
@@ -699,3 +703,6 @@ pub fn redact_value(name: &str, value: &str, redactor: &Redactor) -> String {
         None => redactor.redact(value),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -69,6 +69,8 @@ pub enum Expect {
     Same,
     Pending,
     Crash,
+    /// Replayed messages dropped unprocessed by the worker.
+    Discarded,
     AnyFailure,
 }
 

@@ -510,12 +510,13 @@ impl Checker<'_> {
             Some(e) => match e.get_ref().as_str() {
                 "pending" => Expect::Pending,
                 "crash" => Expect::Crash,
+                "discarded" => Expect::Discarded,
                 "any-failure" => Expect::AnyFailure,
                 other => {
                     return Err(self.fail(
                         e.span(),
                         format!("oracle.expect: `{other}` is not a kind of failure"),
-                        "use \"pending\", \"crash\" or \"any-failure\"; leave it out to mean the full configuration's own failure",
+                        "use \"pending\", \"crash\", \"discarded\" or \"any-failure\"; leave it out to mean the full configuration's own failure",
                     ));
                 }
             },

@@ -112,6 +112,7 @@ pub fn render(file: &CaseFile<'_>) -> String {
         Expect::Same => None,
         Expect::Pending => Some("pending"),
         Expect::Crash => Some("crash"),
+        Expect::Discarded => Some("discarded"),
         Expect::AnyFailure => Some("any-failure"),
     };
     if let Some(expect) = expect {

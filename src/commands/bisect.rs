@@ -56,6 +56,7 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         reduce_messages: args.reduce_messages,
         early_verdicts: !args.trial.no_early_verdicts,
         lines_budget: args.lines_args.budget(args.out.is_some() || args.lines),
+        cache_dir: crate::python::cache_root(),
     };
     let space_size = case::space::Space::of(&case, good.as_ref()).len();
     eprintln!(
@@ -77,7 +78,8 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         }
         None => runner.clone(),
     };
-    let mut finding = bisect::bisect(&case, good.as_ref(), trials, &python, &settings).await?;
+    let interpreter = crate::python::Interpreter::describe(python.clone()).await?;
+    let mut finding = bisect::bisect(&case, good.as_ref(), trials, &interpreter, &settings).await?;
     if let Some(out) = &args.out
         && finding.reproduces
     {

@@ -35,7 +35,13 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
         .map_err(failed)?;
     let runner = crate::commands::trial_runner(&args.trial);
     let messages = case.oracle.messages;
-    let mut history = LatencyHistory::load(&case.template, &python, messages, &case.path);
+    let mut history = LatencyHistory::load(
+        &crate::python::cache_root(),
+        &case.template,
+        &python,
+        messages,
+        &case.path,
+    );
     let timeout = match (args.trial.timeout, case.oracle.timeout) {
         (Some(timeout), _) | (None, Timeout::Fixed(timeout)) => timeout,
         (None, Timeout::Auto) => history.timeout(),

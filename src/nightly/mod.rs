@@ -19,6 +19,7 @@ use crate::agent::remote::Agents;
 use crate::bisect::{self, Finding, Settings};
 use crate::case::{self, CASE_FILE, Case, GOOD_FILE};
 use crate::error::Error;
+use crate::python::Interpreter;
 use crate::reduce::Verdict;
 use crate::report::attachment;
 use crate::trial::{Runner, TrialRunner};
@@ -228,6 +229,7 @@ pub async fn run(plan: Plan) -> Result<Summary, Error> {
                 reduce_messages: false,
                 early_verdicts: plan.early_verdicts,
                 lines_budget: plan.lines_budget,
+                cache_dir: crate::python::cache_root(),
             },
         };
         let context = CaseContext {
@@ -372,16 +374,19 @@ async fn run_case(context: CaseContext) -> CaseReport {
                 None => Ok(context.runner.clone()),
             };
             match trials {
-                Ok(trials) => {
-                    bisect::bisect(
-                        &context.case,
-                        context.good.as_ref(),
-                        trials,
-                        python,
-                        &context.settings,
-                    )
-                    .await
-                }
+                Ok(trials) => match Interpreter::describe(python.clone()).await {
+                    Ok(interpreter) => {
+                        bisect::bisect(
+                            &context.case,
+                            context.good.as_ref(),
+                            trials,
+                            &interpreter,
+                            &context.settings,
+                        )
+                        .await
+                    }
+                    Err(err) => Err(err),
+                },
                 Err(err) => Err(err),
             }
         }

@@ -3,6 +3,8 @@
 //! until it processes the probe, exits, or stays stuck past the timeout; then its whole
 //! process group is stopped and every queue the trial made is deleted.
 
+#[cfg(test)]
+pub mod fake;
 mod outcome;
 mod process;
 mod stall;
@@ -23,7 +25,9 @@ use crate::case::Config;
 use crate::error::Error;
 use crate::framework::{self, Framework, ProbeMessage};
 use crate::template;
-pub use outcome::{Failure, Outcome, normalize_signature, seconds};
+pub use outcome::{
+    Consumed, Discard, Failure, Outcome, Replayed, Stranded, Waiting, normalize_signature, seconds,
+};
 use process::WorkerProcess;
 pub use worker_log::{StageTime, Versions};
 use worker_log::{WorkerLog, round_ms, unix_now};
@@ -79,6 +83,7 @@ impl TrialRecord {
                 consumers,
                 messages,
                 processed,
+                replay,
             } => Outcome::Pending {
                 stack_dump: redactor.redact(&stack_dump),
                 stage,
@@ -87,6 +92,18 @@ impl TrialRecord {
                 consumers,
                 messages,
                 processed,
+                replay,
+            },
+            Outcome::Discarded {
+                stage,
+                how,
+                words,
+                replay,
+            } => Outcome::Discarded {
+                stage,
+                how,
+                words: redactor.redact(&words),
+                replay,
             },
             Outcome::Crash {
                 stage,
@@ -268,6 +285,7 @@ impl TrialRunner {
                 stack_dump,
                 messages: probe.messages,
                 processed: log.processed(&probe.token).0,
+                replay: None,
             },
             Ending::Exited(status) => crash(&log, status, &stderr_tail, &stdout_tail),
         };

@@ -1,5 +1,7 @@
 //! How one trial ended (docs/SPEC.md §3), and the normalized signature that tells one crash
-//! from another across trials.
+//! from another across trials. A trial that replayed the launch's own messages says what
+//! became of them ([`Replayed`]): where the ones left sit, what the worker consumed, how it
+//! discarded them.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -7,11 +9,12 @@ use std::time::Duration;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-/// Exactly one of the four outcomes of docs/SPEC.md §3.
+/// Exactly one of the outcomes of docs/SPEC.md §3.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(into = "OutcomeJson", try_from = "OutcomeJson")]
 pub enum Outcome {
-    /// The probe message was processed.
+    /// Every probe message was processed; every replayed message executed (and its result
+    /// stored where its sender reads it, when the sender waited on one).
     Processed { latency: Duration },
     /// The worker stayed alive but did not process the probe within the timeout.
     Pending {
@@ -27,6 +30,18 @@ pub enum Outcome {
         /// Probe messages published, and how many of them were processed.
         messages: u32,
         processed: u32,
+        /// What became of the launch's own messages, when the trial replayed them.
+        replay: Option<Replayed>,
+    },
+    /// The worker took replayed messages off their queue and dropped them unprocessed: a
+    /// task it does not know, a content type it refuses, a body it cannot decode (the
+    /// framework's own signal said so).
+    Discarded {
+        stage: Option<String>,
+        how: Discard,
+        /// The framework's own words about the first one.
+        words: String,
+        replay: Replayed,
     },
     /// The worker exited before processing.
     Crash {
@@ -40,13 +55,174 @@ pub enum Outcome {
     Error { message: String },
 }
 
-/// The failure a configuration shows, compared across trials: its kind, and for a crash
-/// its signature.
+/// The failure a configuration shows, compared across trials: its kind; for a crash its
+/// signature; for replayed messages left unprocessed, where they were left; for discarded
+/// ones, how.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Failure {
-    Pending,
+    Pending { stranded: Option<Stranded> },
     Crash { signature: String },
+    Discarded { how: Discard },
+}
+
+/// Where replayed messages were left unprocessed, as their sender would find them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stranded {
+    /// In a queue (or a vhost, a database) that no consumer of the worker reads, while the
+    /// worker consumes elsewhere.
+    Unread,
+    /// The worker exited on its own before it processed them.
+    WorkerExited,
+    /// Executed, but their results are not where the sender reads them.
+    ResultElsewhere,
+    /// With the worker, or waiting for a worker that never started consuming.
+    Stuck,
+}
+
+impl Stranded {
+    pub fn words(self) -> &'static str {
+        match self {
+            Stranded::Unread => "in a queue no consumer of the worker reads",
+            Stranded::WorkerExited => "the worker exited before it processed them",
+            Stranded::ResultElsewhere => "executed, their results not where the sender reads",
+            Stranded::Stuck => "not processed by the worker",
+        }
+    }
+}
+
+/// How a worker dropped a message unprocessed, by the framework's own signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Discard {
+    /// A task (actor, function) the worker does not know.
+    UnknownTask,
+    /// A content type (serializer) the worker does not accept.
+    Refused,
+    /// A body the worker cannot decode.
+    Undecodable,
+    /// Skipped by a middleware (a kill switch, an age limit).
+    Skipped,
+    /// Failed and sent to the dead-letter queue without running.
+    DeadLettered,
+}
+
+impl Discard {
+    pub fn words(self) -> &'static str {
+        match self {
+            Discard::UnknownTask => "a task the worker does not know",
+            Discard::Refused => "a content type the worker does not accept",
+            Discard::Undecodable => "a message the worker cannot decode",
+            Discard::Skipped => "skipped by a middleware",
+            Discard::DeadLettered => "dead-lettered without running",
+        }
+    }
+}
+
+/// What became of the launch's messages replayed in a trial.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Replayed {
+    /// Messages sent, and of them: executed, discarded.
+    pub sent: u32,
+    pub executed: u32,
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub discarded: u32,
+    /// Where the unprocessed ones sit, per destination queue.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub waiting: Vec<Waiting>,
+    /// The broker and queues the worker consumed, as it reported them.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub consumed: Option<Consumed>,
+    /// The worker exited on its own first: how.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub exited: Option<String>,
+    /// Executed, but stored where the sender does not read: where they went, and where it reads.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub results: Option<String>,
+    /// Where they were left, for a pending trial.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stranded: Option<Stranded>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A destination queue of replayed messages at the end of a trial.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiting {
+    /// host:port/vhost (or /database), never credentials.
+    pub broker: String,
+    /// The queue as the launch named it.
+    pub queue: String,
+    /// Messages in it (`None`: it does not exist, or it cannot be told).
+    pub depth: Option<u32>,
+    pub consumers: Option<u32>,
+    /// How many of the trial's messages went there.
+    pub sent: u32,
+}
+
+/// What the worker consumed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consumed {
+    /// host:port/vhost, or the in-memory broker's name.
+    pub broker: String,
+    /// The queues, as the launch names them.
+    pub queues: Vec<String>,
+}
+
+impl Replayed {
+    /// "20 messages in `celery` on 127.0.0.1:5672/proj-dev (depth 20, no consumer); the
+    /// worker consumed `celery` on 127.0.0.1:5672/proj-ci".
+    pub fn sentence(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(results) = &self.results {
+            parts.push(format!(
+                "{} of {} messages executed, {results}",
+                self.executed, self.sent
+            ));
+        }
+        for waiting in &self.waiting {
+            let state = match (waiting.depth, waiting.consumers) {
+                (None, _) => "no such queue".to_string(),
+                (Some(depth), Some(0)) => format!("depth {depth}, no consumer"),
+                (Some(depth), Some(n)) => format!("depth {depth}, {n} consumer{}", plural(n)),
+                (Some(depth), None) => format!("depth {depth}"),
+            };
+            parts.push(format!(
+                "{} message{} in `{}` on {} ({state})",
+                waiting.sent,
+                plural(waiting.sent),
+                waiting.queue,
+                waiting.broker
+            ));
+        }
+        if let Some(exited) = &self.exited {
+            parts.push(format!("the worker exited first ({exited})"));
+        }
+        if let Some(consumed) = &self.consumed {
+            let queues = if consumed.queues.is_empty() {
+                "no queue".to_string()
+            } else {
+                consumed
+                    .queues
+                    .iter()
+                    .map(|q| format!("`{q}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            parts.push(format!(
+                "the worker consumed {queues} on {}",
+                consumed.broker
+            ));
+        }
+        parts.join("; ")
+    }
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 impl Outcome {
@@ -55,6 +231,7 @@ impl Outcome {
             Outcome::Processed { .. } => "processed",
             Outcome::Pending { .. } => "pending",
             Outcome::Crash { .. } => "crash",
+            Outcome::Discarded { .. } => "discarded",
             Outcome::Error { .. } => "error",
         }
     }
@@ -62,7 +239,9 @@ impl Outcome {
     pub fn stage(&self) -> Option<&str> {
         match self {
             Outcome::Processed { .. } => Some("probe:processed"),
-            Outcome::Pending { stage, .. } | Outcome::Crash { stage, .. } => stage.as_deref(),
+            Outcome::Pending { stage, .. }
+            | Outcome::Crash { stage, .. }
+            | Outcome::Discarded { stage, .. } => stage.as_deref(),
             Outcome::Error { .. } => None,
         }
     }
@@ -70,10 +249,13 @@ impl Outcome {
     /// The failure this outcome shows, if it is one.
     pub fn failure(&self) -> Option<Failure> {
         match self {
-            Outcome::Pending { .. } => Some(Failure::Pending),
+            Outcome::Pending { replay, .. } => Some(Failure::Pending {
+                stranded: replay.as_ref().and_then(|r| r.stranded),
+            }),
             Outcome::Crash { signature, .. } => Some(Failure::Crash {
                 signature: signature.clone(),
             }),
+            Outcome::Discarded { how, .. } => Some(Failure::Discarded { how: *how }),
             Outcome::Processed { .. } | Outcome::Error { .. } => None,
         }
     }
@@ -82,9 +264,18 @@ impl Outcome {
     pub fn brief(&self) -> String {
         match self {
             Outcome::Processed { latency } => format!("processed in {:.2}s", latency.as_secs_f64()),
+            Outcome::Pending {
+                replay:
+                    Some(Replayed {
+                        stranded: Some(stranded),
+                        ..
+                    }),
+                ..
+            } => format!("pending: {}", stranded.words()),
             Outcome::Pending { stage, .. } => {
                 format!("pending at {}", stage.as_deref().unwrap_or("start-up"))
             }
+            Outcome::Discarded { how, .. } => format!("discarded: {}", how.words()),
             Outcome::Crash {
                 stage, signature, ..
             } => format!(
@@ -108,8 +299,21 @@ impl Outcome {
                 consumers,
                 messages,
                 processed,
+                replay,
                 ..
             } => {
+                if let Some(replay) = replay {
+                    let proof = stall
+                        .as_ref()
+                        .map(|proof| format!(", stuck for good: {proof}"))
+                        .unwrap_or_else(|| format!(" within {:.1}s", timeout.as_secs_f64()));
+                    return format!(
+                        "{} of {} messages executed{proof}; {}",
+                        replay.executed,
+                        replay.sent,
+                        replay.sentence()
+                    );
+                }
                 let what = if *messages > 1 {
                     format!("{processed} of {messages} messages processed")
                 } else {
@@ -148,6 +352,14 @@ impl Outcome {
                     stage.as_deref().unwrap_or("start-up")
                 )
             }
+            Outcome::Discarded {
+                how, words, replay, ..
+            } => format!(
+                "{} of {} messages discarded unprocessed, {}: {words}",
+                replay.discarded,
+                replay.sent,
+                how.words()
+            ),
             Outcome::Error { message } => message.clone(),
         }
     }
@@ -181,6 +393,14 @@ struct OutcomeJson {
     signature: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     message: Option<String>,
+    /// Discarded: how, and the framework's words.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    how: Option<Discard>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    words: Option<String>,
+    /// What became of the launch's replayed messages.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    replay: Option<Replayed>,
 }
 
 impl From<Outcome> for OutcomeJson {
@@ -199,6 +419,9 @@ impl From<Outcome> for OutcomeJson {
             signal: None,
             signature: None,
             message: None,
+            how: None,
+            words: None,
+            replay: None,
         };
         match outcome {
             Outcome::Processed { latency } => json.latency_s = Some(seconds(latency)),
@@ -209,8 +432,10 @@ impl From<Outcome> for OutcomeJson {
                 stack_dump,
                 messages,
                 processed,
+                replay,
                 ..
             } => {
+                json.replay = replay;
                 json.timeout_s = Some(seconds(timeout));
                 json.stall = stall;
                 json.consumers = consumers;
@@ -229,6 +454,13 @@ impl From<Outcome> for OutcomeJson {
                 json.exit_code = exit_code;
                 json.signal = signal;
                 json.signature = Some(signature);
+            }
+            Outcome::Discarded {
+                how, words, replay, ..
+            } => {
+                json.how = Some(how);
+                json.words = Some(words);
+                json.replay = Some(replay);
             }
             Outcome::Error { message } => json.message = Some(message),
         }
@@ -253,6 +485,13 @@ impl TryFrom<OutcomeJson> for Outcome {
                 stack_dump: json.stack_dump.unwrap_or_default(),
                 messages: json.messages.unwrap_or(1),
                 processed: json.processed.unwrap_or(0),
+                replay: json.replay,
+            },
+            "discarded" => Outcome::Discarded {
+                stage: json.stage,
+                how: json.how.ok_or("a discarded outcome without `how`")?,
+                words: json.words.unwrap_or_default(),
+                replay: json.replay.unwrap_or_default(),
             },
             "crash" => Outcome::Crash {
                 stage: json.stage,
@@ -350,6 +589,7 @@ mod tests {
             stack_dump: "Thread 0x1".into(),
             messages: 300,
             processed: 156,
+            replay: None,
         };
         let json = serde_json::to_value(&pending).unwrap();
         assert_eq!(json["kind"], "pending");

@@ -191,8 +191,9 @@ fn minimal_case_file(request: &Request<'_>, redacted: &Config) -> String {
     let finding = request.finding;
     let (expect, reference) = expected_failure(request);
     let expect = match (expect, reference) {
-        (Expect::Same, Some(Failure::Pending)) => Expect::Pending,
+        (Expect::Same, Some(Failure::Pending { .. })) => Expect::Pending,
         (Expect::Same, Some(Failure::Crash { .. })) => Expect::Crash,
+        (Expect::Same, Some(Failure::Discarded { .. })) => Expect::Discarded,
         (expect, _) => expect,
     };
     let name = format!("{}-minimal", finding.case);
@@ -281,7 +282,10 @@ fn launch_settings(request: &Request<'_>, redacted: &Config) -> LaunchSettings {
     let (expect, reference) = expected_failure(request);
     let (expected_kind, expected_signature) = match (expect, reference) {
         (Expect::AnyFailure, _) => ("any", None),
-        (Expect::Pending, _) | (Expect::Same, Some(Failure::Pending)) => ("pending", None),
+        (Expect::Pending, _) | (Expect::Same, Some(Failure::Pending { .. })) => ("pending", None),
+        (Expect::Discarded, _) | (Expect::Same, Some(Failure::Discarded { .. })) => {
+            ("discarded", None)
+        }
         (Expect::Crash, _) => ("crash", None),
         (Expect::Same, Some(Failure::Crash { signature })) => ("crash", Some(signature)),
         (Expect::Same, None) => ("any", None),

@@ -1,0 +1,224 @@
+//! Whole bisections on the fake runner: no Python, no broker, a rule over each
+//! configuration instead of a worker. What the real trial path does is tested against the
+//! real broker (tests/); here, what the bisection makes of outcomes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::case::Config;
+use crate::trial::fake::{FakeRunner, pending, processed};
+use crate::trial::{Discard, Outcome, Replayed, Stranded};
+
+/// A case folder holding `text` as case.toml (and `good`, as good.toml, when given).
+fn case_dir(text: &str, good: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("case.toml"), text).unwrap();
+    if let Some(good) = good {
+        std::fs::write(dir.path().join("good.toml"), good).unwrap();
+    }
+    dir
+}
+
+fn settings(cache: &std::path::Path) -> Settings {
+    Settings {
+        jobs: 4,
+        fresh: false,
+        fresh_full: false,
+        timeout: Some(Duration::from_secs(3)),
+        show_secrets: false,
+        stop: tokio_util::sync::CancellationToken::new(),
+        gate: None,
+        live_progress: false,
+        max_causes: usize::MAX,
+        reduce_messages: false,
+        early_verdicts: true,
+        lines_budget: None,
+        cache_dir: cache.to_path_buf(),
+    }
+}
+
+fn interpreter() -> Interpreter {
+    Interpreter {
+        path: "/nonexistent/python".into(),
+        identity: "fake interpreter".into(),
+    }
+}
+
+/// `n` env vars V000…, the worker's whole configuration.
+fn many_env_vars(n: usize) -> String {
+    let mut text = String::from("name = \"synthetic\"\n[env]\n");
+    for i in 0..n {
+        text.push_str(&format!("V{i:03} = \"{i}\"\n"));
+    }
+    text
+}
+
+fn has(config: &Config, key: &str) -> bool {
+    config.env.contains_key(key)
+}
+
+async fn run(
+    case: &tempfile::TempDir,
+    good: bool,
+    runner: Arc<FakeRunner>,
+    cache: &tempfile::TempDir,
+) -> Finding {
+    let case_file = crate::case::load(case.path()).unwrap();
+    let good = good.then(|| crate::case::load(&case.path().join("good.toml")).unwrap());
+    bisect(
+        &case_file,
+        good.as_ref(),
+        runner,
+        &interpreter(),
+        &settings(cache.path()),
+    )
+    .await
+    .unwrap()
+}
+
+fn sorted(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_causes_among_two_hundred_elements_are_found_fast() {
+    let case = case_dir(&many_env_vars(200), None);
+    let cache = tempfile::tempdir().unwrap();
+    let runner = Arc::new(FakeRunner::pending_when(|c| {
+        (has(c, "V017") && has(c, "V150")) || has(c, "V093")
+    }));
+    let started = std::time::Instant::now();
+    let finding = run(&case, false, runner.clone(), &cache).await;
+    assert!(finding.reproduces, "{:?}", finding.reason);
+    let causes: Vec<Vec<String>> = finding
+        .causes
+        .iter()
+        .map(|c| sorted(c.minimal.clone()))
+        .collect();
+    assert_eq!(causes.len(), 2, "{causes:?}");
+    assert!(causes.contains(&vec!["env:V093".to_string()]), "{causes:?}");
+    assert!(
+        causes.contains(&vec!["env:V017".to_string(), "env:V150".to_string()]),
+        "{causes:?}"
+    );
+    assert!(finding.causes.iter().all(|c| c.one_minimal));
+    assert_eq!(finding.causes[0].reproduction_rate, "3/3");
+    // Far fewer trials than elements: the search, not one trial per element.
+    assert!(runner.trials() < 80, "{} trials", runner.trials());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_good_side_that_does_not_work_stops_after_one_trial() {
+    let case = case_dir(&many_env_vars(6), Some(&many_env_vars(3)));
+    let cache = tempfile::tempdir().unwrap();
+    let runner = Arc::new(FakeRunner::pending_when(|_| true));
+    let finding = run(&case, true, runner.clone(), &cache).await;
+    assert!(!finding.reproduces);
+    assert!(
+        finding
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("the good configuration does not work")),
+        "{:?}",
+        finding.reason
+    );
+    assert_eq!(runner.trials(), 1);
+}
+
+/// Replayed messages: what the failure is compared on is where they were left, or how
+/// they were dropped. A variant whose messages end elsewhere fails another way: it is no
+/// reproduction, and the element it lacks stays (a prerequisite), not a cause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_messages_fail_the_same_way_only_when_they_end_the_same_way() {
+    let stranded = |how| {
+        let mut outcome = pending();
+        if let Outcome::Pending { replay, .. } = &mut outcome {
+            *replay = Some(Replayed {
+                sent: 20,
+                stranded: Some(how),
+                ..Replayed::default()
+            });
+        }
+        outcome
+    };
+    let unread = stranded(Stranded::Unread);
+    let elsewhere = stranded(Stranded::ResultElsewhere);
+    // QUEUE sends the worker to another queue (the failure); without BACKEND the results
+    // go nowhere the sender reads, another way to stay PENDING, which hides it.
+    let runner = Arc::new(FakeRunner::new(move |config, _| {
+        Ok(match (has(config, "QUEUE"), has(config, "BACKEND")) {
+            (true, true) => unread.clone(),
+            (_, false) => elsewhere.clone(),
+            (false, true) => processed(),
+        })
+    }));
+    let case = case_dir(
+        "[env]\nQUEUE = \"ci-tasks\"\nBACKEND = \"redis://r/1\"\nNOISE = \"1\"\n",
+        None,
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let finding = run(&case, false, runner, &cache).await;
+    assert!(finding.reproduces, "{:?}", finding.reason);
+    assert_eq!(
+        sorted(finding.minimal.clone()),
+        ["env:BACKEND", "env:QUEUE"],
+        "{:?}",
+        finding.causes
+    );
+    assert_eq!(finding.prerequisites, ["env:BACKEND"]);
+
+    // Discarded for one reason is not discarded for another.
+    let discarded = |how| Outcome::Discarded {
+        stage: Some("worker:started".into()),
+        how,
+        words: String::new(),
+        replay: Replayed::default(),
+    };
+    let runner = Arc::new(FakeRunner::new(move |config, _| {
+        Ok(match (has(config, "SETTINGS"), has(config, "TASKS")) {
+            (true, true) => discarded(Discard::Refused),
+            (_, false) => discarded(Discard::UnknownTask),
+            (false, true) => processed(),
+        })
+    }));
+    let case = case_dir("[env]\nSETTINGS = \"test\"\nTASKS = \"app.tasks\"\n", None);
+    let finding = run(&case, false, runner, &tempfile::tempdir().unwrap()).await;
+    assert_eq!(
+        sorted(finding.minimal.clone()),
+        ["env:SETTINGS", "env:TASKS"]
+    );
+    assert_eq!(finding.prerequisites, ["env:TASKS"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trial_that_cannot_run_twice_stops_the_bisection_with_what_it_found() {
+    let runner = Arc::new(FakeRunner::new(|config, number| {
+        if number > 3 {
+            return Err(crate::error::Error::infra("the broker is gone"));
+        }
+        Ok(if has(config, "V001") {
+            pending()
+        } else {
+            processed()
+        })
+    }));
+    let case = case_dir(&many_env_vars(8), None);
+    let finding = run(&case, false, runner, &tempfile::tempdir().unwrap()).await;
+    assert!(!finding.reproduces);
+    assert!(finding.interrupted);
+    assert!(
+        finding
+            .stopped_by
+            .as_deref()
+            .is_some_and(|why| why.contains("the broker is gone")),
+        "{:?}",
+        finding.stopped_by
+    );
+}
