@@ -14,6 +14,7 @@ mod framework;
 mod latency;
 mod launch;
 mod lines;
+mod messages;
 mod nightly;
 mod process_tree;
 mod python;

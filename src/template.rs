@@ -16,6 +16,8 @@ static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 /// The plumbing module every generated worker imports (stage reports, stack dumps, reduced
 /// sources), the same for every framework: `templates/plumbing.py`.
 pub const PLUMBING_FILE: &str = "minrepro_plumbing.py";
+/// The trial's names on the broker, patched into the broker clients: `templates/isolation.py`.
+pub const ISOLATION_FILE: &str = "minrepro_isolation.py";
 /// The framework's side of the plumbing (the probe task, the broker the worker reports):
 /// the template's `framework.py`.
 pub const FRAMEWORK_FILE: &str = "minrepro_framework.py";
@@ -35,14 +37,21 @@ pub fn exists(name: &str) -> bool {
     TEMPLATES.get_dir(name).is_some()
 }
 
-/// The plumbing every template's workers share.
-fn plumbing() -> Result<&'static str, Error> {
+/// A file every template's workers share (`plumbing.py`, `isolation.py`).
+fn shared(name: &str) -> Result<&'static str, Error> {
     TEMPLATES
-        .get_file("plumbing.py")
+        .get_file(name)
         .and_then(|f| f.contents_utf8())
         .ok_or_else(|| {
-            Error::infra("templates/plumbing.py is missing (this minrepro build is incomplete)")
+            Error::infra(format!(
+                "templates/{name} is missing (this minrepro build is incomplete)"
+            ))
         })
+}
+
+/// The plumbing every template's workers share.
+fn plumbing() -> Result<&'static str, Error> {
+    shared("plumbing.py")
 }
 
 fn file(template: &str, file: &str) -> Result<&'static str, Error> {
@@ -59,7 +68,7 @@ fn file(template: &str, file: &str) -> Result<&'static str, Error> {
 /// Every source of a template's workers, concatenated: with a configuration, it decides
 /// what a trial runs.
 pub fn worker_source(template: &str) -> Result<String, Error> {
-    let mut sources = vec![plumbing()?];
+    let mut sources = vec![plumbing()?, shared("isolation.py")?];
     for name in ["framework.py", "probe.py", "worker.py.j2", "launch.py.j2"] {
         sources.push(file(template, name)?);
     }
@@ -93,15 +102,7 @@ pub fn render(template: &str, name: &str, context: Value) -> Result<String, Erro
 
 /// Renders `templates/<name>`, shared by every framework, with `context`.
 pub fn render_shared(name: &str, context: Value) -> Result<String, Error> {
-    let source = TEMPLATES
-        .get_file(name)
-        .and_then(|f| f.contents_utf8())
-        .ok_or_else(|| {
-            Error::infra(format!(
-                "templates/{name} is missing (this minrepro build is incomplete)"
-            ))
-        })?;
-    render_text(source, name, context)
+    render_text(shared(name)?, name, context)
 }
 
 fn render_text(source: &str, what: &str, context: Value) -> Result<String, Error> {
@@ -187,6 +188,7 @@ pub fn render_worker(case_name: &str, config: &Config) -> Result<WorkerFiles, Er
     let options = &config.options;
     let mut files = vec![
         (PLUMBING_FILE, plumbing()?.to_string()),
+        (ISOLATION_FILE, shared("isolation.py")?.to_string()),
         (FRAMEWORK_FILE, file(template, "framework.py")?.to_string()),
     ];
     if !config.sources.is_empty() {

@@ -30,7 +30,7 @@ except FileNotFoundError:
 # A real-time signal, so that it cannot collide with a signal the application handles.
 DUMP_SIGNAL = signal.SIGRTMIN + 5 if hasattr(signal, "SIGRTMIN") else signal.SIGUSR2
 
-_state = {"pid": None, "dump_file": None, "stages": frozenset(), "parents": {}}
+_state = {"pid": None, "dump_file": None, "stages": frozenset(), "parents": {}, "after_import": {}}
 
 
 def write(record):
@@ -54,6 +54,27 @@ def probe_index(args):
 def info(kind, **fields):
     """A fact about the worker that is not a stage (versions, an exception)."""
     write(dict(t=time.time(), pid=os.getpid(), info=kind, **fields))
+
+
+def ours(message_id):
+    """Whether a message is one of the launch's that minrepro replays in this trial: its id
+    (fresh for the trial) ends with the trial's token."""
+    return isinstance(message_id, str) and message_id.endswith(PROBE["token"])
+
+
+def message_event(message_id, state, **fields):
+    """What the worker did with a replayed message: "received", "executed" (with `state`,
+    and `result`: where it stored the result, None for nowhere), "discarded" (`how`: one
+    of unknown-task, refused, undecodable, skipped, dead-lettered; `words`: the
+    framework's)."""
+    info("message", id=message_id, state=state, **fields)
+
+
+def redis_location(connection, namespace=None):
+    """Where a redis-py client stores: redis://host:port/db (and #namespace), no credentials."""
+    kwargs = getattr(getattr(connection, "connection_pool", None), "connection_kwargs", {}) or {}
+    location = "redis://%s:%s/%s" % (kwargs.get("host", "localhost"), kwargs.get("port", 6379), kwargs.get("db", 0))
+    return location + ("#" + namespace if namespace else "")
 
 
 def exception(exc):
@@ -113,6 +134,14 @@ def start(stages, main):
         parts = module.split(".")
         for end in range(1, len(parts)):
             _state["parents"].setdefault(".".join(parts[:end]), module)
+    # The trial's names on the broker (minrepro_isolation.py): patched into the broker
+    # clients as they are imported, or at once where they already are.
+    import minrepro_isolation
+
+    _state["after_import"] = minrepro_isolation.PATCHES
+    for name, patch in minrepro_isolation.PATCHES.items():
+        if name in sys.modules:
+            patch(sys.modules[name])
     sys.meta_path.insert(0, _StageFinder())
 
 
@@ -122,6 +151,7 @@ class _StageLoader:
 
     def __init__(self, real, name, origin):
         self._real, self._name, self._origin = real, name, origin
+        self._after = _state["after_import"].get(name)
 
     def __getattr__(self, attribute):
         return getattr(self._real, attribute)
@@ -152,13 +182,16 @@ class _StageLoader:
             raise
         if staged:
             report(stage, "end", duration_s=round(time.perf_counter() - started, 6))
+        if self._after is not None:
+            self._after(module)
 
 
 class _StageFinder:
     busy = False
 
     def find_spec(self, name, path, target=None):
-        if _StageFinder.busy or (name not in _state["stages"] and name not in _state["parents"] and name not in SOURCES):
+        watched = name in _state["stages"] or name in SOURCES or name in _state["after_import"]
+        if _StageFinder.busy or (not watched and name not in _state["parents"]):
             return None
         _StageFinder.busy = True
         try:
@@ -175,7 +208,7 @@ class _StageFinder:
                 return None
         finally:
             _StageFinder.busy = False
-        if name not in _state["stages"] and name not in SOURCES:
+        if not watched:
             return spec
         if spec.loader is not None and hasattr(spec.loader, "exec_module"):
             spec.loader = _StageLoader(spec.loader, name, spec.origin if spec.has_location else None)

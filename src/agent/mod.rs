@@ -49,6 +49,10 @@ pub struct Request {
     pub broker_url: String,
     pub timeout_ms: u64,
     pub messages: u32,
+    /// The launch's messages to replay, to the brokers their sender used (which must be
+    /// reachable from the agent under the same URLs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replay: Vec<crate::messages::LaunchMessage>,
     /// Stall rules may end the trial before its timeout (absent from older requesters).
     #[serde(default = "early_verdicts_by_default")]
     pub early_verdicts: bool,

@@ -211,6 +211,7 @@ impl RemoteRunner {
                 broker_url: spec.broker_url.to_string(),
                 timeout_ms: spec.timeout.as_millis() as u64,
                 messages: spec.messages,
+                replay: spec.replay.to_vec(),
                 early_verdicts: spec.early_verdicts,
             };
             let receiver = self.agents.send(&request).await?;

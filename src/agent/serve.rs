@@ -130,11 +130,7 @@ impl Agent {
             redact_url(&self.work_url)
         );
         let shared = Arc::new(Shared {
-            runner: TrialRunner {
-                brokers: Brokers::new(None),
-                keep_scratch: false,
-                interrupted: CancellationToken::new(),
-            },
+            runner: TrialRunner::new(Brokers::new(None), false, CancellationToken::new()),
             python: self.python.clone(),
             key: self.key.clone(),
             replies,
@@ -375,6 +371,7 @@ impl Shared {
             broker_url: &request.broker_url,
             timeout: Duration::from_millis(request.timeout_ms),
             messages: request.messages,
+            replay: &request.replay,
             early_verdicts: request.early_verdicts,
         };
         self.runner.run(&spec, &self.runner.interrupted).await

@@ -58,9 +58,10 @@ pub struct Scope<'a> {
     pub cache_dir: &'a Path,
     /// The interpreter and its installed packages (see `python::identity`).
     pub interpreter: &'a str,
-    /// The broker's address, vhost and version.
+    /// The brokers' addresses, vhosts and versions.
     pub broker: &'a str,
-    pub messages: u32,
+    /// What each trial sends: the number of probe messages, or the launch's messages.
+    pub load: &'a str,
 }
 
 impl OutcomeCache {
@@ -104,12 +105,12 @@ impl OutcomeCache {
         // The worker is rendered from the template's source and the configuration: the
         // source is part of every key, the configuration of each.
         let salt = format!(
-            "{}\n{}\n{}\n{}\n{} messages\n{}",
+            "{}\n{}\n{}\n{}\n{}\n{}",
             case.template,
             crate::template::worker_source(&case.template).unwrap_or_default(),
             scope.interpreter,
             scope.broker,
-            scope.messages,
+            scope.load,
             folder_fingerprint(&case.dir)
         );
         OutcomeCache {

@@ -22,6 +22,7 @@ use crate::case::space::{ConfigSpace, Mode, Space, SpaceOracle};
 use crate::case::{Case, Config, Element, Runs, Timeout};
 use crate::error::Error;
 use crate::latency::LatencyHistory;
+use crate::messages::LaunchMessage;
 use crate::python::Interpreter;
 use crate::redact::Redactor;
 use crate::reduce::engine::{Engine, runs_to_pass};
@@ -232,12 +233,31 @@ pub async fn bisect(
     let redactor = redactor_for(case, good, settings.show_secrets);
     let progress = Progress::new(&case.name, settings.live_progress);
     let broker_url = runner.broker_url(case.broker.as_deref());
-    let broker = runner.broker_identity(&broker_url).await?;
+    let replay: Arc<[LaunchMessage]> = replayed_messages(case, good).into();
+    // Outcomes hold for the brokers they were seen on: the probe's (where a worker with no
+    // broker of its own goes) and the senders'.
+    let mut broker = runner.broker_identity(&broker_url).await?;
+    for url in replay.iter().map(|m| m.broker.as_str()) {
+        let sender = runner.broker_identity(url).await?;
+        if !broker.contains(&sender) {
+            broker = format!("{broker}; {sender}");
+        }
+    }
+    let load = if replay.is_empty() {
+        format!("{} probe messages", case.oracle.messages)
+    } else {
+        serde_json::to_string(&*replay).unwrap_or_default()
+    };
     let scope = cache::Scope {
         cache_dir: &settings.cache_dir,
         interpreter: &interpreter.identity,
         broker: &broker,
-        messages: case.oracle.messages,
+        load: &load,
+    };
+    let load_size = if replay.is_empty() {
+        case.oracle.messages
+    } else {
+        replay.iter().map(|m| m.count).sum()
     };
     let cache = OutcomeCache::open(case, &scope, settings.fresh);
     let timing = Timing {
@@ -249,7 +269,7 @@ pub async fn bisect(
             &settings.cache_dir,
             &case.template,
             python,
-            case.oracle.messages,
+            load_size,
             &case.path,
         ),
         resumed: cache.last_pending_timeout(),
@@ -259,6 +279,7 @@ pub async fn bisect(
         python: python.to_path_buf(),
         broker_url: broker_url.clone(),
         messages: case.oracle.messages,
+        replay: replay.clone(),
         space: space.clone(),
         case_name: case.name.clone(),
         judge: Judge {
@@ -336,24 +357,30 @@ pub async fn bisect(
     let first = causes[0].clone();
     let mut trials = oracle.trials_run;
     let mut load_finding = None;
+    let spec = crate::trial::TrialSpec {
+        case_name: &case.name,
+        config: &first.config,
+        python,
+        broker_url: &broker_url,
+        timeout: oracle.timing.timeout(),
+        messages: case.oracle.messages,
+        replay: &replay,
+        early_verdicts: settings.early_verdicts,
+    };
     let searched_load = settings.reduce_messages
-        && case.oracle.messages > 1
+        && load::size(&spec) > 1
         && reduced.not_reproducing.is_none()
         && !interrupted;
     if searched_load {
         progress.note(&format!(
-            "looking for the fewest of {} probe messages that still show the failure",
-            case.oracle.messages
+            "looking for the fewest of {} {} messages that still show the failure",
+            load::size(&spec),
+            if replay.is_empty() {
+                "probe"
+            } else {
+                "replayed"
+            }
         ));
-        let spec = crate::trial::TrialSpec {
-            case_name: &case.name,
-            config: &first.config,
-            python,
-            broker_url: &broker_url,
-            timeout: oracle.timing.timeout(),
-            messages: case.oracle.messages,
-            early_verdicts: settings.early_verdicts,
-        };
         let found =
             load::smallest_load(runner.as_ref(), spec, &oracle.judge, &settings.stop).await?;
         trials += found.trials;
@@ -390,7 +417,7 @@ pub async fn bisect(
         minimal_worker_reproduces: None,
         attachment_size: None,
         causes,
-        messages: case.oracle.messages,
+        messages: load::size(&spec),
         load: load_finding,
         minimal_elements: first.elements,
         minimal_config: Some(first.config),
@@ -399,6 +426,15 @@ pub async fn bisect(
         stopped_by,
         log: std::mem::take(&mut oracle.log),
     })
+}
+
+/// The messages a bisection's trials replay: the failing launch's own, else the working
+/// one's (a working launch captured for a while often sent none); none: the probe.
+pub fn replayed_messages(case: &Case, good: Option<&Case>) -> Vec<LaunchMessage> {
+    match good {
+        Some(good) if case.messages.is_empty() => good.messages.clone(),
+        _ => case.messages.clone(),
+    }
 }
 
 /// The elements of `variant` with their values, secrets redacted.

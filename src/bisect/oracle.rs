@@ -17,6 +17,7 @@ use super::progress::Progress;
 use crate::case::space::{ConfigSpace, SpaceOracle};
 use crate::error::Error;
 use crate::latency::LatencyHistory;
+use crate::messages::LaunchMessage;
 use crate::redact::Redactor;
 use crate::reduce::{Oracle, OracleEvent, Started, Stop, TrialId, Variant, Verdict};
 use crate::trial::{Outcome, Runner, TrialRecord, TrialSpec};
@@ -151,6 +152,7 @@ pub struct TrialOracle {
     python: Arc<std::path::Path>,
     broker_url: Arc<str>,
     messages: u32,
+    replay: Arc<[LaunchMessage]>,
     early_verdicts: bool,
     space: Arc<dyn ConfigSpace>,
     case_name: Arc<str>,
@@ -195,6 +197,8 @@ pub struct TrialOracleParts {
     pub broker_url: String,
     /// Probe messages per trial.
     pub messages: u32,
+    /// The launch's messages every trial replays (empty: the probe).
+    pub replay: Arc<[LaunchMessage]>,
     pub space: Arc<dyn ConfigSpace>,
     pub case_name: String,
     pub judge: Judge,
@@ -218,6 +222,7 @@ impl TrialOracle {
             python: parts.python.into(),
             broker_url: parts.broker_url.into(),
             messages: parts.messages,
+            replay: parts.replay,
             early_verdicts: parts.early_verdicts,
             space: parts.space,
             case_name: parts.case_name.into(),
@@ -363,6 +368,7 @@ impl TrialOracle {
         let python = self.python.clone();
         let broker_url = self.broker_url.clone();
         let messages = self.messages;
+        let replay = self.replay.clone();
         let early_verdicts = self.early_verdicts;
         let config = self.space.config(variant);
         let case_name = self.case_name.clone();
@@ -390,6 +396,7 @@ impl TrialOracle {
                 broker_url: &broker_url,
                 timeout,
                 messages,
+                replay: &replay,
                 early_verdicts,
             };
             let result = runner.run(&spec, &token).await;

@@ -140,11 +140,11 @@ async fn replayed_messages_fail_the_same_way_only_when_they_end_the_same_way() {
     let stranded = |how| {
         let mut outcome = pending();
         if let Outcome::Pending { replay, .. } = &mut outcome {
-            *replay = Some(Replayed {
+            *replay = Some(Box::new(Replayed {
                 sent: 20,
                 stranded: Some(how),
                 ..Replayed::default()
-            });
+            }));
         }
         outcome
     };
@@ -179,7 +179,7 @@ async fn replayed_messages_fail_the_same_way_only_when_they_end_the_same_way() {
         stage: Some("worker:started".into()),
         how,
         words: String::new(),
-        replay: Replayed::default(),
+        replay: Box::default(),
     };
     let runner = Arc::new(FakeRunner::new(move |config, _| {
         Ok(match (has(config, "SETTINGS"), has(config, "TASKS")) {

@@ -1,7 +1,8 @@
-//! RabbitMQ over AMQP (lapin): one connection per minrepro process, a channel per operation.
-//! minrepro never declares a worker's queue: the worker declares it with the arguments its
-//! own configuration gives, and any declaration of ours could differ (406) and make its
-//! consumer retry forever.
+//! RabbitMQ over AMQP (lapin): one connection per minrepro process and broker URL, a channel
+//! per operation. minrepro never declares a worker's queue: the worker declares it with the
+//! arguments its own configuration gives, and any declaration of ours could differ (406) and
+//! make its consumer retry forever. What it declares is what the launch's sender declared,
+//! under the trial's names, as the sender did before publishing.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -14,6 +15,7 @@ use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProper
 
 use super::{ANSWER_WITHIN, Address, AmqpMessage, CONNECT_TIMEOUT, reconnect};
 use crate::error::Error;
+use crate::messages::Declaration;
 use crate::redact::redact_url;
 
 pub struct Amqp {
@@ -177,6 +179,125 @@ impl Amqp {
         Ok(channel)
     }
 
+    /// Publishes `message` to its exchange with its routing key, confirmed; `false` when the
+    /// broker could route it nowhere (it returns the message): no queue is bound there yet.
+    pub async fn publish_routed(&self, message: &AmqpMessage) -> Result<bool, Error> {
+        let channel = self.confirmed_channel().await?;
+        let lost = |err| self.lost(err);
+        let confirm = self
+            .answered(channel.basic_publish(
+                message.exchange.as_str().into(),
+                message.routing_key.as_str().into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
+                &message.body,
+                properties(message),
+            ))
+            .await?;
+        let confirm = match confirm {
+            Ok(confirm) => confirm,
+            // No such exchange (404): nothing can route it yet.
+            Err(err) if is_soft_error(&err) => return Ok(false),
+            Err(err) => return Err(lost(err)),
+        };
+        let confirmation = match self.answered(confirm).await? {
+            Ok(confirmation) => confirmation,
+            Err(err) if is_soft_error(&err) => return Ok(false),
+            Err(err) => return Err(lost(err)),
+        };
+        self.close(channel, "message published").await;
+        match confirmation {
+            Confirmation::Ack(None) => Ok(true),
+            Confirmation::Ack(Some(_returned)) => Ok(false),
+            _ => Err(Error::infra(format!(
+                "the broker at {} did not accept a replayed message for {}",
+                redact_url(&self.url),
+                message.routing_key
+            ))),
+        }
+    }
+
+    /// Makes what a sender declared (under the trial's names): a queue, an exchange, a
+    /// binding. `Err` with the broker's refusal when it refuses (a queue that exists with
+    /// other arguments: 406), which is the sender's failure to report, not the broker's.
+    pub async fn declare(&self, declaration: &Declaration) -> Result<Result<(), String>, Error> {
+        use lapin::options::{ExchangeDeclareOptions, QueueBindOptions};
+        let _one_at_a_time = self.refusals.lock().await;
+        let channel = self.channel().await?;
+        let table = |arguments: &serde_json::Map<String, serde_json::Value>| {
+            let mut table = FieldTable::default();
+            for (key, value) in arguments {
+                table.insert(key.as_str().into(), field_value(value));
+            }
+            table
+        };
+        let answered = match declaration {
+            Declaration::Queue {
+                name,
+                durable,
+                exclusive,
+                auto_delete,
+                arguments,
+            } => self
+                .answered(channel.queue_declare(
+                    name.as_str().into(),
+                    QueueDeclareOptions {
+                        durable: *durable,
+                        exclusive: *exclusive,
+                        auto_delete: *auto_delete,
+                        ..QueueDeclareOptions::default()
+                    },
+                    table(arguments),
+                ))
+                .await?
+                .map(|_| ()),
+            Declaration::Exchange {
+                name,
+                kind,
+                durable,
+                auto_delete,
+                arguments,
+            } => {
+                self.answered(channel.exchange_declare(
+                    name.as_str().into(),
+                    exchange_kind(kind),
+                    ExchangeDeclareOptions {
+                        durable: *durable,
+                        auto_delete: *auto_delete,
+                        ..ExchangeDeclareOptions::default()
+                    },
+                    table(arguments),
+                ))
+                .await?
+            }
+            Declaration::Binding {
+                queue,
+                exchange,
+                routing_key,
+                arguments,
+            } => {
+                self.answered(channel.queue_bind(
+                    queue.as_str().into(),
+                    exchange.as_str().into(),
+                    routing_key.as_str().into(),
+                    QueueBindOptions::default(),
+                    table(arguments),
+                ))
+                .await?
+            }
+        };
+        match answered {
+            Ok(()) => {
+                self.close(channel, "declared").await;
+                Ok(Ok(()))
+            }
+            Err(err) if is_soft_error(&err) => Ok(Err(err.to_string())),
+            Err(err) => Err(self.lost(err)),
+        }
+    }
+
     /// Publishes `body` to `queue` on the default exchange, persistent and confirmed, if the
     /// queue exists; `false` when it does not exist yet (the broker returns the message).
     ///
@@ -259,7 +380,7 @@ impl Amqp {
     }
 
     /// Messages and consumers of `queue`, `None` if it does not exist.
-    async fn counts(&self, queue: &str) -> Result<Option<(u32, u32)>, Error> {
+    pub async fn counts(&self, queue: &str) -> Result<Option<(u32, u32)>, Error> {
         let channel = self.channel().await?;
         let passive = QueueDeclareOptions {
             passive: true,
@@ -292,63 +413,31 @@ impl Amqp {
         Ok(())
     }
 
-    /// Deletes the application queues a worker declared (with the queues its framework
-    /// pairs with them), but only those that are empty and have no consumer: never a message nor another
-    /// worker's queue is lost. One deletion at a time: a refusal (406) closes its channel,
-    /// and such closes must not race with other channels being opened.
-    pub async fn delete_idle_queues(&self, queues: &[String]) -> Result<(), Error> {
-        let _one_at_a_time = self.refusals.lock().await;
-        // On a connection of its own: a quorum queue answers a conditional delete with a
-        // connection error (540 NOT_IMPLEMENTED), which must not end the trials' connection.
-        let Ok(connection) = open(&self.url).await else {
-            return Ok(()); // the broker is away: the queues' fate is the broker's now
-        };
-        for name in queues {
-            match delete_if_idle(&connection, name).await {
-                Ok(()) => {}
-                // Gone already (another trial deleted it), or in use: nothing to do.
-                Err(err) if is_soft_error(&err) => {}
-                // Refused for good (a quorum queue) or the broker went away: the
-                // application's queues stay; they are not the probe's.
-                Err(_) => break,
-            }
+    /// Deletes `exchanges` (a trial's, under its names).
+    pub async fn delete_exchanges(&self, exchanges: &[String]) -> Result<(), Error> {
+        let channel = self.channel().await?;
+        for name in exchanges {
+            self.answered(channel.exchange_delete(
+                name.as_str().into(),
+                lapin::options::ExchangeDeleteOptions::default(),
+            ))
+            .await?
+            .map_err(|err| self.lost(err))?;
         }
-        let _ =
-            tokio::time::timeout(ANSWER_WITHIN, connection.close(200, "trial done".into())).await;
+        self.close(channel, "trial done").await;
         Ok(())
     }
 }
 
-/// Deletes queue `name` if it holds no message and has no consumer: looked at first, so
-/// that a refusal is rare (another trial's worker may be using it), then deleted on the
-/// condition that it still is (a queue in use by now answers 406 and closes the channel).
-async fn delete_if_idle(connection: &Connection, name: &str) -> Result<(), lapin::Error> {
-    let attempt = async {
-        let channel = connection.create_channel().await?;
-        let passive = QueueDeclareOptions {
-            passive: true,
-            ..QueueDeclareOptions::default()
-        };
-        let declared = channel
-            .queue_declare(name.into(), passive, FieldTable::default())
-            .await?;
-        if declared.message_count() == 0 && declared.consumer_count() == 0 {
-            let idle = QueueDeleteOptions {
-                if_unused: true,
-                if_empty: true,
-                ..QueueDeleteOptions::default()
-            };
-            channel.queue_delete(name.into(), idle).await?;
-        }
-        let _ = channel.close(200, "trial done".into()).await;
-        Ok(())
-    };
-    // No answer in time counts as a broker gone away: the batch stops.
-    tokio::time::timeout(ANSWER_WITHIN, attempt)
-        .await
-        .unwrap_or_else(|_| {
-            Err(lapin::ErrorKind::InvalidConnectionState(lapin::ConnectionState::Closed).into())
-        })
+/// lapin's exchange kind for the type a sender declared.
+fn exchange_kind(kind: &str) -> lapin::ExchangeKind {
+    match kind {
+        "direct" => lapin::ExchangeKind::Direct,
+        "fanout" => lapin::ExchangeKind::Fanout,
+        "topic" => lapin::ExchangeKind::Topic,
+        "headers" => lapin::ExchangeKind::Headers,
+        other => lapin::ExchangeKind::Custom(other.into()),
+    }
 }
 
 /// A new connection to `url`, given [`CONNECT_TIMEOUT`]; `Err`: why not.
@@ -405,7 +494,7 @@ async fn server_version(host: &str, port: u16) -> Option<String> {
 /// The properties a message carries: persistent, with what the framework's protocol puts in
 /// them (Celery's task headers and correlation id, say).
 fn properties(message: &AmqpMessage) -> BasicProperties {
-    let mut properties = BasicProperties::default().with_delivery_mode(2);
+    let mut properties = BasicProperties::default().with_delivery_mode(message.delivery_mode);
     if let Some(value) = &message.content_type {
         properties = properties.with_content_type(value.as_str().into());
     }
@@ -417,6 +506,18 @@ fn properties(message: &AmqpMessage) -> BasicProperties {
     }
     if let Some(value) = message.priority {
         properties = properties.with_priority(value);
+    }
+    if let Some(value) = &message.reply_to {
+        properties = properties.with_reply_to(value.as_str().into());
+    }
+    if let Some(value) = &message.expiration {
+        properties = properties.with_expiration(value.as_str().into());
+    }
+    if let Some(value) = &message.kind {
+        properties = properties.with_type(value.as_str().into());
+    }
+    if let Some(value) = &message.app_id {
+        properties = properties.with_app_id(value.as_str().into());
     }
     if !message.headers.is_empty() {
         let mut table = FieldTable::default();

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
+use crate::messages::Declaration;
 use crate::redact::redact_url;
 
 /// The broker used when neither `--broker`, `MINREPRO_BROKER` nor the case names one.
@@ -84,17 +85,47 @@ pub struct Address {
     pub vhost: String,
 }
 
-/// One AMQP message: its body and the properties a framework's protocol uses. Published to
-/// the default exchange with the queue as routing key, persistent.
-#[derive(Debug, Clone, Default)]
+/// One AMQP message: where it goes, its body and the properties a framework's protocol uses.
+#[derive(Debug, Clone)]
 pub struct AmqpMessage {
+    /// `""`: the default exchange, where the routing key is a queue's name.
+    pub exchange: String,
+    pub routing_key: String,
     pub body: Vec<u8>,
     pub content_type: Option<String>,
     pub content_encoding: Option<String>,
     pub correlation_id: Option<String>,
     pub priority: Option<u8>,
+    /// 2: persistent.
+    pub delivery_mode: u8,
+    pub reply_to: Option<String>,
+    pub expiration: Option<String>,
+    /// AMQP's `type` property.
+    pub kind: Option<String>,
+    pub app_id: Option<String>,
     /// Header name → value; JSON null is AMQP's void.
     pub headers: serde_json::Map<String, serde_json::Value>,
+}
+
+impl AmqpMessage {
+    /// A persistent message to `queue` through the default exchange (a probe's).
+    pub fn to_queue(queue: &str, body: Vec<u8>) -> AmqpMessage {
+        AmqpMessage {
+            exchange: String::new(),
+            routing_key: queue.to_string(),
+            body,
+            content_type: None,
+            content_encoding: None,
+            correlation_id: None,
+            priority: None,
+            delivery_mode: 2,
+            reply_to: None,
+            expiration: None,
+            kind: None,
+            app_id: None,
+            headers: serde_json::Map::new(),
+        }
+    }
 }
 
 /// One probe message as the framework encodes it for the trial's broker.
@@ -290,6 +321,37 @@ impl Broker {
         }
     }
 
+    /// Sends a replayed message where it goes; `false` when nothing there can take it yet
+    /// (no queue bound on RabbitMQ). On Redis it always lands.
+    pub async fn deliver_routed(&self, delivery: &Delivery) -> Result<bool, Error> {
+        match (self, delivery) {
+            (Broker::Amqp(b), Delivery::Amqp(message)) => b.publish_routed(message).await,
+            (Broker::Redis(b), Delivery::Redis(commands)) => b.run(commands).await.map(|()| true),
+            _ => Err(mismatch()),
+        }
+    }
+
+    /// Makes what a sender declared (RabbitMQ; nothing to declare on Redis). The inner
+    /// `Err` is the broker's refusal.
+    pub async fn declare(&self, declaration: &Declaration) -> Result<Result<(), String>, Error> {
+        match self {
+            Broker::Amqp(b) => b.declare(declaration).await,
+            Broker::Redis(_) => Ok(Ok(())),
+        }
+    }
+
+    /// How many messages wait at `key` (a RabbitMQ queue, or a Redis list) and how many
+    /// consumers it has (`None`: Redis cannot tell); `None` when the queue does not exist.
+    pub async fn queue_state(&self, key: &str) -> Result<Option<(u32, Option<u32>)>, Error> {
+        match self {
+            Broker::Amqp(b) => Ok(b
+                .counts(key)
+                .await?
+                .map(|(depth, consumers)| (depth, Some(consumers)))),
+            Broker::Redis(b) => Ok(Some((b.length(key).await?, None))),
+        }
+    }
+
     /// Whether the broker tells how many consumers a queue has (RabbitMQ does; nobody sees
     /// who waits on a Redis list).
     pub fn sees_consumers(&self) -> bool {
@@ -337,12 +399,25 @@ impl Broker {
         }
     }
 
-    /// Deletes application queues a worker declared, when they are empty and unused (AMQP;
-    /// a Redis list that is empty does not exist).
-    pub async fn delete_idle_queues(&self, queues: &[String]) -> Result<(), Error> {
+    /// Deletes what one trial made here under its names: the queues and exchanges it
+    /// declared (RabbitMQ); every key holding the trial's id, and the members holding it in
+    /// the frameworks' shared collections `shared` (Redis).
+    pub async fn sweep(
+        &self,
+        trial: &str,
+        queues: &[String],
+        exchanges: &[String],
+        shared: &[&str],
+    ) -> Result<(), Error> {
         match self {
-            Broker::Amqp(b) => b.delete_idle_queues(queues).await,
-            Broker::Redis(_) => Ok(()),
+            Broker::Amqp(b) => {
+                b.delete_queues(queues).await?;
+                b.delete_exchanges(exchanges).await
+            }
+            Broker::Redis(b) => {
+                b.delete_keys(&[], &[format!("*{trial}*")], &[]).await?;
+                b.remove_members_holding(shared, trial).await
+            }
         }
     }
 

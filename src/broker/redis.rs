@@ -155,6 +155,82 @@ impl Redis {
         }
     }
 
+    /// How many items the list at `key` holds (0 when there is none).
+    pub async fn length(&self, key: &str) -> Result<u32, Error> {
+        let mut connection = self.connection().await?;
+        let asked: Result<u32, _> = redis::cmd("LLEN")
+            .arg(key)
+            .query_async(&mut connection)
+            .await;
+        match asked {
+            Ok(length) => Ok(length),
+            // Not a list (another kind of key of the same name): nothing waits in it.
+            Err(err) if matches!(err.kind(), redis::ErrorKind::Server(_)) => Ok(0),
+            Err(err) => Err(self.lost(err.to_string()).await),
+        }
+    }
+
+    /// Removes from each of the shared collections `keys` (sets, sorted sets, hashes) the
+    /// members (hash fields, or fields whose value) holding `needle`.
+    pub async fn remove_members_holding(&self, keys: &[&str], needle: &str) -> Result<(), Error> {
+        let mut connection = self.connection().await?;
+        for key in keys {
+            let kind: String = match redis::cmd("TYPE")
+                .arg(*key)
+                .query_async(&mut connection)
+                .await
+            {
+                Ok(kind) => kind,
+                Err(err) => return Err(self.lost(err.to_string()).await),
+            };
+            let (scan, remove) = match kind.as_str() {
+                "set" => ("SSCAN", "SREM"),
+                "zset" => ("ZSCAN", "ZREM"),
+                "hash" => ("HSCAN", "HDEL"),
+                _ => continue,
+            };
+            let mut doomed: Vec<Vec<u8>> = Vec::new();
+            let mut cursor: u64 = 0;
+            loop {
+                let page: Result<(u64, Vec<Vec<u8>>), _> = redis::cmd(scan)
+                    .arg(*key)
+                    .arg(cursor)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query_async(&mut connection)
+                    .await;
+                let (next, items) = match page {
+                    Ok(page) => page,
+                    Err(err) => return Err(self.lost(err.to_string()).await),
+                };
+                // Sorted sets and hashes come as pairs: member and score, field and value.
+                let step = if kind == "set" { 1 } else { 2 };
+                for pair in items.chunks(step) {
+                    let holds =
+                        |bytes: &[u8]| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+                    if pair.iter().any(|item| holds(item)) {
+                        doomed.push(pair[0].clone());
+                    }
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+            if !doomed.is_empty() {
+                let removed: Result<(), _> = redis::cmd(remove)
+                    .arg(*key)
+                    .arg(&doomed)
+                    .query_async(&mut connection)
+                    .await;
+                if let Err(err) = removed {
+                    return Err(self.lost(err.to_string()).await);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Deletes `keys`, every key matching one of `patterns`, and `members` from their sets.
     pub async fn delete_keys(
         &self,

@@ -16,6 +16,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 pub use crate::launch::{InputMode, LaunchOption, LaunchOptions, Launcher, OutputMode};
+use crate::messages::LaunchMessage;
 pub use diagnostic::SourceFile;
 pub use parse::load;
 
@@ -137,6 +138,9 @@ pub struct Case {
     /// Env vars whose values are lists, with their separators (path-like ones need none).
     pub lists: IndexMap<String, String>,
     pub oracle: OracleSpec,
+    /// The launch's own messages (`[[messages]]`), which every trial replays where their
+    /// sender sent them; empty: trials send minrepro's probe instead.
+    pub messages: Vec<LaunchMessage>,
     pub expected: Expected,
 }
 

@@ -39,6 +39,8 @@ struct RawCase {
     reduce: RawReduce,
     #[serde(default)]
     expected: RawExpected,
+    #[serde(default)]
+    messages: Vec<Spanned<crate::messages::MessageEntry>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -309,6 +311,7 @@ impl Checker<'_> {
                 .collect()
         });
         debug_assert_eq!(spans.len(), elements.len());
+        let messages = self.messages(raw.messages, &raw.oracle)?;
 
         Ok(Case {
             name,
@@ -323,6 +326,7 @@ impl Checker<'_> {
             secrets,
             lists,
             oracle: self.oracle(raw.oracle)?,
+            messages,
             expected: Expected {
                 minimal,
                 isolated,
@@ -502,6 +506,34 @@ impl Checker<'_> {
                     &help,
                 )
             })
+    }
+
+    /// The launch's messages: each entry checked, `${CASE_DIR}` expanded in its body; a case
+    /// that replays them has no synthetic probe messages to count.
+    fn messages(
+        &self,
+        raw: Vec<Spanned<crate::messages::MessageEntry>>,
+        oracle: &RawOracle,
+    ) -> Result<Vec<crate::messages::LaunchMessage>, Error> {
+        if let (Some(first), Some(count)) = (raw.first(), &oracle.messages) {
+            return Err(self.fail(
+                count.span(),
+                "oracle.messages counts minrepro's probe messages, but this case replays the launch's own ([[messages]])",
+                &format!(
+                    "leave `messages` out of [oracle]: each [[messages]] entry says how many of its shape were sent (the first is at line {})",
+                    self.source.line_column(first.span().start).0
+                ),
+            ));
+        }
+        raw.into_iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                let span = entry.span();
+                entry.into_inner().parse().map_err(|(what, help)| {
+                    self.fail(span, format!("messages[{}]: {what}", index + 1), help)
+                })
+            })
+            .collect()
     }
 
     fn oracle(&self, raw: RawOracle) -> Result<OracleSpec, Error> {

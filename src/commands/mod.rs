@@ -35,11 +35,11 @@ pub async fn dispatch(command: Command) -> Result<i32, Error> {
 /// Gets what trials need: the brokers (connected on first use), and a cancellation token that Ctrl-C and SIGTERM
 /// trip so that every trial cleans up.
 pub fn trial_runner(args: &TrialArgs) -> TrialRunner {
-    TrialRunner {
-        brokers: Brokers::new(args.broker.clone()),
-        keep_scratch: args.keep_scratch,
-        interrupted: cancel_on_signals(),
-    }
+    TrialRunner::new(
+        Brokers::new(args.broker.clone()),
+        args.keep_scratch,
+        cancel_on_signals(),
+    )
 }
 
 /// The interpreter `case`'s trials run on (provisioned on first use, see [`python`]).

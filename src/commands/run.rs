@@ -72,6 +72,7 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
         broker_url: &runner.brokers.url_for(case.broker.as_deref()),
         timeout,
         messages,
+        replay: &case.messages,
         early_verdicts: !args.trial.no_early_verdicts,
     };
     let record = runner

@@ -9,6 +9,9 @@ use super::{
 use crate::broker::{AmqpMessage, Delivery, Kind, Leftovers};
 use crate::error::Error;
 use crate::launch::LaunchOptions;
+use crate::messages::LaunchMessage;
+use crate::messages::names::TrialNames;
+use crate::messages::replay::{self, Fresh};
 
 /// What kombu's Redis transport puts between the parts of a binding, and between a queue's
 /// name and its priority.
@@ -128,12 +131,12 @@ impl Framework for Celery {
         };
         Ok(match kind {
             Kind::Amqp => Delivery::Amqp(AmqpMessage {
-                body: body.into_bytes(),
                 content_type: Some("application/json".into()),
                 content_encoding: Some("utf-8".into()),
                 correlation_id: Some(task_id),
                 priority: Some(0),
                 headers,
+                ..AmqpMessage::to_queue(probe.queue, body.into_bytes())
             }),
             Kind::Redis => {
                 let envelope = serde_json::json!({
@@ -186,6 +189,127 @@ impl Framework for Celery {
 
     fn queue_family(&self, queue: &str) -> Vec<String> {
         vec![queue.to_string()]
+    }
+
+    /// kombu's Redis transport: the unacknowledged messages of every worker, and the
+    /// bindings of the default exchange.
+    fn shared_collections(&self) -> &'static [&'static str] {
+        &["unacked", "unacked_index", "_kombu.binding."]
+    }
+
+    /// Message protocol 2 keeps the task's id in the headers (`id`, `root_id` when the
+    /// task was a root) and the correlation id; protocol 1 in the body. On Redis the whole
+    /// of it is kombu's envelope, pushed on the queue's list (priority 0's, or the list of
+    /// the priority step the message has).
+    fn replay_message(
+        &self,
+        kind: Kind,
+        message: &LaunchMessage,
+        fresh: &Fresh<'_>,
+    ) -> Result<Delivery, Error> {
+        match kind {
+            Kind::Amqp => {
+                let mut headers = replay::headers(message);
+                let old = refresh_task(&mut headers, fresh);
+                let body = match serde_json::from_slice::<serde_json::Value>(&message.body) {
+                    // Protocol 1: the task's id (and eta, expires) in the body.
+                    Ok(serde_json::Value::Object(mut body)) if body.contains_key("task") => {
+                        refresh_task(&mut body, fresh);
+                        serde_json::Value::Object(body).to_string().into_bytes()
+                    }
+                    _ => message.body.clone(),
+                };
+                let correlation = message
+                    .properties
+                    .get("correlation_id")
+                    .and_then(|v| v.as_str())
+                    .map(|c| match &old {
+                        Some(old) if old == c => fresh.id.to_string(),
+                        _ => c.to_string(),
+                    });
+                replay::amqp_message(message, fresh.names, headers, body, correlation)
+            }
+            Kind::Redis => {
+                let mut envelope = super::json_body("kombu", message)?;
+                let queue = fresh
+                    .names
+                    .rename(message.destination.queue().unwrap_or("celery"));
+                if let Some(serde_json::Value::Object(headers)) = envelope.get_mut("headers") {
+                    refresh_task(headers, fresh);
+                }
+                let mut priority = 0;
+                if let Some(serde_json::Value::Object(properties)) = envelope.get_mut("properties")
+                {
+                    properties.insert("correlation_id".into(), fresh.id.into());
+                    properties.insert("delivery_tag".into(), fresh.id.into());
+                    priority = properties
+                        .get("priority")
+                        .and_then(|p| p.as_u64())
+                        .unwrap_or(0);
+                    if let Some(serde_json::Value::Object(info)) =
+                        properties.get_mut("delivery_info")
+                    {
+                        info.insert("routing_key".into(), queue.clone().into());
+                    }
+                }
+                let list = redis_list(&queue, priority);
+                let text = serde_json::Value::Object(envelope).to_string();
+                Ok(Delivery::Redis(vec![command([
+                    b"LPUSH",
+                    list.as_bytes(),
+                    text.as_bytes(),
+                ])]))
+            }
+        }
+    }
+
+    fn queue_key(
+        &self,
+        _kind: Kind,
+        _message: &LaunchMessage,
+        queue: &str,
+        names: &TrialNames,
+    ) -> String {
+        names.rename(queue)
+    }
+}
+
+/// The task id in Celery's headers (or a protocol 1 body) made the trial's, with the root
+/// id when the task was its own root, and its eta and expiry moved as far as the message
+/// moved in time; the id it had.
+fn refresh_task(
+    fields: &mut serde_json::Map<String, serde_json::Value>,
+    fresh: &Fresh<'_>,
+) -> Option<String> {
+    let old = fields
+        .get("id")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    fields.insert("id".into(), fresh.id.into());
+    if old.is_some() && fields.get("root_id").and_then(|v| v.as_str()) == old.as_deref() {
+        fields.insert("root_id".into(), fresh.id.into());
+    }
+    for time in ["eta", "expires"] {
+        if let Some(serde_json::Value::String(text)) = fields.get(time) {
+            let moved = fresh.shifted_timestamp(text);
+            fields.insert(time.into(), moved.into());
+        }
+    }
+    old
+}
+
+/// kombu's Redis list for a queue and a priority: the queue's own for 0, else the list of
+/// the highest priority step (0, 3, 6, 9) not above it.
+fn redis_list(queue: &str, priority: u64) -> String {
+    let step = [0, 3, 6, 9]
+        .into_iter()
+        .rev()
+        .find(|step| *step <= priority)
+        .unwrap_or(0);
+    if step == 0 {
+        queue.to_string()
+    } else {
+        format!("{queue}{KOMBU_SEPARATOR}{step}")
     }
 }
 

@@ -6,6 +6,9 @@ use super::{
 use crate::broker::{AmqpMessage, Delivery, Kind, Leftovers};
 use crate::error::Error;
 use crate::launch::LaunchOptions;
+use crate::messages::names::TrialNames;
+use crate::messages::replay::{self, Fresh};
+use crate::messages::{Destination, LaunchMessage};
 
 /// The key prefix of RedisBroker's default namespace.
 const REDIS_NAMESPACE: &str = "dramatiq";
@@ -91,13 +94,15 @@ impl Framework for Dramatiq {
             "message_timestamp": probe.now_ms,
         });
         Ok(match kind {
-            Kind::Amqp => Delivery::Amqp(AmqpMessage {
-                body: message.to_string().into_bytes(),
-                ..AmqpMessage::default()
-            }),
+            Kind::Amqp => Delivery::Amqp(AmqpMessage::to_queue(
+                probe.queue,
+                message.to_string().into_bytes(),
+            )),
             Kind::Redis => {
                 message["options"]["redis_message_id"] = message_id.clone().into();
-                let list = format!("{REDIS_NAMESPACE}:{}", probe.queue);
+                // RedisBroker's namespace is renamed in the trial (templates/isolation.py).
+                let namespace = TrialNames::new(probe.token).rename(REDIS_NAMESPACE);
+                let list = format!("{namespace}:{}", probe.queue);
                 let hash = format!("{list}.msgs");
                 let body = message.to_string();
                 Delivery::Redis(vec![
@@ -113,22 +118,23 @@ impl Framework for Dramatiq {
         })
     }
 
-    fn probe_leftovers(&self, kind: Kind, queue: &str, _token: &str) -> Leftovers {
+    fn probe_leftovers(&self, kind: Kind, queue: &str, token: &str) -> Leftovers {
         match kind {
             Kind::Amqp => Leftovers::Queues(self.queue_family(queue)),
             Kind::Redis => {
+                let namespace = TrialNames::new(token).rename(REDIS_NAMESPACE);
                 let keys = self
                     .queue_family(queue)
                     .into_iter()
                     .flat_map(|q| {
-                        let list = format!("{REDIS_NAMESPACE}:{q}");
+                        let list = format!("{namespace}:{q}");
                         [format!("{list}.msgs"), list]
                     })
                     .collect();
                 Leftovers::Keys {
                     keys,
                     // Messages a worker fetched and had not acknowledged, per worker id.
-                    patterns: vec![format!("{REDIS_NAMESPACE}:__acks__.*.{queue}*")],
+                    patterns: vec![format!("{namespace}:__acks__.*.{queue}*")],
                     members: Vec::new(),
                 }
             }
@@ -162,6 +168,78 @@ impl Framework for Dramatiq {
             format!("{queue}.DQ"),
             format!("{queue}.XQ"),
         ]
+    }
+
+    /// A fresh `message_id`, a `message_timestamp` of now, an `eta` moved as far as the
+    /// message moved in time; the queue name in the body stays the launch's (the trial's
+    /// names are the broker clients' business). On Redis, RedisBroker's own enqueue in the
+    /// namespace under the trial's name.
+    fn replay_message(
+        &self,
+        kind: Kind,
+        message: &LaunchMessage,
+        fresh: &Fresh<'_>,
+    ) -> Result<Delivery, Error> {
+        let mut body = super::json_body(self.title(), message)?;
+        body.insert("message_id".into(), fresh.id.into());
+        body.insert("message_timestamp".into(), fresh.now_ms().into());
+        if let Some(serde_json::Value::Object(options)) = body.get_mut("options") {
+            if let Some(eta) = options.get("eta").and_then(|e| e.as_u64()) {
+                let moved = eta + fresh.shift.as_millis() as u64;
+                options.insert("eta".into(), moved.into());
+            }
+            if kind == Kind::Redis {
+                options.insert("redis_message_id".into(), fresh.id.into());
+            }
+        }
+        let text = serde_json::Value::Object(body).to_string();
+        match kind {
+            Kind::Amqp => replay::amqp_message(
+                message,
+                fresh.names,
+                serde_json::Map::new(),
+                text.into_bytes(),
+                None,
+            ),
+            Kind::Redis => {
+                let queue = message.destination.queue().unwrap_or("default");
+                let list = self.queue_key(kind, message, queue, fresh.names);
+                let hash = format!("{list}.msgs");
+                Ok(Delivery::Redis(vec![
+                    command([
+                        b"HSET",
+                        hash.as_bytes(),
+                        fresh.id.as_bytes(),
+                        text.as_bytes(),
+                    ]),
+                    command([b"RPUSH", list.as_bytes(), fresh.id.as_bytes()]),
+                ]))
+            }
+        }
+    }
+
+    /// On RabbitMQ the queue under the trial's name; on Redis the queue's list in the
+    /// namespace under the trial's name (RedisBroker's namespace is what the trial renames).
+    fn queue_key(
+        &self,
+        kind: Kind,
+        message: &LaunchMessage,
+        queue: &str,
+        names: &TrialNames,
+    ) -> String {
+        match kind {
+            Kind::Amqp => names.rename(queue),
+            Kind::Redis => {
+                let namespace = match &message.destination {
+                    Destination::Queue {
+                        namespace: Some(namespace),
+                        ..
+                    } => namespace.as_str(),
+                    _ => REDIS_NAMESPACE,
+                };
+                format!("{}:{queue}", names.rename(namespace))
+            }
+        }
     }
 }
 
@@ -211,7 +289,7 @@ mod tests {
     #[test]
     fn a_probe_message_has_exactly_the_keys_dramatiq_decodes() {
         let probe = ProbeMessage {
-            queue: "minrepro.probe.abc",
+            queue: "minrepro.abc.probe",
             token: "abc",
             index: 1,
             now_ms: 5,
@@ -242,7 +320,11 @@ mod tests {
         let Delivery::Redis(commands) = Dramatiq.probe_message(Kind::Redis, probe).unwrap() else {
             panic!("not Redis commands");
         };
-        assert_eq!(commands[1][1], b"dramatiq:minrepro.probe.abc");
-        assert_eq!(commands[0][1], b"dramatiq:minrepro.probe.abc.msgs");
+        // In RedisBroker's namespace under the trial's name, as the trial's worker has it.
+        assert_eq!(commands[1][1], b"minrepro.abc.dramatiq:minrepro.abc.probe");
+        assert_eq!(
+            commands[0][1],
+            b"minrepro.abc.dramatiq:minrepro.abc.probe.msgs"
+        );
     }
 }

@@ -17,6 +17,9 @@ use crate::broker::{Delivery, Kind, Leftovers};
 use crate::error::Error;
 use crate::launch::{AppliesTo, LaunchOption};
 use crate::launch::{FlagValue, LaunchOptions};
+use crate::messages::LaunchMessage;
+use crate::messages::names::TrialNames;
+use crate::messages::replay::Fresh;
 
 /// The fields of one report a worker process wrote (`worker:started`, say).
 pub type Report = serde_json::Map<String, serde_json::Value>;
@@ -111,6 +114,31 @@ pub trait Framework: Sync {
     /// An application queue the worker declared, with the queues the framework pairs with
     /// it: deleted after a trial when they are idle.
     fn queue_family(&self, queue: &str) -> Vec<String>;
+    /// Collections the framework shares between all workers and queues of a Redis database
+    /// (a set of every queue, a hash of every unacknowledged message), whose members a
+    /// trial adds under its names or ids: removed after it.
+    fn shared_collections(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// One of the launch's messages made fresh for a trial (its id, its timestamps), in the
+    /// framework's wire format for a broker of `kind`, to its destination under the
+    /// trial's names.
+    fn replay_message(
+        &self,
+        kind: Kind,
+        message: &LaunchMessage,
+        fresh: &Fresh<'_>,
+    ) -> Result<Delivery, Error>;
+    /// What to ask the broker about to see the messages of `message` waiting in `queue`
+    /// (the launch's name) in the trial `names`: the AMQP queue under the trial's name, or
+    /// the Redis key of its list.
+    fn queue_key(
+        &self,
+        kind: Kind,
+        message: &LaunchMessage,
+        queue: &str,
+        names: &TrialNames,
+    ) -> String;
 }
 
 /// The framework of a case file that names none.
@@ -196,6 +224,20 @@ fn comma_list<'a>(values: impl IntoIterator<Item = &'a String>) -> Vec<String> {
 /// A Redis command from its words.
 fn command<const N: usize>(words: [&[u8]; N]) -> Vec<Vec<u8>> {
     words.iter().map(|w| w.to_vec()).collect()
+}
+
+/// A JSON body of a replayed message, parsed; an error names the task and the framework.
+fn json_body(
+    framework: &str,
+    message: &LaunchMessage,
+) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+    match serde_json::from_slice(&message.body) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        _ => Err(Error::input(format!(
+            "the recorded message for `{}` is not a {framework} message (its body is not a JSON object)\n  = help: capture the launch again, or correct the message's `body` in the case file",
+            message.task
+        ))),
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,9 @@ use super::{
 use crate::broker::{Delivery, Kind, Leftovers};
 use crate::error::Error;
 use crate::launch::LaunchOptions;
+use crate::messages::LaunchMessage;
+use crate::messages::names::TrialNames;
+use crate::messages::replay::{self, Fresh};
 
 /// The probe job's function: RQ imports it by this dotted name in the work horse, forked
 /// from a worker that imported the plumbing already.
@@ -167,6 +170,68 @@ impl Framework for Rq {
 
     fn queue_family(&self, queue: &str) -> Vec<String> {
         vec![queue.to_string()]
+    }
+
+    fn shared_collections(&self) -> &'static [&'static str] {
+        &["rq:queues", "rq:workers"]
+    }
+
+    /// What `Queue.enqueue_job` wrote: the job's hash (its recorded fields and its data, the
+    /// call as the sender's serializer wrote it), now queued on the queue under the trial's
+    /// name and stamped now; the id pushed on the queue's list (at its front when the sender
+    /// put it there) and the queue in the set of queues.
+    fn replay_message(
+        &self,
+        kind: Kind,
+        message: &LaunchMessage,
+        fresh: &Fresh<'_>,
+    ) -> Result<Delivery, Error> {
+        replay::require_kind(message, Kind::Redis)?;
+        let queue = message.destination.queue().unwrap_or("default");
+        let queue_key = self.queue_key(kind, message, queue, fresh.names);
+        let origin = fresh.names.rename(queue);
+        let now = fresh.now_rfc3339();
+        let mut fields: Vec<(String, Vec<u8>)> = replay::text_fields(&message.properties)
+            .into_iter()
+            .filter(|(name, _)| !matches!(name.as_str(), "origin" | "status" | "data"))
+            .map(|(name, value)| {
+                let value = match name.as_str() {
+                    "created_at" | "enqueued_at" => now.clone(),
+                    _ => value,
+                };
+                (name, value.into_bytes())
+            })
+            .collect();
+        fields.push(("origin".into(), origin.into_bytes()));
+        fields.push(("status".into(), b"queued".to_vec()));
+        fields.push(("data".into(), message.body.clone()));
+        let job_key = format!("rq:job:{}", fresh.id);
+        let mut hset = vec![b"HSET".to_vec(), job_key.into_bytes()];
+        for (name, value) in fields {
+            hset.push(name.into_bytes());
+            hset.push(value);
+        }
+        let at_front = message
+            .properties
+            .get("_at_front")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        let push: &[u8] = if at_front { b"LPUSH" } else { b"RPUSH" };
+        Ok(Delivery::Redis(vec![
+            command([b"SADD", b"rq:queues", queue_key.as_bytes()]),
+            hset,
+            command([push, queue_key.as_bytes(), fresh.id.as_bytes()]),
+        ]))
+    }
+
+    fn queue_key(
+        &self,
+        _kind: Kind,
+        _message: &LaunchMessage,
+        queue: &str,
+        names: &TrialNames,
+    ) -> String {
+        format!("rq:queue:{}", names.rename(queue))
     }
 }
 

@@ -6,15 +6,18 @@
 #[cfg(test)]
 pub mod fake;
 mod outcome;
+mod probe;
 mod process;
+mod replay;
 mod stall;
+mod sweep;
 mod worker_log;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -23,21 +26,23 @@ use tokio_util::sync::CancellationToken;
 use crate::broker::{Broker, Brokers, Leftovers};
 use crate::case::Config;
 use crate::error::Error;
-use crate::framework::{self, Framework, ProbeMessage};
+use crate::framework::{self, Framework};
+use crate::messages::LaunchMessage;
+use crate::messages::names::TrialNames;
+use crate::messages::replay::ReplayPlan;
 use crate::template;
 pub use outcome::{
     Consumed, Discard, Failure, Outcome, Replayed, Stranded, Waiting, normalize_signature, seconds,
 };
+use probe::Probe;
 use process::WorkerProcess;
+use replay::{Decided, ReplayLoad};
+use sweep::Sweep;
 pub use worker_log::{StageTime, Versions};
 use worker_log::{WorkerLog, round_ms, unix_now};
 
 /// How often the worker's report file and exit status are looked at.
 const POLL: Duration = Duration::from_millis(10);
-/// How often the broker is asked whether the worker declared the probe queue yet, and
-/// then whether it consumes from it.
-const DECLARE_POLL: Duration = Duration::from_millis(15);
-const CONSUMER_POLL: Duration = Duration::from_millis(100);
 /// How long the stack dumps may take to be written.
 const DUMP_WAIT: Duration = Duration::from_secs(1);
 
@@ -168,40 +173,69 @@ impl Runner for TrialRunner {
 
 /// What every trial of one command shares.
 pub struct TrialRunner {
-    /// The brokers trials publish their probes to, connected on first use.
+    /// The brokers trials publish to (the probe's, the senders'), and delete from,
+    /// connected on first use.
     pub brokers: Brokers,
     pub keep_scratch: bool,
     /// Tripped by Ctrl-C or SIGTERM: every trial stops and cleans up.
     pub interrupted: CancellationToken,
+    /// minrepro's cache folder: the record of trials in flight.
+    pub cache_dir: PathBuf,
+    /// What trials of minrepros that died left was swept (once per command).
+    orphans_swept: tokio::sync::OnceCell<()>,
 }
 
-/// What one trial runs: a configuration of a case, on an interpreter, with a timeout and a
-/// number of probe messages.
+/// What one trial runs: a configuration of a case, on an interpreter, with a timeout, and
+/// the launch's messages to replay (or, without any, a number of probe messages).
 #[derive(Debug, Clone, Copy)]
 pub struct TrialSpec<'a> {
     pub case_name: &'a str,
     pub config: &'a Config,
     pub python: &'a Path,
-    /// The broker the probe goes to (see [`Brokers::url_for`]).
+    /// The broker the probe goes to (see [`Brokers::url_for`]), and the one a worker whose
+    /// application sets none falls back to.
     pub broker_url: &'a str,
     pub timeout: Duration,
     pub messages: u32,
+    /// The launch's own messages, replayed where the sender sent them; empty: the probe.
+    pub replay: &'a [LaunchMessage],
     /// A worker proven stuck for good by a stall rule is called pending before the timeout.
     pub early_verdicts: bool,
 }
 
 /// Where the watch loop ended.
 enum Ending {
-    /// Every probe message was processed, the last one at this time (worker's clock).
+    /// Every message was processed, the last one at this time (worker's clock).
     Processed(f64),
     Exited(std::process::ExitStatus),
     /// Not processed in time, or proven stuck for good earlier (`stall`: the proof).
     Stuck {
         stall: Option<String>,
     },
+    /// The worker dropped a replayed message unprocessed.
+    Discarded {
+        how: Discard,
+        words: String,
+    },
+}
+
+/// What a trial sends: minrepro's probe, or the launch's own messages.
+enum Load {
+    Probe(Probe),
+    Replay(Box<ReplayLoad>),
 }
 
 impl TrialRunner {
+    pub fn new(brokers: Brokers, keep_scratch: bool, interrupted: CancellationToken) -> Self {
+        TrialRunner {
+            brokers,
+            keep_scratch,
+            interrupted,
+            cache_dir: crate::python::cache_root(),
+            orphans_swept: tokio::sync::OnceCell::new(),
+        }
+    }
+
     /// Runs one configuration once. `Err` is for what is not the configuration's doing: the
     /// broker, the interpreter, or a cancellation (`Error::Interrupted`: Ctrl-C, or
     /// `cancel`, a child of `interrupted`, when the verdict is no longer needed); the trial
@@ -212,52 +246,73 @@ impl TrialRunner {
         cancel: &CancellationToken,
     ) -> Result<TrialRecord, Error> {
         let started = Instant::now();
+        self.orphans_swept
+            .get_or_init(|| sweep::sweep_orphans(&self.cache_dir, &self.brokers))
+            .await;
         let broker = self.brokers.get(spec.broker_url).await?;
         let framework = framework::of(&spec.config.template)?;
         let id = new_trial_id();
-        let queue = format!("minrepro.probe.{id}");
+        let names = TrialNames::new(&id);
         let scratch = tempfile::Builder::new()
             .prefix("minrepro-trial-")
             .tempdir()
             .map_err(|err| Error::infra(format!("cannot create a scratch folder: {err}")))?;
-        let probe = Probe {
-            queue: queue.clone(),
-            token: id.clone(),
-            messages: spec.messages.max(1),
-            framework,
+        let probe = Probe::new(names.rename("probe"), id.clone(), spec.messages, framework);
+        let mut load = if spec.replay.is_empty() {
+            Load::Probe(probe)
+        } else {
+            let plan = ReplayPlan::new(framework, spec.replay, &names, SystemTime::now())?;
+            sweep::write_replay_declared(scratch.path(), &plan.declarations)?;
+            Load::Replay(Box::new(ReplayLoad::new(plan, names.clone(), spec.replay)))
         };
-        let entry = write_worker_files(scratch.path(), spec, broker.url(), &probe)?;
-        let leftovers = framework.probe_leftovers(broker.kind(), &queue, &id);
+        let entry = write_worker_files(scratch.path(), spec, broker.url(), framework, &names)?;
+        let shared = framework.shared_collections();
+        let leftovers = framework.probe_leftovers(broker.kind(), &names.rename("probe"), &id);
 
         let generation = broker.generation();
         broker.claim(&id, &leftovers);
+        sweep::claim(&self.cache_dir, &id, scratch.path(), shared);
         let spawned_at = unix_now();
         let mut worker = WorkerProcess::spawn(spec.python, spec.config, scratch.path(), entry)?;
         let mut log = WorkerLog::new(scratch.path().join("report.jsonl"));
         let watched = self
-            .watch(&broker, &mut worker, &mut log, &probe, spec, cancel)
+            .watch(&broker, &mut worker, &mut log, &mut load, spec, cancel)
             .await;
 
         let mut stack_dump = String::new();
-        if let Ok((Ending::Stuck { .. }, _)) = &watched {
+        if let Ok(Ending::Stuck { .. }) = &watched {
             stack_dump = dump_stacks(&log, &worker.member_pids(), scratch.path()).await;
         }
+        // Where the launch's messages are left, asked while the worker still holds them.
+        let exited = match &watched {
+            Ok(Ending::Exited(status)) if replay_exit(&log, *status) => {
+                Some(describe_exit(*status))
+            }
+            _ => None,
+        };
+        let pending = matches!(watched, Ok(Ending::Stuck { .. })) || exited.is_some();
+        let replayed = match (&load, &watched) {
+            (Load::Replay(replay), Ok(_)) => Some(
+                replay
+                    .replayed(&self.brokers, &log, exited.clone(), pending)
+                    .await,
+            ),
+            _ => None,
+        };
+        let consumers = match (&load, &watched) {
+            (Load::Probe(probe), Ok(Ending::Stuck { .. })) => {
+                probe.final_consumers(&broker, &log).await
+            }
+            _ => Ok(None),
+        };
         let stopped = worker.stop().await;
         let (stdout_tail, stderr_tail) = worker.outputs().await;
-        let cleanup = Cleanup {
-            broker: &broker,
-            framework,
-            trial: &id,
-            leftovers: &leftovers,
-            probe_queue: &queue,
-        };
-        let mut cleaned = cleanup.run(&log).await;
-        if matches!(cleaned, Err(Error::BrokerLost(_))) {
-            // Once the broker is back (the connection is made anew, or it never comes).
-            cleaned = cleanup.run(&log).await;
-        }
+        log.poll();
+        let cleaned = self
+            .clean_up(&broker, framework, &id, &leftovers, &log, &load)
+            .await;
 
-        let (ending, consumers) = watched?;
+        let ending = watched?;
         stopped?;
         cleaned?;
         if broker.generation() != generation {
@@ -265,34 +320,55 @@ impl TrialRunner {
                 "the broker went away while the trial ran: its outcome proves nothing".into(),
             ));
         }
-        log.poll();
         if let Some((module, executable)) = log.missing_module() {
             return Err(Error::infra(format!(
                 "the interpreter {executable} has no `{module}` module\n  = help: install the template's requirements into it (pip install -r templates/{}/requirements.txt), or give another interpreter with --python",
                 spec.config.template
             )));
         }
-
-        let outcome = match ending {
-            Ending::Processed(at) => Outcome::Processed {
+        let replayed = replayed.transpose()?.map(Box::new);
+        let outcome = match (ending, replayed) {
+            (Ending::Processed(at), _) => Outcome::Processed {
                 latency: Duration::from_secs_f64((at - spawned_at).max(0.0)),
             },
-            Ending::Stuck { stall } => Outcome::Pending {
+            (Ending::Discarded { how, words }, replayed) => Outcome::Discarded {
+                stage: log.last_stage(),
+                how,
+                words,
+                replay: replayed.unwrap_or_default(),
+            },
+            (Ending::Exited(status), Some(replayed)) if exited.is_some() => Outcome::Pending {
+                stage: log.last_stage(),
+                timeout: spec.timeout,
+                stall: Some(format!(
+                    "the worker exited on its own ({}) with the launch's messages still waiting for it",
+                    describe_exit(status)
+                )),
+                consumers: None,
+                stack_dump,
+                messages: replayed.sent,
+                processed: replayed.executed,
+                replay: Some(replayed),
+            },
+            (Ending::Exited(status), _) => crash(&log, status, &stderr_tail, &stdout_tail),
+            (Ending::Stuck { stall }, replayed) => Outcome::Pending {
                 stage: log.last_stage(),
                 timeout: spec.timeout,
                 stall,
-                consumers,
+                consumers: consumers?,
                 stack_dump,
-                messages: probe.messages,
-                processed: log.processed(&probe.token).0,
-                replay: None,
+                messages: replayed.as_ref().map_or(spec.messages.max(1), |r| r.sent),
+                processed: match &replayed {
+                    Some(replayed) => replayed.executed,
+                    None => log.processed(&id).0,
+                },
+                replay: replayed,
             },
-            Ending::Exited(status) => crash(&log, status, &stderr_tail, &stdout_tail),
         };
         let kept = self.keep_scratch.then(|| scratch.keep());
         Ok(TrialRecord {
             id,
-            queue,
+            queue: names.rename("probe"),
             outcome,
             stages: log.timeline(spawned_at),
             wall_s: round_ms(started.elapsed().as_secs_f64()),
@@ -307,7 +383,7 @@ impl TrialRunner {
         })
     }
 
-    /// Watches the worker until it processes every probe message, exits, or stays stuck.
+    /// Watches the worker until it processes every message, exits, or stays stuck.
     /// A worker that is still making progress when the timeout comes (reporting stages,
     /// using CPU, or with a thread running or waiting for a CPU or the disk: on a loaded
     /// machine a healthy start-up can outlast the timeout) gets a second look: it is called
@@ -317,10 +393,10 @@ impl TrialRunner {
         broker: &Broker,
         worker: &mut WorkerProcess,
         log: &mut WorkerLog,
-        probe: &Probe,
+        load: &mut Load,
         spec: &TrialSpec<'_>,
         cancel: &CancellationToken,
-    ) -> Result<(Ending, Option<u32>), Error> {
+    ) -> Result<Ending, Error> {
         let timeout = spec.timeout;
         let started = Instant::now();
         let quiet = (timeout / 5).max(Duration::from_secs(1));
@@ -329,64 +405,58 @@ impl TrialRunner {
         // The worker's CPU time at the start of the quiet spell before the deadline.
         let mut cpu_mark: Option<(Instant, Duration)> = None;
         let mut stall = spec.early_verdicts.then(|| stall::StallWatch::new(timeout));
-        let mut consumers = None;
-        let mut published = false;
-        let mut next_consumer_poll = started;
         let mut ticker = tokio::time::interval(POLL);
-        let all_processed = |log: &WorkerLog| match log.processed(&probe.token) {
-            (count, Some(at)) if count >= probe.messages => Some(at),
-            _ => None,
-        };
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return Err(Error::Interrupted),
                 _ = ticker.tick() => {}
             }
             log.poll();
-            if let Some(at) = all_processed(log) {
-                return Ok((Ending::Processed(at), consumers));
-            }
-            if let Some(status) = worker.try_wait()? {
-                // It may have processed the probe just before exiting.
+            let exited = worker.try_wait()?;
+            if exited.is_some() {
+                // It may have reported more just before exiting.
                 log.poll();
-                return Ok(match all_processed(log) {
-                    Some(at) => (Ending::Processed(at), consumers),
-                    None => (Ending::Exited(status), consumers),
-                });
             }
-            let now = Instant::now();
-            if now >= next_consumer_poll && consumers.unwrap_or(0) == 0 {
-                if published && broker.sees_consumers() {
-                    consumers = broker.consumer_count(&probe.queue).await?;
-                    if consumers.unwrap_or(0) > 0 {
-                        log.observe("broker:consuming", worker.pid());
+            match load {
+                Load::Probe(probe) => {
+                    if let Some(at) = probe.processed(log) {
+                        return Ok(Ending::Processed(at));
                     }
-                } else {
-                    // The probe goes in once the worker has declared its queue: the first
-                    // message when it is routable, then the rest at once.
-                    published = broker
-                        .deliver_if_routable(&probe.queue, &probe.message(broker, 0)?)
+                    if let Some(status) = exited {
+                        return Ok(Ending::Exited(status));
+                    }
+                    probe.tick(broker, log, worker.pid()).await?;
+                }
+                Load::Replay(replay) => {
+                    replay
+                        .send_due(&self.brokers, log, exited.is_some())
                         .await?;
-                    if published && probe.messages > 1 {
-                        let burst = (1..probe.messages)
-                            .map(|i| probe.message(broker, i))
-                            .collect::<Result<Vec<_>, _>>()?;
-                        broker.deliver_all(&probe.queue, &burst).await?;
+                    match replay.decide(log) {
+                        Some(Decided::Processed { at }) => return Ok(Ending::Processed(at)),
+                        Some(Decided::Discarded { how, words }) => {
+                            return Ok(Ending::Discarded { how, words });
+                        }
+                        Some(Decided::ResultElsewhere { proof }) if spec.early_verdicts => {
+                            return Ok(Ending::Stuck { stall: Some(proof) });
+                        }
+                        _ => {}
                     }
-                    if broker.sees_consumers() {
-                        consumers = published.then_some(0);
+                    if let Some(status) = exited {
+                        return Ok(Ending::Exited(status));
                     }
                 }
-                next_consumer_poll = now
-                    + if published {
-                        CONSUMER_POLL
-                    } else {
-                        DECLARE_POLL
-                    };
             }
-            let stalled = stall
-                .as_mut()
-                .and_then(|stall| stall.look(worker, log, broker, &probe.token, published));
+            let stalled = match stall.as_mut() {
+                Some(stall) => {
+                    if stall.due() {
+                        self.stall_proof(stall, broker, worker, log, load).await?
+                    } else {
+                        None
+                    }
+                }
+                None => None,
+            };
+            let now = Instant::now();
             if cpu_mark.is_none() && now + quiet >= deadline {
                 cpu_mark = Some((now, worker.cpu_time()));
             }
@@ -406,72 +476,97 @@ impl TrialRunner {
                 }
             }
             if stalled.is_some() || now >= deadline {
-                consumers = if !broker.sees_consumers() {
-                    // Where the broker cannot tell, the worker's own report does: it
-                    // listens to the probe queue, on this very broker.
-                    reported_consumers(log, broker, &probe.queue)
-                } else if published {
-                    broker.consumer_count(&probe.queue).await?
-                } else {
-                    consumers
-                };
-                return Ok((Ending::Stuck { stall: stalled }, consumers));
+                return Ok(Ending::Stuck { stall: stalled });
             }
         }
     }
-}
 
-/// Consumers of the probe queue as the worker reports them: `None` until it has started,
-/// then 1 if it listens to the queue on `broker`, else 0.
-fn reported_consumers(log: &WorkerLog, broker: &Broker, queue: &str) -> Option<u32> {
-    let queues = log.declared_queues();
-    if queues.is_empty() {
-        return None;
+    /// The proof that the worker is stuck for good, once a stall rule has held over an idle
+    /// spell (a dropped probe needs none).
+    async fn stall_proof(
+        &self,
+        stall: &mut stall::StallWatch,
+        broker: &Broker,
+        worker: &mut WorkerProcess,
+        log: &WorkerLog,
+        load: &Load,
+    ) -> Result<Option<String>, Error> {
+        let proof = match load {
+            Load::Probe(probe) => {
+                if let Some(dropped) = probe.dropped(log) {
+                    return Ok(Some(dropped));
+                }
+                worker
+                    .blocked_on_idle_pipe()
+                    .or_else(|| stall::consuming_elsewhere(log, broker, probe.published))
+            }
+            Load::Replay(replay) => match worker.blocked_on_idle_pipe() {
+                Some(proof) => Some(proof),
+                None => replay.unread(&self.brokers, log).await?,
+            },
+        };
+        Ok(stall.hold(worker, log, proof))
     }
-    Some(u32::from(
-        on_this_broker(log, broker) && queues.iter().any(|q| q == queue),
-    ))
-}
 
-/// Whether the worker reported using `broker` (same host, port and vhost or database).
-fn on_this_broker(log: &WorkerLog, broker: &Broker) -> bool {
-    log.broker().is_some_and(|theirs| {
-        broker.address().is_some_and(|ours| {
-            theirs.host.as_deref() == Some(ours.host.as_str())
-                && theirs.port == Some(ours.port)
-                && theirs.vhost.as_deref() == Some(ours.vhost.as_str())
-        })
-    })
-}
-
-/// What a trial deletes when it ends.
-struct Cleanup<'a> {
-    broker: &'a Broker,
-    framework: &'static dyn Framework,
-    trial: &'a str,
-    leftovers: &'a Leftovers,
-    probe_queue: &'a str,
-}
-
-impl Cleanup<'_> {
-    /// Deletes what the probe made, and the application queues the worker declared on
-    /// this same broker if they are empty and unused.
-    async fn run(&self, log: &WorkerLog) -> Result<(), Error> {
-        self.broker.delete(self.trial, self.leftovers).await?;
-        let registered = self
-            .framework
-            .worker_leftovers(self.broker.kind(), &log.started_reports());
-        self.broker.delete_now(&registered).await?;
-        if !on_this_broker(log, self.broker) {
-            return Ok(());
+    /// Deletes what the trial made: the probe's leftovers and what the worker registered of
+    /// itself on the probe's broker, then everything under the trial's names wherever the
+    /// worker and the replay made it. A broker that went away is waited for once.
+    async fn clean_up(
+        &self,
+        broker: &Broker,
+        framework: &'static dyn Framework,
+        trial: &str,
+        leftovers: &Leftovers,
+        log: &WorkerLog,
+        load: &Load,
+    ) -> Result<(), Error> {
+        let mut sweep = Sweep::new(trial, framework.shared_collections());
+        sweep.add_worker(log);
+        if let Load::Replay(replay) = load {
+            for message in &replay.plan().messages {
+                let declarations: Vec<_> = replay
+                    .plan()
+                    .declarations
+                    .iter()
+                    .filter(|(url, _)| *url == message.broker)
+                    .map(|(_, d)| d.clone())
+                    .collect();
+                sweep.add_sender(&message.broker, &declarations);
+            }
         }
-        let app_queues: Vec<String> = log
-            .declared_queues()
-            .into_iter()
-            .filter(|q| q != self.probe_queue)
-            .flat_map(|q| self.framework.queue_family(&q))
-            .collect();
-        self.broker.delete_idle_queues(&app_queues).await
+        let registered = framework.worker_leftovers(broker.kind(), &log.started_reports());
+        let once = async {
+            broker.delete(trial, leftovers).await?;
+            broker.delete_now(&registered).await?;
+            sweep.run(&self.brokers).await
+        };
+        let mut cleaned = once.await;
+        if matches!(cleaned, Err(Error::BrokerLost(_))) {
+            // Once the broker is back (the connection is made anew, or it never comes).
+            cleaned = async {
+                broker.delete(trial, leftovers).await?;
+                broker.delete_now(&registered).await?;
+                sweep.run(&self.brokers).await
+            }
+            .await;
+        }
+        if cleaned.is_ok() {
+            sweep::release(&self.cache_dir, trial);
+        }
+        cleaned
+    }
+}
+
+/// A worker that left on its own with the launch's messages unprocessed: it exited
+/// cleanly, not of an exception (which is a crash).
+fn replay_exit(log: &WorkerLog, status: std::process::ExitStatus) -> bool {
+    status.success() && log.exception().is_none()
+}
+
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    match status.code() {
+        Some(code) => format!("exit status {code}"),
+        None => "killed by a signal".to_string(),
     }
 }
 
@@ -561,44 +656,23 @@ async fn dump_stacks(
     }
 }
 
-/// The probe of one trial: its queue, its token, how many messages, in which framework.
-struct Probe {
-    queue: String,
-    token: String,
-    messages: u32,
-    framework: &'static dyn Framework,
-}
-
-impl Probe {
-    /// Message `index`, in the framework's format for `broker`.
-    fn message(&self, broker: &Broker, index: u32) -> Result<crate::broker::Delivery, Error> {
-        self.framework.probe_message(
-            broker.kind(),
-            ProbeMessage {
-                queue: &self.queue,
-                token: &self.token,
-                index,
-                now_ms: (unix_now() * 1000.0) as u64,
-            },
-        )
-    }
-}
-
 /// The generated worker, and the probe's settings it reads at start (never through env);
 /// the file the interpreter runs.
 fn write_worker_files(
     scratch: &Path,
     spec: &TrialSpec<'_>,
     broker_url: &str,
-    probe: &Probe,
+    framework: &'static dyn Framework,
+    names: &TrialNames,
 ) -> Result<&'static str, Error> {
     let worker = template::render_worker(spec.case_name, spec.config)?;
     let settings = serde_json::json!({
         "broker_url": broker_url,
-        "queue": probe.queue,
-        "actor": probe.framework.probe_task(&probe.token),
-        "token": probe.token,
-        "messages": probe.messages,
+        "queue": names.rename("probe"),
+        "actor": framework.probe_task(names.trial()),
+        "token": names.trial(),
+        "messages": spec.messages.max(1),
+        "names": names.prefix(),
     });
     let write = |name: &str, text: &str| {
         std::fs::write(scratch.join(name), text).map_err(|err| {

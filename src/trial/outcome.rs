@@ -31,7 +31,7 @@ pub enum Outcome {
         messages: u32,
         processed: u32,
         /// What became of the launch's own messages, when the trial replayed them.
-        replay: Option<Replayed>,
+        replay: Option<Box<Replayed>>,
     },
     /// The worker took replayed messages off their queue and dropped them unprocessed: a
     /// task it does not know, a content type it refuses, a body it cannot decode (the
@@ -41,7 +41,7 @@ pub enum Outcome {
         how: Discard,
         /// The framework's own words about the first one.
         words: String,
-        replay: Replayed,
+        replay: Box<Replayed>,
     },
     /// The worker exited before processing.
     Crash {
@@ -265,13 +265,12 @@ impl Outcome {
         match self {
             Outcome::Processed { latency } => format!("processed in {:.2}s", latency.as_secs_f64()),
             Outcome::Pending {
-                replay:
-                    Some(Replayed {
-                        stranded: Some(stranded),
-                        ..
-                    }),
+                replay: Some(replay),
                 ..
-            } => format!("pending: {}", stranded.words()),
+            } if replay.stranded.is_some() => format!(
+                "pending: {}",
+                replay.stranded.map(Stranded::words).unwrap_or_default()
+            ),
             Outcome::Pending { stage, .. } => {
                 format!("pending at {}", stage.as_deref().unwrap_or("start-up"))
             }
@@ -400,7 +399,7 @@ struct OutcomeJson {
     words: Option<String>,
     /// What became of the launch's replayed messages.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    replay: Option<Replayed>,
+    replay: Option<Box<Replayed>>,
 }
 
 impl From<Outcome> for OutcomeJson {
@@ -514,8 +513,11 @@ pub fn seconds(duration: Duration) -> f64 {
 static ABSOLUTE_PATH: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"(^|[\s'"(=:\[,])/[^\s'"),:\]]*"#).unwrap());
 static ADDRESS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"0x[0-9a-fA-F]+").unwrap());
-static PROBE_ID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"minrepro[._]probe[._][0-9a-f]+").unwrap());
+/// A trial's names (`minrepro.<trial>.…`) and its fresh message ids (`…-4000-8000-<trial>`).
+static TRIAL_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"minrepro\.[0-9a-f]{12}\.").unwrap());
+static MESSAGE_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-4000-8000-[0-9a-f]{12}").unwrap());
 /// The last line of a Python traceback: `package.ErrorType: message` or a bare type.
 static EXCEPTION_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|Fault)|[A-Z]\w*Error)(?::\s.*)?$").unwrap()
@@ -526,7 +528,8 @@ pub fn normalize_signature(text: &str) -> String {
     let text = text.trim();
     let text = ABSOLUTE_PATH.replace_all(text, "$1<path>");
     let text = ADDRESS.replace_all(&text, "0x?");
-    let text = PROBE_ID.replace_all(&text, "minrepro.probe.<id>");
+    let text = TRIAL_ID.replace_all(&text, "minrepro.<trial>.");
+    let text = MESSAGE_ID.replace_all(&text, "<message id>");
     let mut text = text.into_owned();
     if text.chars().count() > 300 {
         text = text.chars().take(300).collect::<String>() + "…";
@@ -560,8 +563,10 @@ mod tests {
             "FileNotFoundError: [Errno 2] No such file or directory: '<path>'"
         );
         assert_eq!(
-            normalize_signature("RuntimeError: <object at 0x7f3a2b> in minrepro.probe.3fa9c1"),
-            "RuntimeError: <object at 0x?> in minrepro.probe.<id>"
+            normalize_signature(
+                "RuntimeError: <object at 0x7f3a2b> in minrepro.3fa9c1d0e9ab.probe for 00000001-0000-4000-8000-3fa9c1d0e9ab"
+            ),
+            "RuntimeError: <object at 0x?> in minrepro.<trial>.probe for <message id>"
         );
         assert_eq!(
             normalize_signature("ValueError: invalid literal for int() with base 10: ''"),

@@ -13,6 +13,9 @@
 //! - **The worker discarded the probe unprocessed**: the framework reported the message
 //!   skipped by a middleware, rejected, or of a task it does not know; it is acknowledged
 //!   and gone from its queue. This one needs no idle spell: nothing can bring it back.
+//! - **The launch's messages wait where no consumer of the worker reads them** (replayed
+//!   messages, `trial::replay`): the worker consumes, and the queue they landed in has no
+//!   consumer, or they could not be routed to any queue at all.
 //! - **The worker consumes from another broker than the probe's**: it reported its broker
 //!   (`broker:ready`) and its start-up (`worker:started`), the broker is in memory (a test
 //!   double: Dramatiq's StubBroker, kombu's `memory://`, fakeredis) or its address differs
@@ -49,28 +52,27 @@ impl StallWatch {
         }
     }
 
-    /// The proof that the worker is stuck for good, once a rule has held for a whole spell
-    /// while the worker stayed idle. `published`: the probe (of `token`) went into its queue.
-    pub fn look(
+    /// Whether it is time to look at the rules again: they read /proc and ask the broker,
+    /// not worth doing on every poll.
+    pub fn due(&mut self) -> bool {
+        let now = Instant::now();
+        if now < self.next_look {
+            return false;
+        }
+        self.next_look = now + LOOK_EVERY;
+        true
+    }
+
+    /// The proof that the worker is stuck for good, once a rule (`proof`: what holds now,
+    /// if anything) has held for a whole spell while the worker stayed idle.
+    pub fn hold(
         &mut self,
         worker: &WorkerProcess,
         log: &WorkerLog,
-        broker: &Broker,
-        token: &str,
-        published: bool,
+        proof: Option<String>,
     ) -> Option<String> {
         let now = Instant::now();
-        if now < self.next_look {
-            return None;
-        }
-        self.next_look = now + LOOK_EVERY;
-        if let Some(how) = log.dropped(token) {
-            return Some(format!("the worker discarded the probe unprocessed: {how}"));
-        }
-        let Some(proof) = worker
-            .blocked_on_idle_pipe()
-            .or_else(|| consuming_elsewhere(log, broker, published))
-        else {
+        let Some(proof) = proof else {
             self.holding = None;
             return None;
         };
@@ -98,7 +100,7 @@ impl StallWatch {
 }
 
 /// The worker started consuming from a broker the probe is not on.
-fn consuming_elsewhere(log: &WorkerLog, broker: &Broker, published: bool) -> Option<String> {
+pub fn consuming_elsewhere(log: &WorkerLog, broker: &Broker, published: bool) -> Option<String> {
     if !log.reached("worker:started") || (broker.sees_consumers() && published) {
         return None;
     }
@@ -127,7 +129,7 @@ fn describe(host: &str, port: u16, vhost: &str) -> String {
 
 /// Whether two host names are the same machine: equal, or resolving to a common address.
 /// `None` when either does not resolve: unsure.
-fn same_host(a: &str, b: &str) -> Option<bool> {
+pub(crate) fn same_host(a: &str, b: &str) -> Option<bool> {
     if a.eq_ignore_ascii_case(b) {
         return Some(true);
     }

@@ -75,6 +75,33 @@ pub struct WorkerBroker {
     pub in_memory: bool,
 }
 
+/// A queue or exchange the worker declared on RabbitMQ under the trial's names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Declared {
+    /// "queue" or "exchange".
+    pub kind: String,
+    pub name: String,
+    /// The worker's broker URL (credentials included: never shown).
+    pub broker: String,
+}
+
+/// What the worker did with one replayed message, as far as it reported.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MessageState {
+    Received,
+    /// Executed (its outcome: SUCCESS, FAILURE, finished…), the result stored at `result`
+    /// (`None`: nowhere), at `at` (worker's clock).
+    Executed {
+        outcome: Option<String>,
+        result: Option<String>,
+        at: f64,
+    },
+    Discarded {
+        how: String,
+        words: String,
+    },
+}
+
 /// Follows report.jsonl as the worker appends to it.
 pub struct WorkerLog {
     path: PathBuf,
@@ -170,6 +197,69 @@ impl WorkerLog {
             }
         }
         (seen.len() as u32, last)
+    }
+
+    /// What the worker did with each replayed message, by id: the furthest it got (executed
+    /// or discarded over received).
+    pub fn messages(&self) -> std::collections::HashMap<String, MessageState> {
+        let mut states = std::collections::HashMap::new();
+        for e in self.infos("message") {
+            let Some(id) = e.field_str("id") else {
+                continue;
+            };
+            let state = match e.field_str("state") {
+                Some("executed") => MessageState::Executed {
+                    outcome: e.field_str("outcome").map(str::to_string),
+                    result: e.field_str("result").map(str::to_string),
+                    at: e.t,
+                },
+                Some("discarded") => MessageState::Discarded {
+                    how: e.field_str("how").unwrap_or("discarded").to_string(),
+                    words: e.field_str("words").unwrap_or_default().to_string(),
+                },
+                _ => MessageState::Received,
+            };
+            // The first word of it that went past "received" stands.
+            let keep = matches!(states.get(id), None | Some(MessageState::Received));
+            if keep {
+                states.insert(id.to_string(), state);
+            }
+        }
+        states
+    }
+
+    /// The queues and exchanges the worker declared under the trial's names, each once.
+    pub fn declared(&self) -> Vec<Declared> {
+        let mut declared: Vec<Declared> = Vec::new();
+        for e in self.infos("declared") {
+            let (Some(kind), Some(name), Some(broker)) = (
+                e.field_str("what"),
+                e.field_str("name"),
+                e.field_str("broker"),
+            ) else {
+                continue;
+            };
+            let item = Declared {
+                kind: kind.to_string(),
+                name: name.to_string(),
+                broker: broker.to_string(),
+            };
+            if !declared.contains(&item) {
+                declared.push(item);
+            }
+        }
+        declared
+    }
+
+    /// The Redis servers (URL with database, credentials included) the worker connected to.
+    pub fn redis_servers(&self) -> Vec<String> {
+        let mut urls: Vec<String> = self
+            .infos("redis")
+            .filter_map(|e| e.field_str("url").map(str::to_string))
+            .collect();
+        urls.sort();
+        urls.dedup();
+        urls
     }
 
     /// How the worker discarded a probe message with `token` unprocessed (skipped,

@@ -15,8 +15,13 @@ command line (prefork, solo, threads...) go through the same code:
 - `task_received` (main process): `probe:received`; the task body: `probe:processed`;
 - `task_unknown`, `task_rejected` (the consumer acknowledged the probe without running it):
   `probe_dropped`, which minrepro takes as proof that the worker is stuck for good.
+
+The launch's own messages, replayed with ids of the trial's, are followed through the same
+signals: `task_prerun` (received), `task_postrun` (executed, with where the result was
+stored: after Celery stored it), `task_unknown` and `task_rejected` (discarded, how), and a
+message the consumer cannot decode at all.
 """
-from minrepro_plumbing import PROBE, info, probe_index, report, report_top_level_modules, report_versions, start
+from minrepro_plumbing import PROBE, info, message_event, ours, probe_index, redis_location, report, report_top_level_modules, report_versions, start
 
 _state = {"connected": False, "set_by": "the CLI's -A argument", "fallback": None}
 
@@ -154,6 +159,86 @@ def _on_dropped(how):
     return handler
 
 
+def backend_location(backend, app=None):
+    """Where a result backend keeps results, as a URL without credentials; None when it
+    keeps none (no backend configured)."""
+    name = type(backend).__name__
+    if name == "DisabledBackend":
+        return None
+    client = getattr(backend, "client", None) if hasattr(backend, "connparams") else None
+    if client is not None:
+        return redis_location(client)
+    if name == "RPCBackend":
+        # Results go back over the broker, to the sender's reply queue.
+        connection = (app or backend.app).connection_for_write()
+        return "rpc://%s:%s/%s" % (connection.hostname, connection.port, connection.virtual_host)
+    try:
+        return backend.as_uri()
+    except Exception:
+        return name
+
+
+def _message_id(message):
+    headers = getattr(message, "headers", None) or {}
+    task_id = headers.get("id")
+    if task_id is None:
+        try:
+            task_id = message.payload.get("id")  # protocol 1
+        except Exception:
+            task_id = None
+    return task_id
+
+
+def _on_prerun(sender=None, task_id=None, task=None, **kwargs):
+    if ours(task_id):
+        message_event(task_id, "received", task=getattr(task, "name", None))
+
+
+def _on_postrun(sender=None, task_id=None, task=None, state=None, **kwargs):
+    if not ours(task_id):
+        return
+    stored = None
+    if task is not None and not getattr(task, "ignore_result", False):
+        try:
+            stored = backend_location(task.backend, task.app)
+        except Exception:
+            stored = None
+    message_event(task_id, "executed", outcome=state, result=stored)
+
+
+def _on_unknown(sender=None, message=None, exc=None, name=None, id=None, **kwargs):
+    if ours(id):
+        message_event(id, "discarded", how="unknown-task", words="Received unregistered task of type %r" % name)
+
+
+def _on_rejected(sender=None, message=None, exc=None, **kwargs):
+    task_id = _message_id(message)
+    if not ours(task_id):
+        return
+    refused = type(exc).__name__ == "ContentDisallowed"
+    words = str(exc) if exc is not None else "a message of an unknown format"
+    message_event(task_id, "discarded", how="refused" if refused else "undecodable", words=words)
+
+
+def _watch_decode_errors():
+    """A message kombu cannot decode at all (not even to reject it as a task): Celery's
+    consumer logs it and acknowledges it."""
+    from celery.worker.consumer.consumer import Consumer
+
+    handler = Consumer.__dict__.get("on_decode_error")
+    if handler is None or getattr(handler, "_minrepro", False):
+        return
+
+    def on_decode_error(self, message, exc):
+        task_id = _message_id(message)
+        if ours(task_id):
+            message_event(task_id, "discarded", how="undecodable", words="%s: %s" % (type(exc).__name__, exc))
+        return handler(self, message, exc)
+
+    on_decode_error._minrepro = True
+    Consumer.on_decode_error = on_decode_error
+
+
 def watch():
     """Connects minrepro's handlers to Celery's worker signals (once per process)."""
     if _state["connected"]:
@@ -167,6 +252,14 @@ def watch():
     # The probe is acknowledged and gone, never to be processed.
     signals.task_unknown.connect(_on_dropped("the worker's app has no task of that name"), weak=False)
     signals.task_rejected.connect(_on_dropped("rejected: the message's content type is not accepted"), weak=False)
+    signals.task_prerun.connect(_on_prerun, weak=False)
+    signals.task_postrun.connect(_on_postrun, weak=False)
+    signals.task_unknown.connect(_on_unknown, weak=False)
+    signals.task_rejected.connect(_on_rejected, weak=False)
+    try:
+        _watch_decode_errors()
+    except Exception:  # another Celery layout: decode errors go unreported
+        pass
     _state["connected"] = True
 
 

@@ -2,7 +2,8 @@
 the broker and queues the worker reports, the versions it records."""
 import sys
 
-from minrepro_plumbing import PROBE, info, probe_index, report, report_top_level_modules, report_versions, start
+from minrepro_isolation import original as original_name
+from minrepro_plumbing import PROBE, info, message_event, ours, probe_index, redis_location, report, report_top_level_modules, report_versions, start
 
 
 def import_spec(spec):
@@ -37,7 +38,8 @@ def _address(broker):
     if pool is not None:
         # A RedisBroker's keys live in a namespace: another namespace is another broker.
         kwargs = getattr(pool, "connection_kwargs", {})
-        namespace = getattr(broker, "namespace", "dramatiq")
+        # As the application named it: the trial's prefix is minrepro's (minrepro_isolation).
+        namespace = original_name(getattr(broker, "namespace", "dramatiq"))
         database = str(kwargs.get("db", 0))
         vhost = database if namespace == "dramatiq" else "%s:%s" % (database, namespace)
         return {"host": kwargs.get("host"), "port": kwargs.get("port"), "vhost": vhost}
@@ -51,6 +53,30 @@ def _address(broker):
         "port": getattr(parameters, "port", None),
         "vhost": getattr(parameters, "virtual_host", None),
     }
+
+
+def _result_location(broker, message):
+    """Where Dramatiq's Results middleware stored the message's result (redis://…#namespace),
+    None when it stored none (no such middleware, or an actor that does not store results)."""
+    try:
+        from dramatiq.results import Results
+    except Exception:
+        return None
+    try:
+        actor = broker.get_actor(message.actor_name)
+    except Exception:
+        return None
+    for middleware in broker.middleware:
+        if isinstance(middleware, Results):
+            stores = message.options.get("store_results", actor.options.get("store_results", middleware.store_results))
+            if not stores:
+                return None
+            backend = middleware.backend
+            client = getattr(backend, "client", None)
+            if client is not None:
+                return redis_location(client, getattr(backend, "namespace", None))
+            return type(backend).__name__
+    return None
 
 
 def _watch_worker_start():
@@ -126,18 +152,40 @@ def declare_probe():
         if message.actor_name == PROBE["actor"] and message.args:
             info("probe_dropped", token=message.args[0], index=probe_index(message.args), how=how)
 
+    executed = set()
+
     class _MinreproStages(dramatiq.Middleware):
         def before_process_message(self, broker, message):
             if message.actor_name == PROBE["actor"]:
                 report("probe:received", index=probe_index(message.args))
+            if ours(message.message_id):
+                message_event(message.message_id, "received", task=message.actor_name)
+
+        def after_process_message(self, broker, message, *, result=None, exception=None):
+            if ours(message.message_id):
+                executed.add(message.message_id)
+                message_event(
+                    message.message_id,
+                    "executed",
+                    outcome="FAILURE" if exception is not None else "SUCCESS",
+                    result=_result_location(broker, message),
+                )
 
         # A probe skipped (a middleware raised SkipMessage) or rejected (failed, then
         # dead-lettered) is gone from its queue unprocessed: it can never be processed.
         def after_skip_message(self, broker, message):
             _dropped(message, "skipped: a middleware raised SkipMessage, and the message was acknowledged")
+            if ours(message.message_id):
+                message_event(message.message_id, "discarded", how="skipped", words="a middleware raised SkipMessage")
 
         def after_nack(self, broker, message):
             _dropped(message, "rejected (nack): the message failed and went to the dead-letter queue")
+            if ours(message.message_id) and message.message_id not in executed:
+                if message.actor_name not in broker.actors:
+                    how, words = "unknown-task", "Received message for undefined actor %r. Moving it to the DLQ." % message.actor_name
+                else:
+                    how, words = "dead-lettered", "the message was rejected to the dead-letter queue without running"
+                message_event(message.message_id, "discarded", how=how, words=words)
 
     broker.add_middleware(_MinreproStages())
 

@@ -14,7 +14,7 @@ module's QUEUES, stays exactly what the launch gave) and `dequeue_job_and_mainta
 (the worker took a job from a queue: `probe:received`)."""
 import sys
 
-from minrepro_plumbing import PROBE, exception, probe_index, report, report_top_level_modules, report_versions, start
+from minrepro_plumbing import PROBE, exception, message_event, ours, probe_index, redis_location, report, report_top_level_modules, report_versions, start
 
 # The dotted name the probe job must carry (the `actor` the Rust side puts in the job).
 PROBE_FUNCTION = "minrepro_framework.probe"
@@ -182,3 +182,38 @@ def install(cli=False):
     bootstrap._minrepro = True
     BaseWorker.bootstrap = bootstrap
     BaseWorker.dequeue_job_and_maintain_ttl = dequeue_job_and_maintain_ttl
+    _watch_jobs()
+
+
+def _watch_jobs():
+    """The launch's jobs, replayed with ids of the trial's: received, executed (with the
+    job's status, its result kept in its hash on the worker's Redis), or discarded when
+    the job's function cannot be imported (RQ then fails the job unrun). `perform_job` runs
+    in the work horse (or in the worker itself for SimpleWorker)."""
+    from rq.worker import Worker
+
+    owner = next((cls for cls in Worker.__mro__ if "perform_job" in cls.__dict__), None)
+    if owner is None or getattr(owner.perform_job, "_minrepro", False):
+        return
+    original_perform = owner.perform_job
+
+    def perform_job(self, job, *args, **kwargs):
+        replayed = ours(job.id)
+        if replayed:
+            try:
+                job.func  # imports the job's function, as performing it will
+            except Exception as exc:
+                message_event(job.id, "discarded", how="unknown-task", words="%s: %s" % (type(exc).__name__, exc))
+            else:
+                message_event(job.id, "received", task=job.func_name)
+        result = original_perform(self, job, *args, **kwargs)
+        if replayed:
+            try:
+                status = job.get_status(refresh=True)
+            except Exception:
+                status = None
+            message_event(job.id, "executed", outcome=str(getattr(status, "value", status)), result=redis_location(self.connection))
+        return result
+
+    perform_job._minrepro = True
+    owner.perform_job = perform_job
