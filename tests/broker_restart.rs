@@ -59,7 +59,7 @@ fn a_bisection_ends_with_the_same_finding_through_a_broker_restart() {
     assert!(stderr.contains("the broker went away"), "{stderr}");
 }
 
-/// The probe queues on the broker now.
+/// The queues of minrepro's trials on the broker now (every one is named `minrepro.<trial>.…`).
 fn probe_queues() -> std::collections::BTreeSet<String> {
     let listed = Command::new("rabbitmqctl")
         .args(["list_queues", "--quiet", "name"])
@@ -67,7 +67,7 @@ fn probe_queues() -> std::collections::BTreeSet<String> {
         .unwrap();
     String::from_utf8_lossy(&listed.stdout)
         .lines()
-        .filter(|q| q.starts_with("minrepro.probe."))
+        .filter(|q| q.starts_with("minrepro.") && q != "minrepro.trials")
         .map(str::to_string)
         .collect()
 }

@@ -1,20 +1,21 @@
 //! From what a capture saw to a case file: the launch process's environment, working
 //! directory, interpreter and streams (from /proc), the launch itself (the in-process
 //! worker's imports, or the framework's CLI with its modules and flags, read by the
-//! framework's own [`Framework::captured_cli`]), the broker (a Redis the launch's messages
-//! went to), and the load (the messages the command's processes enqueued to the worker's
-//! queues).
+//! framework's own [`Framework::captured_cli`]), and the launch's own messages (see
+//! [`super::sent`]), with where they went and what became of them in the header.
 
 use std::path::Path;
 
 use indexmap::IndexMap;
 
 use super::proc::{PipeWatch, Snapshot, Stream};
+use super::sent::Sent;
 use super::session::{Candidate, Session};
 use crate::case::write::{self, CaseFile};
 use crate::case::{Config, Expect, InputMode, LaunchOptions, Launcher, OutputMode, Runs};
 use crate::error::Error;
 use crate::framework::Framework;
+use crate::messages::LaunchMessage;
 use crate::redact::{is_secret_key, url_passwords};
 
 /// Everything a case file is written from.
@@ -27,14 +28,20 @@ pub struct Seen<'a> {
     pub snapshot: &'a Snapshot,
     /// Its stdout and stderr, when they are pipes.
     pub watches: &'a [Option<PipeWatch>; 2],
+    /// The command's exit status, once it has ended (`None`: still running, or killed).
+    pub status: Option<i32>,
 }
 
 /// What was written, for the summary.
 pub struct Written {
     pub env_vars: usize,
     pub imports: usize,
+    /// The launch's messages the case replays (0: it uses minrepro's probe).
     pub messages: u32,
     pub notes: Vec<String>,
+    /// The command failed, but every message it sent went through as its sender saw it:
+    /// its failure is not a task left pending (why, in words).
+    pub not_pending: Option<String>,
 }
 
 /// The interpreter flags, and what is run: `-m MODULE ARGS`, a script, or `-c`.
@@ -161,9 +168,13 @@ pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
         };
         notes.push(format!("{name}: {described}"));
     }
-    let (messages, load_note) = load(seen);
-    notes.push(load_note);
-    let broker = redis_broker(seen, &mut notes);
+    let sent = super::sent::sent(seen.session, worker);
+    notes.extend(sent_notes(seen, &sent));
+    let not_pending = not_pending(seen, &sent);
+    if let Some(why) = &not_pending {
+        notes.push(format!("NOT A TASK LEFT PENDING: {why}"));
+    }
+    let broker = case_broker(seen, &sent);
     if let Some(error) = &worker.worker_error {
         notes.push(format!(
             "some of the worker's settings could not be read ({error})"
@@ -185,6 +196,7 @@ pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
         })
         .map(|(key, _)| format!("env:{key}"))
         .collect();
+    let messages: Vec<LaunchMessage> = sent.iter().map(|s| s.message.clone()).collect();
     let name = seen
         .out
         .file_stem()
@@ -239,7 +251,8 @@ pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
         expect: Expect::Same,
         timeout: None,
         runs: Runs::Fixed(1),
-        messages,
+        messages: 1,
+        launch_messages: &messages,
         keep: &[],
         secrets: &secrets,
         expected_minimal: None,
@@ -254,8 +267,9 @@ pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
     Ok(Written {
         env_vars: config.env.len(),
         imports: config.imports.len(),
-        messages,
+        messages: messages.iter().map(|m| m.count).sum(),
         notes,
+        not_pending,
     })
 }
 
@@ -330,45 +344,133 @@ fn cli_launch(
     ));
 }
 
-/// The Redis the launch's messages went to, for the case's `broker`: the probe must go
-/// where they went. The broker most of the messages enqueued to the worker's queues went
-/// to; with none, the worker's own. `None` unless it is a Redis (RabbitMQ is minrepro's
-/// default).
-fn redis_broker(seen: &Seen<'_>, notes: &mut Vec<String>) -> Option<String> {
-    let worker = seen.worker;
-    let mut counts: IndexMap<String, usize> = IndexMap::new();
-    for event in seen.session.enqueued() {
-        if worker.queues.contains(&event.queue)
-            && let Some(url) = event.broker_url
-        {
-            *counts.entry(url).or_default() += 1;
-        }
+/// The case's `broker`, where the probe goes when the case has no messages of the
+/// launch's, and where a worker whose application sets no broker goes: the broker most of
+/// the launch's messages went to, else the worker's own; left out when it is minrepro's
+/// default anyway.
+fn case_broker(seen: &Seen<'_>, sent: &[Sent]) -> Option<String> {
+    let mut counts: IndexMap<&str, u32> = IndexMap::new();
+    for shape in sent {
+        *counts.entry(shape.message.broker.as_str()).or_default() += shape.message.count;
     }
-    let sent_to = counts
+    let url = counts
         .iter()
         .max_by_key(|(_, n)| **n)
-        .map(|(url, _)| url.clone());
-    let shown = |url: &str| {
-        url_passwords(url)
-            .iter()
-            .fold(url.to_string(), |text, secret| text.replace(secret, "…"))
+        .map(|(url, _)| url.to_string())
+        .or_else(|| seen.worker.broker_url.clone())?;
+    let default = crate::messages::address(crate::broker::DEFAULT_URL);
+    let same_as_default =
+        crate::messages::address(&url).replace("localhost", "127.0.0.1") == default;
+    (!same_as_default).then_some(url)
+}
+
+/// The case header's lines about the launch's messages: where each shape went, against
+/// where the worker consumed, and what became of it; the command's own end.
+fn sent_notes(seen: &Seen<'_>, sent: &[Sent]) -> Vec<String> {
+    let worker = seen.worker;
+    let broker = match worker.broker_url.as_deref() {
+        Some(url) if url.starts_with("memory://") => {
+            "an in-memory broker (kombu's memory://)".to_string()
+        }
+        Some(url) => crate::messages::address(url),
+        None if worker.on_stub_broker() => {
+            "an in-memory broker (Dramatiq's StubBroker)".to_string()
+        }
+        None => worker.broker.clone().unwrap_or_else(|| "its broker".into()),
     };
-    if let (Some(sent), Some(own)) = (&sent_to, &worker.broker_url)
-        && sent != own
-    {
+    let consumed = format!(
+        "the worker consumed {} on {broker}",
+        if worker.queues.is_empty() {
+            "no queue".to_string()
+        } else {
+            worker
+                .queues
+                .iter()
+                .map(|q| format!("`{q}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    let mut notes = Vec::new();
+    if sent.is_empty() {
         notes.push(format!(
-            "the messages went to {}, the worker consumed from {}: the probe goes where the messages went",
-            shown(sent),
-            shown(own)
+            "the command's processes sent no task message during the capture: each trial sends minrepro's probe; {consumed}"
         ));
     }
-    let url = sent_to.or_else(|| worker.broker_url.clone())?;
-    if url.starts_with("redis://") {
-        notes.push(format!("broker: {}", shown(&url)));
-        Some(url)
-    } else {
-        None
+    for shape in sent {
+        let message = &shape.message;
+        let when = match (message.at, message.until) {
+            (Some(at), Some(until)) if until > at => format!(
+                ", {} to {} after the worker started",
+                seconds(at),
+                seconds(until)
+            ),
+            (Some(at), _) => format!(", {} after the worker started", seconds(at)),
+            _ => String::new(),
+        };
+        let waited = message
+            .waited
+            .as_ref()
+            .map(|w| {
+                format!(
+                    "; the sender waited on their results in {} ({})",
+                    crate::messages::results::location_words(&w.backend, &message.broker),
+                    w.how
+                )
+            })
+            .unwrap_or_default();
+        notes.push(format!("{}{when}{waited}; {consumed}", message.sentence()));
+        notes.push(format!("  what became of them: {}", shape.fate()));
     }
+    if !sent.is_empty() {
+        let count = sent.iter().map(|s| s.message.count).sum::<u32>();
+        notes.push(format!(
+            "each trial replays {} where {} sent, with fresh ids, under names of the trial's own",
+            if count == 1 {
+                "this message".to_string()
+            } else {
+                format!("these {count} messages")
+            },
+            if count == 1 { "it was" } else { "they were" }
+        ));
+    }
+    if let Some(status) = seen.status {
+        let failures = seen.session.failures();
+        let words = failures
+            .first()
+            .map(|f| format!(": {} said \"{}\"", f.test, first_line(&f.words)))
+            .unwrap_or_default();
+        notes.push(format!("the command exited with status {status}{words}"));
+    }
+    notes
+}
+
+fn first_line(text: &str) -> &str {
+    text.trim().lines().next().unwrap_or_default()
+}
+
+/// Seconds, signed, in a few characters: "-0.41s", "1.2s".
+fn seconds(value: f64) -> String {
+    format!("{value:.2}s")
+}
+
+/// The command failed, yet every message it sent went through as its sender saw it: that
+/// failure is no task left pending. Why, in words.
+fn not_pending(seen: &Seen<'_>, sent: &[Sent]) -> Option<String> {
+    let status = seen.status.filter(|s| *s != 0)?;
+    if sent.is_empty() || !sent.iter().all(Sent::succeeded) {
+        return None;
+    }
+    let words = seen
+        .session
+        .failures()
+        .first()
+        .map(|f| format!(" ({}: {})", f.test, first_line(&f.words)))
+        .unwrap_or_default();
+    Some(format!(
+        "the command failed (exit status {status}{words}), but all {} of its messages were executed, their results where the sender read them: look for the failure elsewhere than in the worker",
+        sent.iter().map(|s| s.message.count).sum::<u32>()
+    ))
 }
 
 /// An in-process worker: the application modules its process imported, in order; the
@@ -457,46 +559,6 @@ fn exec_by(seen: &Seen<'_>) -> Option<String> {
         [first, _, ..] => Some(first.argv.join(" ")),
         _ => None,
     }
-}
-
-/// How many messages the command's processes enqueued to the worker's queues (on a real
-/// broker), and a note that says so with how many the worker processed.
-fn load(seen: &Seen<'_>) -> (u32, String) {
-    let queues = &seen.worker.queues;
-    let enqueued = seen
-        .session
-        .enqueued()
-        .into_iter()
-        .filter(|e| queues.contains(&e.queue) && e.broker.as_deref() != Some("StubBroker"))
-        .count() as u32;
-    let worker_pids: Vec<u32> = seen
-        .session
-        .candidates()
-        .iter()
-        .filter(|c| c.launch_pid == seen.worker.launch_pid)
-        .map(|c| c.pid)
-        .collect();
-    let processed = seen
-        .session
-        .processed()
-        .into_iter()
-        .filter(|e| worker_pids.contains(&e.pid))
-        .count();
-    let note = format!(
-        "during the capture, {enqueued} message{} enqueued to the worker's queues ({}), {processed} processed by the worker{}",
-        if enqueued == 1 { " was" } else { "s were" },
-        if queues.is_empty() {
-            "none declared".to_string()
-        } else {
-            queues.join(", ")
-        },
-        if enqueued > 1 {
-            format!(": each trial publishes {enqueued} probe messages")
-        } else {
-            String::new()
-        }
-    );
-    (enqueued.max(1), note)
 }
 
 #[cfg(test)]

@@ -15,10 +15,8 @@
 #                     worker may never start), or that imports the --match module: its
 #                     framework, how it was launched, the CLI's arguments split by the CLI's
 #                     own parser, the worker's threads, queues, broker and logging, Django
-#   enqueued.jsonl    each message any process enqueued, by queue, with the broker it went
-#                     to (the load of the launch, and where the launch's messages go)
-#   processed.jsonl   each message a worker processed (by the worker's process, also when a
-#                     pool process or a work horse forked from it ran the task)
+# and, from hook_messages.py (appended to this file), the messages every process published,
+# where, and what became of them.
 # minrepro reads the rest (environment, working directory, standard streams) from /proc.
 
 
@@ -241,6 +239,23 @@ def _minrepro_capture(session, root_pid, match):
         scheme = "rediss" if "SSL" in connection_class.__name__ else "redis"
         return "%s://%s%s:%s/%s" % (scheme, auth, kwargs.get("host", "localhost"), kwargs.get("port", 6379), kwargs.get("db", 0))
 
+    def dramatiq_broker_url(broker):
+        """The URL of a Dramatiq broker's server (credentials included), None for one in memory."""
+        client = getattr(broker, "client", None)
+        if client is not None:
+            return redis_url(client)
+        parameters = getattr(broker, "parameters", None)
+        if isinstance(parameters, list):
+            parameters = parameters[0] if parameters else None
+        if parameters is None:
+            return None
+        from urllib.parse import quote
+
+        credentials = getattr(parameters, "credentials", None)
+        user = getattr(credentials, "username", None)
+        auth = "%s:%s@" % (quote(user, safe=""), quote(getattr(credentials, "password", "") or "", safe="")) if user else ""
+        return "amqp://%s%s:%s/%s" % (auth, parameters.host, parameters.port, quote(parameters.virtual_host or "/", safe=""))
+
     def on_stack(function, module):
         frame = sys._getframe()
         while frame is not None:
@@ -295,23 +310,62 @@ def _minrepro_capture(session, root_pid, match):
             result = original_start(self, *args, **kwargs)
             broker = self.broker
             whitelist = getattr(self, "consumer_whitelist", None)
-            launch("worker", "dramatiq", {
+            declared = broker.get_declared_queues()
+            details = {
                 "worker_threads": getattr(self, "worker_threads", None),
-                "queues": sorted(whitelist) if whitelist else sorted(broker.get_declared_queues()),
+                # What it consumes: its broker's queues, narrowed by --queues.
+                "queues": sorted(q for q in declared if not whitelist or q in whitelist),
                 "broker": type(broker).__name__,
-            })
+            }
+            try:
+                details["broker_url"] = dramatiq_broker_url(broker)
+            except Exception:
+                pass
+            launch("worker", "dramatiq", details)
             return result
 
         worker_class.start = start
 
-    def cli_details(function, module):
-        """Whether the worker runs under the framework's click CLI (its `worker` command),
-        and that CLI's arguments."""
-        if not on_stack(function, module):
+    def argparse_command(framework):
+        """An argparse-based command of the framework on the stack with its parser built
+        (Celery 4's `celery worker`): the command's parser, or None."""
+        frame = sys._getframe()
+        while frame is not None:
+            command = frame.f_locals.get("self")
+            module = getattr(type(command), "__module__", "") or ""
+            parser = getattr(command, "parser", None)
+            if module.split(".")[0] == framework and ".bin." in module + "." and parser is not None:
+                if hasattr(parser, "_actions"):
+                    return parser
+            frame = frame.f_back
+        return None
+
+    def cli_details(framework):
+        """Whether the worker runs under the framework's own command line, and that command
+        line's arguments split by the CLI's own parser: a click command of the framework's
+        (Celery 5, RQ 1 and 2: wherever the command lives), or an argparse one (Celery 4).
+        A CLI that cannot be read is said to be one, with why it could not be read."""
+        try:
+            import click
+
+            context = click.get_current_context(silent=True)
+        except ImportError:
+            context = None
+        callback = getattr(getattr(context, "command", None), "callback", None)
+        if context is not None and (getattr(callback, "__module__", "") or "").split(".")[0] == framework:
+            try:
+                return {"cli": True, "cli_args": click_cli()}
+            except Exception as exc:  # an unknown version: say so, do not break it
+                return {"cli": True, "cli_error": "%s: %s" % (type(exc).__name__, exc)}
+        parser = argparse_command(framework)
+        if parser is None:
             return {"cli": False}
         try:
-            return {"cli": True, "cli_args": click_cli()}
-        except Exception as exc:  # an unknown version: say so, do not break it
+            args = split_argv(list(sys.argv[1:]), argparse_spec(parser))
+            if "worker" in args["positionals"]:
+                args["positionals"].remove("worker")
+            return {"cli": True, "cli_args": args}
+        except Exception as exc:
             return {"cli": True, "cli_error": "%s: %s" % (type(exc).__name__, exc)}
 
     def watch_celery_worker(module):
@@ -328,7 +382,7 @@ def _minrepro_capture(session, root_pid, match):
                 state["worker_pid"] = os.getpid()
                 import logging
 
-                details = cli_details("worker", "celery.bin.worker")
+                details = cli_details("celery")
                 try:
                     if isinstance(self.concurrency, int):
                         details["worker_threads"] = self.concurrency
@@ -346,42 +400,6 @@ def _minrepro_capture(session, root_pid, match):
 
         controller.start = start
 
-    def watch_celery_signals(module):
-        """The tasks a Celery worker ran (in its pool processes too)."""
-        signal = getattr(module, "task_postrun", None)
-        if signal is None:
-            return
-
-        def postrun(sender=None, task=None, **kwargs):
-            info = getattr(getattr(task, "request", None), "delivery_info", None) or {}
-            append("processed.jsonl", {"pid": state["worker_pid"] or os.getpid(), "queue": info.get("routing_key") or ""})
-
-        signal.connect(postrun, weak=False)
-
-    def watch_kombu(module):
-        """Each Celery task message published (by any process), with its broker."""
-        producer = getattr(module, "Producer", None)
-        if producer is None:
-            return
-        original_publish = producer.publish
-
-        def publish(self, body, routing_key=None, *args, **kwargs):
-            try:
-                if (kwargs.get("headers") or {}).get("task"):
-                    declare = kwargs.get("declare") or []
-                    queue = getattr(declare[0], "name", None) if declare else None
-                    record = {"pid": os.getpid(), "queue": queue or routing_key or ""}
-                    connection = self.connection
-                    if connection is not None:
-                        record["broker"] = str(connection.transport_cls)
-                        record["broker_url"] = connection.as_uri(include_password=True)
-                    append("enqueued.jsonl", record)
-            except Exception:
-                pass
-            return original_publish(self, body, routing_key, *args, **kwargs)
-
-        producer.publish = publish
-
     def watch_rq_worker(module):
         """Each RQ work loop started (what `rq worker` and an application's worker script
         run) is a candidate, said before it starts: work() returns only at shutdown. The
@@ -396,7 +414,7 @@ def _minrepro_capture(session, root_pid, match):
                 state["worker_pid"] = os.getpid()
                 import logging
 
-                details = cli_details("worker", "rq.cli.workers")
+                details = cli_details("rq")
                 try:
                     details["queues"] = [queue.name for queue in self.queues]
                     details["broker"] = "Redis"
@@ -414,78 +432,15 @@ def _minrepro_capture(session, root_pid, match):
         work._minrepro = True
         base.work = work
 
-    def watch_rq_queue(module):
-        """Each RQ job enqueued (by any process), with its Redis."""
-        queue_class = getattr(module, "Queue", None)
-        original = getattr(queue_class, "_enqueue_job", None)
-        if original is None:
-            return
-
-        def _enqueue_job(self, job, *args, **kwargs):
-            if getattr(self, "_is_async", True):
-                record = {"pid": os.getpid(), "queue": self.name, "broker": "Redis"}
-                try:
-                    record["broker_url"] = redis_url(self.connection)
-                except Exception:
-                    pass
-                append("enqueued.jsonl", record)
-            return original(self, job, *args, **kwargs)
-
-        queue_class._enqueue_job = _enqueue_job
-
-    def watch_rq_job(module):
-        """The jobs an RQ worker ran (in its work horses)."""
-        job_class = getattr(module, "Job", None)
-        original = getattr(job_class, "perform", None)
-        if original is None:
-            return
-
-        def perform(self, *args, **kwargs):
-            try:
-                return original(self, *args, **kwargs)
-            finally:
-                append("processed.jsonl", {"pid": state["worker_pid"] or os.getpid(), "queue": getattr(self, "origin", "") or ""})
-
-        job_class.perform = perform
-
-    def watch_broker(module):
-        """Counts the messages enqueued (by any process) and processed (by a worker)."""
-        broker_class = getattr(module, "Broker", None)
-        if broker_class is None:
-            return
-        original_before, original_after = broker_class.emit_before, broker_class.emit_after
-
-        def queue_of(args):
-            name = getattr(args[0], "queue_name", "") if args else ""
-            for suffix in (".DQ", ".XQ"):
-                if name.endswith(suffix):
-                    name = name[: -len(suffix)]
-            return name
-
-        def emit_before(self, signal, *args, **kwargs):
-            if signal == "enqueue":
-                append("enqueued.jsonl", {"pid": os.getpid(), "queue": queue_of(args), "broker": type(self).__name__})
-            return original_before(self, signal, *args, **kwargs)
-
-        def emit_after(self, signal, *args, **kwargs):
-            if signal == "process_message":
-                append("processed.jsonl", {"pid": os.getpid(), "queue": queue_of(args)})
-            return original_after(self, signal, *args, **kwargs)
-
-        broker_class.emit_before, broker_class.emit_after = emit_before, emit_after
-
-    # What is watched in each framework's modules, once each has been imported.
+    # What is watched in each framework's modules, once each has been imported: the
+    # workers here, the messages in hook_messages.py.
     WATCHES = {
         "dramatiq.worker": watch_worker,
-        "dramatiq.broker": watch_broker,
         "celery.worker.worker": watch_celery_worker,
-        "celery.signals": watch_celery_signals,
-        "kombu.messaging": watch_kombu,
         "rq.worker.base": watch_rq_worker,
         "rq.worker": watch_rq_worker,
-        "rq.queue": watch_rq_queue,
-        "rq.job": watch_rq_job,
     }
+    WATCHES.update(_minrepro_message_watches(append, state))
 
     class Loader:
         """The real loader, timed; the module keeps the real one as its __loader__."""

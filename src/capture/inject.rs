@@ -9,8 +9,13 @@ use std::process::Command;
 
 use crate::error::Error;
 
-/// The hook's source, written into the session folder.
-pub const HOOK: &str = include_str!("hook.py");
+/// The hook's source, written into the session folder: the workers (hook.py), then the
+/// messages (hook_messages.py), which hook.py calls for.
+pub const HOOK: &str = concat!(
+    include_str!("hook.py"),
+    "\n\n",
+    include_str!("hook_messages.py")
+);
 
 /// Interpreters the command may start: the ones named, the `python3` and `python` on
 /// PATH, the command itself when it is one, and virtual environments under the current

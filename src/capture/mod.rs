@@ -11,6 +11,7 @@
 mod casefile;
 mod inject;
 mod proc;
+mod sent;
 mod session;
 
 use std::path::PathBuf;
@@ -38,6 +39,8 @@ pub struct Captured {
     pub imports: usize,
     pub messages: u32,
     pub notes: Vec<String>,
+    /// The command failed, but not because of a task left pending (why).
+    pub not_pending: Option<String>,
     pub command_status: Option<i32>,
 }
 
@@ -155,7 +158,7 @@ pub async fn capture(request: Request, interrupted: CancellationToken) -> Result
             {
                 announce(&found);
                 // Written at once, so that nothing is lost if the command or minrepro is killed.
-                let _ = write(&request, &session, &found);
+                let _ = write(&request, &session, &found, None);
                 taken = Some(found);
             } else if request.trigger.is_none() {
                 let first = |wanted: fn(&Candidate) -> bool| {
@@ -217,7 +220,7 @@ pub async fn capture(request: Request, interrupted: CancellationToken) -> Result
             }
         )));
     };
-    let written = write(&request, &session, &taken)?;
+    let written = write(&request, &session, &taken, status)?;
     let _ = std::fs::remove_file(&previous);
     Ok(Captured {
         pid: taken.worker.pid,
@@ -225,6 +228,7 @@ pub async fn capture(request: Request, interrupted: CancellationToken) -> Result
         imports: written.imports,
         messages: written.messages,
         notes: written.notes,
+        not_pending: written.not_pending,
         command_status: status,
     })
 }
@@ -261,6 +265,7 @@ fn write(
     request: &Request,
     session: &Session<'_>,
     taken: &Taken,
+    status: Option<i32>,
 ) -> Result<casefile::Written, Error> {
     casefile::write_case(&casefile::Seen {
         command: &request.command,
@@ -269,6 +274,7 @@ fn write(
         worker: &taken.worker,
         snapshot: &taken.snapshot,
         watches: &taken.watches,
+        status,
     })
 }
 

@@ -1,6 +1,6 @@
-//! What the hook wrote in the capture session's folder (see `hook.py`): the processes of the
-//! command, the workers they started, their imports, and the messages enqueued and
-//! processed. Lines are appended by processes that may be killed at any moment: one that
+//! What the hook wrote in the capture session's folder (see `hook.py`, `hook_messages.py`):
+//! the processes of the command, the workers they started, their imports, the messages
+//! published and what became of them, the results waited on, the tests that failed. Lines are appended by processes that may be killed at any moment: one that
 //! does not parse is skipped.
 
 use std::path::{Path, PathBuf};
@@ -13,6 +13,8 @@ use serde::de::DeserializeOwned;
 pub struct ProcessEvent {
     pub event: String,
     pub pid: u32,
+    #[serde(default)]
+    pub ppid: u32,
     #[serde(default)]
     pub argv: Vec<String>,
 }
@@ -30,6 +32,9 @@ pub struct Candidate {
     /// "worker", "cli-fork" (a worker process of Dramatiq's CLI, before its first import)
     /// or "match".
     pub event: String,
+    /// When it was said (Unix seconds): for a worker, once it was started.
+    #[serde(default)]
+    pub t: f64,
     /// The framework of the worker: the case's template.
     #[serde(default = "dramatiq")]
     pub framework: String,
@@ -87,14 +92,81 @@ pub struct ImportEvent {
     pub duration_s: f64,
 }
 
-/// A message enqueued or processed, by queue.
+/// A message a client published (see `hook_messages.py`): on RabbitMQ as it went on the
+/// wire, on Redis as the framework enqueued it.
 #[derive(Debug, Clone, Deserialize)]
-pub struct QueueEvent {
+pub struct Published {
     pub pid: u32,
-    pub queue: String,
-    pub broker: Option<String>,
-    /// The broker the message went to (Celery, RQ).
-    pub broker_url: Option<String>,
+    pub t: f64,
+    /// "amqp" (the wire), "kombu" (a virtual transport's envelope), "rq", "dramatiq-redis".
+    pub kind: String,
+    /// The broker's URL, credentials included.
+    pub broker: String,
+    #[serde(default)]
+    pub exchange: String,
+    #[serde(default)]
+    pub routing_key: String,
+    /// Redis: the queue (RQ's, Dramatiq's); kombu: the queues its exchange routed it to.
+    pub queue: Option<String>,
+    #[serde(default)]
+    pub queues: Vec<String>,
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub properties: serde_json::Map<String, serde_json::Value>,
+    /// kombu's envelope (body, headers, properties).
+    pub envelope: Option<serde_json::Value>,
+    pub body: Option<String>,
+    pub body_base64: Option<String>,
+    /// The message's id and task, when the hook could read them (RQ, Dramatiq on Redis).
+    pub id: Option<String>,
+    pub task: Option<String>,
+    #[serde(default)]
+    pub at_front: bool,
+}
+
+/// A queue, exchange or binding a process declared on RabbitMQ.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeclaredEvent {
+    pub pid: u32,
+    pub broker: String,
+    pub declaration: serde_json::Value,
+}
+
+/// A result a process read or waited on, and the backend it read it from (`None`: it has
+/// no result backend).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Waited {
+    pub id: Option<String>,
+    pub backend: Option<String>,
+    pub how: String,
+}
+
+/// What a worker did with a message.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Fate {
+    /// The process that started the worker (also for its pool processes, work horses).
+    pub worker: u32,
+    pub id: Option<String>,
+    /// "executed" or "discarded".
+    pub state: String,
+    pub how: Option<String>,
+    pub words: Option<String>,
+    /// Where it stored the result (`None`: nowhere).
+    pub result: Option<String>,
+}
+
+/// When a worker was ready to consume.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Ready {
+    pub pid: u32,
+    pub t: f64,
+}
+
+/// A test of the command that failed, and its assertion's words.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TestFailure {
+    pub test: String,
+    pub words: String,
 }
 
 pub struct Session<'a> {
@@ -125,12 +197,28 @@ impl Session<'_> {
         events
     }
 
-    pub fn enqueued(&self) -> Vec<QueueEvent> {
-        lines(&self.dir.join("enqueued.jsonl"))
+    pub fn published(&self) -> Vec<Published> {
+        lines(&self.dir.join("published.jsonl"))
     }
 
-    pub fn processed(&self) -> Vec<QueueEvent> {
-        lines(&self.dir.join("processed.jsonl"))
+    pub fn declared(&self) -> Vec<DeclaredEvent> {
+        lines(&self.dir.join("declared.jsonl"))
+    }
+
+    pub fn waited(&self) -> Vec<Waited> {
+        lines(&self.dir.join("waited.jsonl"))
+    }
+
+    pub fn fates(&self) -> Vec<Fate> {
+        lines(&self.dir.join("fates.jsonl"))
+    }
+
+    pub fn ready(&self) -> Vec<Ready> {
+        lines(&self.dir.join("ready.jsonl"))
+    }
+
+    pub fn failures(&self) -> Vec<TestFailure> {
+        lines(&self.dir.join("failures.jsonl"))
     }
 
     /// What a capture that found no worker saw: each process, what it ran, and whether it

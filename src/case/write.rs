@@ -8,6 +8,7 @@ use std::time::Duration;
 use toml::{Table, Value};
 
 use super::{Config, Expect, Runs};
+use crate::messages::{LaunchMessage, MessageEntry};
 
 /// Everything a written case file says.
 pub struct CaseFile<'a> {
@@ -23,7 +24,10 @@ pub struct CaseFile<'a> {
     /// `None`: "auto".
     pub timeout: Option<Duration>,
     pub runs: Runs,
+    /// Probe messages (for a case without the launch's own).
     pub messages: u32,
+    /// The launch's own messages, `[[messages]]`.
+    pub launch_messages: &'a [LaunchMessage],
     pub keep: &'a [String],
     /// Elements whose values are secret (outputs redact them).
     pub secrets: &'a [String],
@@ -165,6 +169,14 @@ pub fn render(file: &CaseFile<'_>) -> String {
     if !expected.is_empty() {
         table.insert("expected".into(), Value::Table(expected));
     }
+    if !file.launch_messages.is_empty() {
+        let entries: Vec<Value> = file
+            .launch_messages
+            .iter()
+            .filter_map(|m| Value::try_from(MessageEntry::from(m)).ok())
+            .collect();
+        table.insert("messages".into(), Value::Array(entries));
+    }
     let header: String = file
         .header
         .lines()
@@ -198,6 +210,7 @@ mod tests {
             timeout: Some(Duration::from_millis(2500)),
             runs: Runs::Fixed(1),
             messages: 300,
+            launch_messages: &[],
             keep: &["env:PYTHONPATH".to_string()],
             secrets: &[],
             expected_minimal: Some(&names),

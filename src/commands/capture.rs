@@ -34,14 +34,17 @@ pub async fn capture(args: CaptureArgs) -> Result<i32, Error> {
         interrupted,
     )
     .await?;
+    let load = match captured.messages {
+        0 => "minrepro's probe".to_string(),
+        1 => "the launch's 1 message replayed".to_string(),
+        n => format!("the launch's {n} messages replayed"),
+    };
     eprintln!(
-        "minrepro: wrote {}: process {}, {} env vars, {} imports, {} probe message{} per trial{}",
+        "minrepro: wrote {}: process {}, {} env vars, {} imports, {load} per trial{}",
         out.display(),
         captured.pid,
         captured.env_vars,
         captured.imports,
-        captured.messages,
-        if captured.messages == 1 { "" } else { "s" },
         captured
             .command_status
             .map(|code| format!("; the command exited with {code}"))
@@ -49,6 +52,9 @@ pub async fn capture(args: CaptureArgs) -> Result<i32, Error> {
     );
     for note in &captured.notes {
         eprintln!("  {note}");
+    }
+    if let Some(why) = &captured.not_pending {
+        eprintln!("minrepro: warning: {why}");
     }
     Ok(0)
 }

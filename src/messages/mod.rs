@@ -6,6 +6,7 @@
 
 pub mod names;
 pub mod replay;
+pub mod results;
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};

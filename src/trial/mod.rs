@@ -37,6 +37,7 @@ pub use outcome::{
 use probe::Probe;
 use process::WorkerProcess;
 use replay::{Decided, ReplayLoad};
+pub(crate) use stall::same_host;
 use sweep::Sweep;
 pub use worker_log::{StageTime, Versions};
 use worker_log::{WorkerLog, round_ms, unix_now};
@@ -312,9 +313,16 @@ impl TrialRunner {
             .clean_up(&broker, framework, &id, &leftovers, &log, &load)
             .await;
 
+        if let Err(err) = cleaned {
+            // What the trial made stays written down in its folder: the next minrepro
+            // deletes it from there.
+            let _ = scratch.keep();
+            watched?;
+            stopped?;
+            return Err(err);
+        }
         let ending = watched?;
         stopped?;
-        cleaned?;
         if broker.generation() != generation {
             return Err(Error::BrokerLost(
                 "the broker went away while the trial ran: its outcome proves nothing".into(),

@@ -302,15 +302,19 @@ impl Outcome {
                 ..
             } => {
                 if let Some(replay) = replay {
-                    let proof = stall
-                        .as_ref()
-                        .map(|proof| format!(", stuck for good: {proof}"))
-                        .unwrap_or_else(|| format!(" within {:.1}s", timeout.as_secs_f64()));
+                    // The proof says where the messages are; without one, the state does.
+                    let what = match stall {
+                        Some(proof) => format!("stuck for good: {proof}"),
+                        None => format!(
+                            "within {:.1}s, last stage {}; {}",
+                            timeout.as_secs_f64(),
+                            stage.as_deref().unwrap_or("(none: Python never started)"),
+                            replay.sentence()
+                        ),
+                    };
                     return format!(
-                        "{} of {} messages executed{proof}; {}",
-                        replay.executed,
-                        replay.sent,
-                        replay.sentence()
+                        "{} of {} messages executed, {what}",
+                        replay.executed, replay.sent
                     );
                 }
                 let what = if *messages > 1 {

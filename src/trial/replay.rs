@@ -18,6 +18,7 @@ use crate::broker::Brokers;
 use crate::error::Error;
 use crate::messages::names::TrialNames;
 use crate::messages::replay::{Landing, ReplayPlan};
+use crate::messages::results::{location_words, readable};
 use crate::messages::{LaunchMessage, ResultWait, address};
 
 /// The replay of one trial, as it goes.
@@ -419,89 +420,6 @@ fn discard_kind(how: &str) -> Discard {
         "skipped" => Discard::Skipped,
         "dead-lettered" => Discard::DeadLettered,
         _ => Discard::Undecodable,
-    }
-}
-
-/// A result location for people: a URL without credentials.
-fn location_words(backend: &str, sender_broker: &str) -> String {
-    match normalized(backend, sender_broker) {
-        Some(location) => location.to_string(),
-        None => crate::redact::redact_url(backend),
-    }
-}
-
-/// Where a result backend keeps results: scheme, host, port and the rest (database,
-/// namespace, vhost), credentials dropped. The sender's `rpc://` keeps them on its own broker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Location {
-    scheme: String,
-    host: String,
-    port: u16,
-    rest: String,
-}
-
-impl std::fmt::Display for Location {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}://{}:{}/{}",
-            self.scheme, self.host, self.port, self.rest
-        )
-    }
-}
-
-fn normalized(url: &str, sender_broker: &str) -> Option<Location> {
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = match scheme.to_ascii_lowercase().as_str() {
-        "rediss" | "redis" => "redis".to_string(),
-        "rpc" if rest.trim_matches('/').is_empty() => {
-            // Celery's rpc:// backend: results come back over the sender's own broker.
-            let broker = address(sender_broker);
-            return normalized(&format!("rpc://{broker}"), sender_broker);
-        }
-        other => other.to_string(),
-    };
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) => (host, port.parse().ok()?),
-        None => (
-            authority,
-            match scheme.as_str() {
-                "redis" => 6379,
-                _ => 5672,
-            },
-        ),
-    };
-    let mut path = path.split('?').next().unwrap_or_default().to_string();
-    if scheme == "redis" && (path.is_empty() || path.starts_with('#')) {
-        path = format!("0{path}");
-    }
-    Some(Location {
-        scheme,
-        host: host.to_string(),
-        port,
-        rest: path.replace("%2f", "").replace("%2F", ""),
-    })
-}
-
-/// Whether a result stored at `stored` (the worker's report; `None`: nowhere) is where the
-/// sender reads it (`wait`, on `sender_broker`).
-fn readable(wait: &ResultWait, sender_broker: &str, stored: Option<&str>) -> bool {
-    let Some(stored) = stored else {
-        return false;
-    };
-    match (
-        normalized(&wait.backend, sender_broker),
-        normalized(stored, sender_broker),
-    ) {
-        (Some(theirs), Some(ours)) => {
-            theirs.scheme == ours.scheme
-                && theirs.port == ours.port
-                && theirs.rest == ours.rest
-                && same_host(&theirs.host, &ours.host).unwrap_or(theirs.host == ours.host)
-        }
-        _ => crate::redact::redact_url(&wait.backend) == crate::redact::redact_url(stored),
     }
 }
 

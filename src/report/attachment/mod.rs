@@ -20,6 +20,7 @@ use crate::case::space::Mode;
 use crate::case::write::{self, CaseFile};
 use crate::case::{Case, Config, Expect, Timeout};
 use crate::error::Error;
+use crate::messages::LaunchMessage;
 use crate::redact::Redactor;
 use crate::report::json;
 use crate::template;
@@ -213,6 +214,17 @@ fn minimal_case_file(request: &Request<'_>, redacted: &Config) -> String {
         finding.case,
         textwrap::fill(&readme::finding_sentence(finding), 86)
     );
+    // The launch's messages, their brokers' passwords replaced like every secret.
+    let launch_messages: Vec<LaunchMessage> =
+        crate::bisect::replayed_messages(request.case, request.good)
+            .into_iter()
+            .map(|mut message| {
+                message.broker = request
+                    .redactor
+                    .redact(&crate::redact::redact_url(&message.broker));
+                message
+            })
+            .collect();
     write::render(&CaseFile {
         header: &header,
         name: &name,
@@ -227,6 +239,7 @@ fn minimal_case_file(request: &Request<'_>, redacted: &Config) -> String {
         },
         runs: request.case.oracle.runs,
         messages: request.case.oracle.messages,
+        launch_messages: &launch_messages,
         keep: &finding.kept,
         secrets: &secrets,
         expected_minimal: (finding.mode == Mode::Minimize).then_some(finding.minimal.as_slice()),
