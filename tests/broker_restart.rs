@@ -67,7 +67,7 @@ fn probe_queues() -> std::collections::BTreeSet<String> {
         .unwrap();
     String::from_utf8_lossy(&listed.stdout)
         .lines()
-        .filter(|q| q.starts_with("minrepro.") && q != "minrepro.trials")
+        .filter(|q| q.starts_with("minrepro.") && *q != "minrepro.trials")
         .map(str::to_string)
         .collect()
 }

@@ -7,167 +7,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use common::launch::*;
 use common::*;
-
-/// A project's `launch.toml`: its two launch commands, and what minrepro must find.
-struct Launch {
-    working: Vec<String>,
-    failing: Vec<String>,
-    kind: String,
-    isolated: Vec<String>,
-    messages: Option<i64>,
-}
-
-fn launch_of(project: &Path) -> Launch {
-    let table: toml::Table =
-        toml::from_str(&std::fs::read_to_string(project.join("launch.toml")).unwrap()).unwrap();
-    let words = |key: &str| -> Vec<String> {
-        table[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|w| w.as_str().unwrap().to_string())
-            .collect()
-    };
-    let mut isolated = words("isolated");
-    isolated.sort();
-    Launch {
-        working: words("working"),
-        failing: words("failing"),
-        kind: table["kind"].as_str().unwrap().to_string(),
-        isolated,
-        messages: table.get("messages").and_then(|m| m.as_integer()),
-    }
-}
-
-/// Both launches of a project, captured into a fresh folder, from the project's folder.
-struct Captured {
-    dir: tempfile::TempDir,
-    project: PathBuf,
-    launch: Launch,
-}
-
-impl Captured {
-    fn failing(&self) -> PathBuf {
-        self.dir.path().join("failing.toml")
-    }
-
-    fn working(&self) -> PathBuf {
-        self.dir.path().join("working.toml")
-    }
-}
-
-fn capture_pair(name: &str) -> Captured {
-    let project = launch_project(name);
-    let launch = launch_of(&project);
-    let dir = tempfile::tempdir().unwrap();
-    for (file, command, duration) in [
-        ("failing.toml", &launch.failing, None),
-        // A worker runs until it is stopped: the user stops it (here, after a while).
-        ("working.toml", &launch.working, Some("6s")),
-    ] {
-        let out = dir.path().join(file);
-        let mut args = vec!["capture", "--out", path_str(&out)];
-        if let Some(duration) = duration {
-            args.extend(["--duration", duration]);
-        }
-        args.push("--");
-        args.extend(command.iter().map(String::as_str));
-        let output = minrepro_in(&project, &args);
-        assert_eq!(output.code, 0, "capture of {command:?}:\n{}", output.stderr);
-        assert!(out.is_file(), "{}", output.stderr);
-    }
-    Captured {
-        dir,
-        project,
-        launch,
-    }
-}
-
-fn case_table(path: &Path) -> toml::Table {
-    let text = std::fs::read_to_string(path).unwrap();
-    toml::from_str(&text).unwrap_or_else(|err| panic!("{err}\n{text}"))
-}
-
-/// What every pair must show: the project's own interpreter, the captured failure
-/// replayed in at least 9 of 10 runs and the working launch processed, and the isolated
-/// cause found exactly, 1-minimal. Returns the bisection's JSON.
-fn check_pair(captured: &Captured, extra_bisect_args: &[&str]) -> serde_json::Value {
-    let tox_python = captured.project.join(".tox/py/bin/python");
-    for file in [captured.failing(), captured.working()] {
-        let case = case_table(&file);
-        let python = case["python"].as_str().unwrap();
-        assert_eq!(
-            Path::new(python),
-            tox_python,
-            "{}: the interpreter as launched, not its resolved target",
-            file.display()
-        );
-    }
-    let failing = case_table(&captured.failing());
-    if let Some(messages) = captured.launch.messages {
-        assert_eq!(
-            failing["oracle"]["messages"].as_integer(),
-            Some(messages),
-            "the load the fixture put on the worker: {failing}"
-        );
-    }
-
-    let working = minrepro(&["run", path_str(&captured.working()), "--json"]);
-    assert_eq!(working.json()["kind"], "processed", "{}", working.stderr);
-
-    // Ten runs of the captured failing launch, five at a time.
-    let failing_path = captured.failing();
-    let kinds: Vec<String> = (0..2)
-        .flat_map(|_| {
-            std::thread::scope(|scope| {
-                let runs: Vec<_> = (0..5)
-                    .map(|_| {
-                        scope.spawn(|| {
-                            let run = minrepro(&["run", path_str(&failing_path), "--json"]);
-                            run.json()["kind"].as_str().unwrap().to_string()
-                        })
-                    })
-                    .collect();
-                runs.into_iter()
-                    .map(|r| r.join().unwrap())
-                    .collect::<Vec<_>>()
-            })
-        })
-        .collect();
-    let same = kinds.iter().filter(|k| **k == captured.launch.kind).count();
-    assert!(
-        same >= 9,
-        "the captured failing launch showed `{}` in {same} of 10 runs: {kinds:?}",
-        captured.launch.kind
-    );
-
-    let working_path = captured.working();
-    let mut args = vec![
-        "bisect",
-        path_str(&failing_path),
-        "--good",
-        path_str(&working_path),
-        "--json",
-        "--jobs",
-        "4",
-    ];
-    args.extend_from_slice(extra_bisect_args);
-    let bisect = minrepro(&args);
-    assert_eq!(bisect.code, 0, "{}", bisect.stderr);
-    let json = bisect.json();
-    assert_eq!(json["mode"], "isolate");
-    assert_eq!(
-        sorted_names(&json["minimal"]),
-        captured.launch.isolated,
-        "{}",
-        bisect.stderr
-    );
-    assert_eq!(json["one_minimal"], true, "{}", bisect.stderr);
-    json
-}
 
 #[test]
 fn the_console_script_under_tox_with_a_leaked_test_profile() {
@@ -253,6 +96,8 @@ fn an_unread_stderr_pipe_that_stalls_only_under_load() {
     let failing = case_table(&captured.failing());
     assert_eq!(failing["options"]["verbose"].as_integer(), Some(1));
     assert_eq!(failing["options"]["stderr"].as_str(), Some("pipe"));
+    // The test's 300 messages, replayed in every trial.
+    assert_eq!(replayed_count(&failing), 300, "{failing}");
     let out = tempfile::tempdir().unwrap();
     let json = check_pair(
         &captured,
@@ -362,7 +207,9 @@ fn celery_worker_under_prefork_with_the_unit_tests_settings() {
     }
     let failing = std::fs::read_to_string(captured.failing()).unwrap();
     assert!(
-        failing.contains("the worker consumed from memory://"),
+        failing.contains(
+            "the worker consumed `storefront-orders` on an in-memory broker (kombu's memory://)"
+        ),
         "{failing}"
     );
     check_pair(&captured, &[]);

@@ -230,14 +230,18 @@ fn declarations_of(
 pub fn sent(session: &Session<'_>, worker: &Candidate) -> Vec<Sent> {
     let worker_pids = worker_side(session, worker);
     let ready = worker_ready(session, worker);
-    let waited: HashMap<String, (Option<String>, String)> = session
-        .waited()
-        .into_iter()
-        .filter_map(|w| Some((w.id?, (w.backend, w.how))))
-        .collect();
+    // The first read of each result: the sender's own call (`get`), not what it calls.
+    let mut waited: HashMap<String, (Option<String>, String)> = HashMap::new();
+    for wait in session.waited() {
+        if let Some(id) = wait.id {
+            waited.entry(id).or_insert((wait.backend, wait.how));
+        }
+    }
+    // What the taken worker did (another worker of the command may have run too).
     let fates: HashMap<String, Fate> = session
         .fates()
         .into_iter()
+        .filter(|f| worker_pids.contains(&f.worker))
         .filter_map(|f| Some((f.id.clone()?, f)))
         .collect();
     let mut shapes: IndexMap<String, (Published, String, Vec<(String, f64)>)> = IndexMap::new();

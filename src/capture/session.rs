@@ -149,7 +149,6 @@ pub struct Fate {
     pub id: Option<String>,
     /// "executed" or "discarded".
     pub state: String,
-    pub how: Option<String>,
     pub words: Option<String>,
     /// Where it stored the result (`None`: nowhere).
     pub result: Option<String>,

@@ -31,9 +31,9 @@ use crate::messages::LaunchMessage;
 use crate::messages::names::TrialNames;
 use crate::messages::replay::ReplayPlan;
 use crate::template;
-pub use outcome::{
-    Consumed, Discard, Failure, Outcome, Replayed, Stranded, Waiting, normalize_signature, seconds,
-};
+pub use outcome::{Discard, Failure, Outcome, normalize_signature, seconds};
+#[cfg(test)]
+pub use outcome::{Replayed, Stranded};
 use probe::Probe;
 use process::WorkerProcess;
 use replay::{Decided, ReplayLoad};

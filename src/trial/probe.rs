@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use super::worker_log::WorkerLog;
-use crate::broker::{Broker, Delivery, Leftovers};
+use crate::broker::{Broker, Delivery};
 use crate::error::Error;
 use crate::framework::{Framework, ProbeMessage};
 
@@ -128,12 +128,6 @@ impl Probe {
     pub fn dropped(&self, log: &WorkerLog) -> Option<String> {
         log.dropped(&self.token)
             .map(|how| format!("the worker discarded the probe unprocessed: {how}"))
-    }
-
-    /// What the probe leaves on its broker, written down before the worker starts.
-    pub fn leftovers(&self, broker: &Broker) -> Leftovers {
-        self.framework
-            .probe_leftovers(broker.kind(), &self.queue, &self.token)
     }
 }
 

@@ -35,7 +35,6 @@ pub struct ReplayLoad {
     refused: Vec<String>,
     /// When the worker reported `worker:started`.
     started: Option<Instant>,
-    spawned: Instant,
 }
 
 /// What the worker's reports settle, before any timeout.
@@ -64,16 +63,11 @@ impl ReplayLoad {
             declared: HashSet::new(),
             refused: Vec::new(),
             started: None,
-            spawned: Instant::now(),
         }
     }
 
     pub fn plan(&self) -> &ReplayPlan {
         &self.plan
-    }
-
-    pub fn sent_count(&self) -> u32 {
-        self.sent.iter().filter(|s| **s).count() as u32
     }
 
     pub fn all_sent(&self) -> bool {
@@ -192,12 +186,6 @@ impl ReplayLoad {
 
     fn since_started(&self) -> f64 {
         self.started.map_or(0.0, |s| s.elapsed().as_secs_f64())
-    }
-
-    /// Seconds from the spawn to the worker's start, when it started.
-    pub fn started_after(&self) -> Option<f64> {
-        self.started
-            .map(|s| s.duration_since(self.spawned).as_secs_f64())
     }
 
     /// Where each shape's messages are, on their brokers.
@@ -339,7 +327,7 @@ fn consumed(log: &WorkerLog, names: &TrialNames) -> Option<Consumed> {
     let broker = log.broker()?;
     let probe = names.rename("probe");
     let queues: Vec<String> = log
-        .declared_queues()
+        .consumed_queues()
         .iter()
         .filter(|q| **q != probe)
         .map(|q| names.original(q).to_string())

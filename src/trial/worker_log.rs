@@ -352,6 +352,34 @@ impl WorkerLog {
             .collect()
     }
 
+    /// The queues the worker consumes: those it declared, narrowed by what it was told to
+    /// consume (Dramatiq's `--queues`) where it said so.
+    pub fn consumed_queues(&self) -> Vec<String> {
+        let mut queues: Vec<String> = self
+            .stage_events("worker:started")
+            .flat_map(|e| {
+                let list = |name: &str| -> Option<Vec<String>> {
+                    Some(
+                        e.fields
+                            .get(name)?
+                            .as_array()?
+                            .iter()
+                            .filter_map(|q| q.as_str().map(str::to_string))
+                            .collect(),
+                    )
+                };
+                let declared = list("queues").unwrap_or_default();
+                match list("consumes") {
+                    Some(only) => declared.into_iter().filter(|q| only.contains(q)).collect(),
+                    None => declared,
+                }
+            })
+            .collect();
+        queues.sort();
+        queues.dedup();
+        queues
+    }
+
     pub fn declared_queues(&self) -> Vec<String> {
         let mut queues: Vec<String> = self
             .stage_events("worker:started")

@@ -2,6 +2,8 @@
 //! with real Python workers.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod launch;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

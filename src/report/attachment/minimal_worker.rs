@@ -135,7 +135,7 @@ pub async fn write(
         worker_threads: options.worker_threads.unwrap_or(1),
         log_level: options.log_level.clone(),
         django_settings: options.django_settings.clone(),
-        messages: request.case.oracle.messages,
+        messages: request.finding.messages,
         timeout_s: request.finding.timeout_s,
         expected_kind: settings.expected_kind,
         embedded: (!pasted && !sources.is_empty()).then(|| embedded(&sources, lines, request)),

@@ -336,7 +336,8 @@ fn launcher(
         framework_title: framework.title().to_string(),
         client: template::client(&redacted.template)?,
         default_broker: without_credentials(request.broker_url),
-        messages: request.case.oracle.messages,
+        // The launcher sends minrepro's probe: as many messages as each trial sent.
+        messages: request.finding.messages,
         required: &packages.required,
         expected_kind: settings.expected_kind,
         expected_signature: settings.expected_signature,

@@ -262,7 +262,7 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
     } else {
         format!("`{}` (an in-process worker)", template::WORKER_FILE)
     };
-    let messages = request.case.oracle.messages;
+    let messages = finding.messages;
     let load = match (&finding.load, messages) {
         (_, 1) => "publishes one probe message".to_string(),
         (Some(load), _) => format!(

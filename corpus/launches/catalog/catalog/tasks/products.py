@@ -1,0 +1,6 @@
+from catalog.celery import app
+
+
+@app.task
+def publish_product(sku):
+    return sku
