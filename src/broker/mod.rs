@@ -131,7 +131,7 @@ impl AmqpMessage {
 /// One probe message as the framework encodes it for the trial's broker.
 #[derive(Debug, Clone)]
 pub enum Delivery {
-    Amqp(AmqpMessage),
+    Amqp(Box<AmqpMessage>),
     /// Redis commands (each its words), run in order as one transaction.
     Redis(Vec<Vec<Vec<u8>>>),
 }
@@ -303,7 +303,7 @@ impl Broker {
                 let messages = deliveries
                     .iter()
                     .map(|d| match d {
-                        Delivery::Amqp(message) => Ok(message.clone()),
+                        Delivery::Amqp(message) => Ok((**message).clone()),
                         Delivery::Redis(_) => Err(mismatch()),
                     })
                     .collect::<Result<Vec<_>, _>>()?;

@@ -244,7 +244,7 @@ pub fn sent(session: &Session<'_>, worker: &Candidate) -> Vec<Sent> {
         .filter(|f| worker_pids.contains(&f.worker))
         .filter_map(|f| Some((f.id.clone()?, f)))
         .collect();
-    let mut shapes: IndexMap<String, (Published, String, Vec<(String, f64)>)> = IndexMap::new();
+    let mut shapes: IndexMap<String, Shape> = IndexMap::new();
     for published in session.published() {
         if worker_pids.contains(&published.pid) {
             continue;
@@ -326,6 +326,9 @@ pub fn sent(session: &Session<'_>, worker: &Candidate) -> Vec<Sent> {
         })
         .collect()
 }
+
+/// A shape as it is gathered: its first message, its task, and each message's id and time.
+type Shape = (Published, String, Vec<(String, f64)>);
 
 fn round(seconds: f64) -> f64 {
     (seconds * 1000.0).round() / 1000.0

@@ -130,14 +130,14 @@ impl Framework for Celery {
             unreachable!("headers are an object")
         };
         Ok(match kind {
-            Kind::Amqp => Delivery::Amqp(AmqpMessage {
+            Kind::Amqp => Delivery::Amqp(Box::new(AmqpMessage {
                 content_type: Some("application/json".into()),
                 content_encoding: Some("utf-8".into()),
                 correlation_id: Some(task_id),
                 priority: Some(0),
                 headers,
                 ..AmqpMessage::to_queue(probe.queue, body.into_bytes())
-            }),
+            })),
             Kind::Redis => {
                 let envelope = serde_json::json!({
                     "body": base64::engine::general_purpose::STANDARD.encode(body),

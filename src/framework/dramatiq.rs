@@ -94,10 +94,10 @@ impl Framework for Dramatiq {
             "message_timestamp": probe.now_ms,
         });
         Ok(match kind {
-            Kind::Amqp => Delivery::Amqp(AmqpMessage::to_queue(
+            Kind::Amqp => Delivery::Amqp(Box::new(AmqpMessage::to_queue(
                 probe.queue,
                 message.to_string().into_bytes(),
-            )),
+            ))),
             Kind::Redis => {
                 message["options"]["redis_message_id"] = message_id.clone().into();
                 // RedisBroker's namespace is renamed in the trial (templates/isolation.py).

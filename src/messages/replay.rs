@@ -274,7 +274,7 @@ pub fn amqp_message(
             .map(str::to_string)
     };
     let number = |name: &str| message.properties.get(name).and_then(Value::as_u64);
-    Ok(Delivery::Amqp(AmqpMessage {
+    Ok(Delivery::Amqp(Box::new(AmqpMessage {
         exchange: names.rename(exchange),
         routing_key: names.routing_key(exchange, routing_key),
         body,
@@ -288,7 +288,7 @@ pub fn amqp_message(
         kind: text("type"),
         app_id: text("app_id"),
         headers,
-    }))
+    })))
 }
 
 /// The recorded AMQP headers of a shape (empty when it had none).

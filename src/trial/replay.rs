@@ -426,7 +426,7 @@ mod tests {
                     id: format!("{shape}-{n}"),
                     at: None,
                     broker: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
-                    delivery: Delivery::Amqp(AmqpMessage::to_queue("q", Vec::new())),
+                    delivery: Delivery::Amqp(Box::new(AmqpMessage::to_queue("q", Vec::new()))),
                 });
             }
         }
