@@ -173,8 +173,11 @@ pub struct Finding {
     pub attachment_size: Option<AttachmentSize>,
     /// Every independent cause; `minimal` and the fields above are the first one's.
     pub causes: Vec<Cause>,
-    /// Probe messages per trial.
+    /// Messages per trial: minrepro's probe messages, or the launch's own replayed.
     pub messages: u32,
+    /// What each trial sends: "replay" (the launch's own messages, where they were sent) or
+    /// "probe" (minrepro's, for a case that holds none).
+    pub probe: &'static str,
     /// With `--reduce-messages`: the fewest messages that still show the first cause's
     /// failure.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -418,6 +421,7 @@ pub async fn bisect(
         attachment_size: None,
         causes,
         messages: load::size(&spec),
+        probe: if replay.is_empty() { "probe" } else { "replay" },
         load: load_finding,
         minimal_elements: first.elements,
         minimal_config: Some(first.config),

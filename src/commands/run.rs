@@ -55,10 +55,13 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
         "minrepro: one trial of the {label} configuration of `{}` ({element_count} elements, timeout {:.1}s{}, on {})",
         case.name,
         timeout.as_secs_f64(),
-        if messages > 1 {
-            format!(", {messages} probe messages")
-        } else {
-            String::new()
+        match (case.messages.is_empty(), messages) {
+            (false, _) => format!(
+                ", the launch's {} messages replayed",
+                case.messages.iter().map(|m| m.count).sum::<u32>()
+            ),
+            (true, 1) => String::new(),
+            (true, n) => format!(", {n} probe messages"),
         },
         python.display()
     );

@@ -176,6 +176,18 @@ pub fn finding(finding: &Finding) -> String {
     }
     if let Some(load) = &finding.load {
         let _ = writeln!(out, "\n  {}", load_sentence(finding.messages, load));
+    } else if finding.probe == "replay" {
+        let _ = writeln!(
+            out,
+            "\n  every trial replayed the launch's {} message{} where {} sent, with fresh ids",
+            finding.messages,
+            if finding.messages == 1 { "" } else { "s" },
+            if finding.messages == 1 {
+                "it was"
+            } else {
+                "they were"
+            }
+        );
     } else if finding.messages > 1 {
         let _ = writeln!(
             out,
@@ -232,11 +244,11 @@ fn kilobytes(bytes: u64) -> String {
 pub fn load_sentence(messages: u32, load: &crate::bisect::load::LoadFinding) -> String {
     match load.passes_up_to {
         None => format!(
-            "the load does not matter: one probe message shows the failure as well as {messages} ({} trials)",
+            "the load does not matter: one message shows the failure as well as {messages} ({} trials)",
             load.trials
         ),
         Some(passes) => format!(
-            "the failure needs load: it shows with {} probe messages, not with {passes} ({} trials, of {messages} published)",
+            "the failure needs load: it shows with {} messages, not with {passes} ({} trials, of {messages} sent)",
             load.fails_from, load.trials
         ),
     }
