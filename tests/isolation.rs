@@ -102,7 +102,7 @@ APP_QUEUE = "ci-{index}"
 LOG_FORMAT = "json"
 
 [reduce]
-keep = ["env:PYTHONPATH"]
+keep = ["env:PYTHONPATH", "import:app.tasks"]
 
 [expected]
 minimal = ["env:APP_QUEUE"]
@@ -267,9 +267,10 @@ fn a_ctrl_c_and_a_killed_worker_leave_nothing_behind() {
     assert_eq!(code, 130);
     assert_eq!(leftovers(), Vec::<String>::new(), "after Ctrl-C");
 
-    // A worker killed with SIGKILL in the middle of a bisection: its trial ends as another
-    // failure, the bisection goes on, and what the trial made is deleted all the same.
-    let child = Command::new(env!("CARGO_BIN_EXE_minrepro"))
+    // A worker killed with SIGKILL in the middle of a bisection (once the full
+    // configuration's failure is known): its trial ends as another failure, the bisection
+    // goes on, and what the trial made is deleted all the same.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minrepro"))
         .args([
             "bisect",
             path_str(&dramatiq),
@@ -282,23 +283,34 @@ fn a_ctrl_c_and_a_killed_worker_leave_nothing_behind() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut finished = 0;
     let mut killed = false;
-    while !killed && Instant::now() < deadline {
-        for process in processes_mentioning("minrepro_worker.py") {
-            let pid = process.split(':').next().unwrap_or_default();
-            killed |= Command::new("kill")
-                .args(["-9", pid])
-                .status()
-                .is_ok_and(|s| s.success());
+    let mut log = String::new();
+    for line in std::io::BufRead::lines(stderr).map_while(Result::ok) {
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains(" trial ") && (line.contains("FAILS") || line.contains("passes")) {
+            finished += 1;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while finished >= 2 && !killed && Instant::now() < deadline {
+            if let Some(process) = processes_mentioning("minrepro_worker.py").first() {
+                let pid = process.split(':').next().unwrap_or_default();
+                killed = Command::new("kill")
+                    .args(["-9", pid])
+                    .status()
+                    .is_ok_and(|s| s.success());
+            } else {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
     }
-    assert!(killed, "no worker to kill");
     let output = child.wait_with_output().unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stderr)));
-    assert_eq!(sorted_names(&json["minimal"]), ["env:APP_QUEUE"]);
+    assert!(killed, "no worker to kill:\n{log}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{log}"));
+    assert_eq!(sorted_names(&json["minimal"]), ["env:APP_QUEUE"], "{log}");
     assert_eq!(
         leftovers(),
         Vec::<String>::new(),
