@@ -10,7 +10,8 @@ The renaming acts where the client libraries talk to the broker, not on the conf
 pika's and py-amqp's channels (RabbitMQ), kombu's virtual channels (Redis and other kombu
 transports), RQ's queue and worker names, the namespace of Dramatiq's RedisBroker. The
 application and the framework above them see their own names. Names that are already the
-trial's, empty (a server-named queue, the default exchange) or RabbitMQ's own (`amq.*`) stay.
+trial's or its probe's (`minrepro_…`), empty (a server-named queue, the default exchange) or
+RabbitMQ's own (`amq.*`) stay.
 
 Every queue and exchange declared on RabbitMQ, and every Redis server the worker talks to, is
 written to the report before the broker sees it: minrepro deletes what the trial made from
@@ -26,8 +27,9 @@ _reported = set()
 
 
 def rename(name):
-    """The trial's name for `name`."""
-    if not PREFIX or not isinstance(name, str) or not name or name.startswith(("amq.", PREFIX)):
+    """The trial's name for `name` (RabbitMQ's own names, the trial's and minrepro's probe's,
+    `minrepro_…`, stay)."""
+    if not PREFIX or not isinstance(name, str) or not name or name.startswith(("amq.", PREFIX, "minrepro_")):
         return name
     return PREFIX + name
 
@@ -55,7 +57,7 @@ def _queue_arguments(arguments):
 
 def _declared(kind, name, broker):
     """A queue or exchange about to be declared, written down first (once)."""
-    if broker is None or not name or not name.startswith(PREFIX or "\0"):
+    if broker is None or not name or not (name.startswith(PREFIX or "\0") or PROBE["token"] in name):
         return
     if (kind, name, broker) in _reported:
         return

@@ -59,7 +59,8 @@ fn a_bisection_ends_with_the_same_finding_through_a_broker_restart() {
     assert!(stderr.contains("the broker went away"), "{stderr}");
 }
 
-/// The queues of minrepro's trials on the broker now (every one is named `minrepro.<trial>.…`).
+/// The queues of minrepro's trials on the broker now (named `minrepro.<trial>.…`, or
+/// `minrepro_<trial>_probe`).
 fn probe_queues() -> std::collections::BTreeSet<String> {
     let listed = Command::new("rabbitmqctl")
         .args(["list_queues", "--quiet", "name"])
@@ -67,7 +68,9 @@ fn probe_queues() -> std::collections::BTreeSet<String> {
         .unwrap();
     String::from_utf8_lossy(&listed.stdout)
         .lines()
-        .filter(|q| q.starts_with("minrepro.") && *q != "minrepro.trials")
+        .filter(|q| {
+            (q.starts_with("minrepro.") || q.starts_with("minrepro_")) && *q != "minrepro.trials"
+        })
         .map(str::to_string)
         .collect()
 }

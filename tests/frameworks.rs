@@ -90,8 +90,8 @@ fn check(case: &str) -> Option<String> {
         return Some("trials.jsonl records no trial".into());
     }
     for queue in &queues {
-        // minrepro.<trial>.probe: every name and key of the trial holds its id.
-        let token = queue.split('.').nth(1).unwrap();
+        // minrepro_<trial>_probe: every name and key of the trial holds its id.
+        let token = queue.split('_').nth(1).unwrap();
         let keys = redis_keys_with(token);
         if !keys.is_empty() || queue_exists(queue) {
             return Some(format!("trial {queue} left {keys:?} (or its queue)"));

@@ -130,7 +130,8 @@ fn leftovers() -> Vec<String> {
                 rabbitmqctl(&[what, "-p", vhost, "--quiet", "--no-table-headers", "name"]).lines()
             {
                 let name = name.trim();
-                if name.starts_with("minrepro.") && name != "minrepro.trials" {
+                let ours = name.starts_with("minrepro.") || name.starts_with("minrepro_");
+                if ours && name != "minrepro.trials" {
                     found.push(format!("{vhost}: {what} {name}"));
                 }
             }
@@ -138,7 +139,13 @@ fn leftovers() -> Vec<String> {
     }
     for db in 0..16 {
         let keys = Command::new("redis-cli")
-            .args(["-n", &db.to_string(), "--scan", "--pattern", "*minrepro.*"])
+            .args([
+                "-n",
+                &db.to_string(),
+                "--scan",
+                "--pattern",
+                "*minrepro[._]*",
+            ])
             .output()
             .unwrap();
         for key in String::from_utf8_lossy(&keys.stdout).lines() {

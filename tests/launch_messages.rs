@@ -170,3 +170,20 @@ fn an_rq_1_worker_on_another_queue_name() {
     assert_eq!(replay["waiting"][0]["queue"], "exports", "{replay}");
     assert_eq!(replay["consumed"]["queues"][0], "exports-test", "{replay}");
 }
+
+#[test]
+fn a_worker_that_leaves_before_its_messages_come() {
+    let captured = capture_pair("archiver");
+    let failing = case_table(&captured.failing());
+    // The test enqueued after the worker had started: the messages keep their time.
+    let at = failing["messages"][0]["at"].as_float().unwrap();
+    assert!(at > 0.5, "{failing}");
+    let json = check_pair(&captured, &[]);
+    assert!(
+        json["outcome"]["stall"]
+            .as_str()
+            .is_some_and(|s| s.contains("exited on its own (exit status 0)")),
+        "{}",
+        json["outcome"]
+    );
+}

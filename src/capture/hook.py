@@ -53,7 +53,7 @@ def _minrepro_capture(session, root_pid, match):
 
     # worker_pid: the process that started a worker (inherited by the pool processes and
     # work horses it forks, which run the tasks).
-    state = {"order": 0, "forked": False, "cli_fork": False, "worker_pid": None}
+    state = {"order": 0, "forked": False, "cli_fork": False, "worker_pid": None, "parser": None}
     paths = sysconfig.get_paths()
     real = os.path.realpath
     stdlib = {real(paths[k]) for k in ("stdlib", "platstdlib") if paths.get(k)}
@@ -96,7 +96,7 @@ def _minrepro_capture(session, root_pid, match):
         state["forked"] = True
         # A process Dramatiq's CLI forked: said at its first import (not here, where locks
         # the parent held may still be taken), in case its worker never starts.
-        state["cli_fork"] = "dramatiq.cli" in sys.modules
+        state["cli_fork"] = dramatiq_cli_loaded()
         append("processes.jsonl", process("forked"))
 
     append("processes.jsonl", process("started"))
@@ -201,12 +201,43 @@ def _minrepro_capture(session, root_pid, match):
                     spec[opt] = (param.name, longs[0] if longs else opt, arity)
         return spec
 
+    def dramatiq_cli_loaded():
+        """Dramatiq's CLI is loaded: `dramatiq.cli` (1.4 on), `dramatiq.__main__` before."""
+        return "dramatiq.cli" in sys.modules or "dramatiq.__main__" in sys.modules
+
+    def dramatiq_worker_process():
+        """The frame of Dramatiq's CLI running a worker process (`worker_process`, in
+        whichever module of dramatiq's the CLI lives), or None."""
+        frame = sys._getframe()
+        while frame is not None:
+            module = frame.f_globals.get("__name__") or ""
+            package = frame.f_globals.get("__package__") or ""
+            if frame.f_code.co_name == "worker_process" and "dramatiq" in (module.split(".")[0], package.split(".")[0]):
+                return frame
+            frame = frame.f_back
+        return None
+
     def parse_cli(argv):
         """Dramatiq's CLI arguments, split as its own parser splits them: the modules, and
-        each flag with the words that belong to it, verbatim."""
-        from dramatiq.cli import make_argument_parser
+        each flag with the words that belong to it, verbatim. The parser is the CLI's
+        `make_argument_parser()` (1.4 on), else the last one that parsed a command line in
+        this process or the one it was forked from (the CLI's own, before 1.4)."""
+        frame = dramatiq_worker_process()
+        make_argument_parser = frame.f_globals.get("make_argument_parser")
+        parser = make_argument_parser() if make_argument_parser is not None else state["parser"]
+        return split_argv(argv, argparse_spec(parser))
 
-        return split_argv(argv, argparse_spec(make_argument_parser()))
+    def watch_argparse(module):
+        """Remembers the last argparse parser that parsed a command line (what an old CLI
+        builds inside the function that parses)."""
+        parser_class = module.ArgumentParser
+        original = parser_class.parse_known_args
+
+        def parse_known_args(self, *args, **kwargs):
+            state["parser"] = self
+            return original(self, *args, **kwargs)
+
+        parser_class.parse_known_args = parse_known_args
 
     def click_cli():
         """The arguments of the click CLI running now (Celery's, RQ's), from this process's
@@ -256,14 +287,6 @@ def _minrepro_capture(session, root_pid, match):
         auth = "%s:%s@" % (quote(user, safe=""), quote(getattr(credentials, "password", "") or "", safe="")) if user else ""
         return "amqp://%s%s:%s/%s" % (auth, parameters.host, parameters.port, quote(parameters.virtual_host or "/", safe=""))
 
-    def on_stack(function, module):
-        frame = sys._getframe()
-        while frame is not None:
-            if frame.f_code.co_name == function and frame.f_globals.get("__name__") == module:
-                return True
-            frame = frame.f_back
-        return False
-
     def launch(kind, framework=None, details=None):
         """A candidate: this process, its framework, how it was launched, its worker."""
         record = process(kind)
@@ -275,7 +298,7 @@ def _minrepro_capture(session, root_pid, match):
         record["main_module"] = getattr(spec, "name", None)
         record["main_file"] = getattr(main, "__file__", None)
         record["path0"] = sys.path[0] if sys.path else None
-        record["cli"] = framework == "dramatiq" and on_stack("worker_process", "dramatiq.cli")
+        record["cli"] = framework == "dramatiq" and dramatiq_worker_process() is not None
         record["launch_pid"] = os.getppid() if record["cli"] else os.getpid()
         if record["cli"]:
             try:
@@ -435,6 +458,7 @@ def _minrepro_capture(session, root_pid, match):
     # What is watched in each framework's modules, once each has been imported: the
     # workers here, the messages in hook_messages.py.
     WATCHES = {
+        "argparse": watch_argparse,
         "dramatiq.worker": watch_worker,
         "celery.worker.worker": watch_celery_worker,
         "rq.worker.base": watch_rq_worker,
@@ -460,7 +484,7 @@ def _minrepro_capture(session, root_pid, match):
                 module.__spec__.loader = self._real
             if state["cli_fork"]:
                 state["cli_fork"] = False
-                if on_stack("worker_process", "dramatiq.cli"):
+                if dramatiq_worker_process() is not None:
                     launch("cli-fork")
             state["order"] += 1
             order, started = state["order"], time.perf_counter()

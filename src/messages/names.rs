@@ -4,6 +4,9 @@
 //! worker and the real sender would have met, and nowhere else: a mismatch stays a
 //! mismatch, and no trial touches the user's queues or another trial's.
 
+/// What minrepro's own names (its probe's queue) start with: never renamed.
+const OWN: &str = "minrepro_";
+
 /// The names of one trial: `minrepro.<trial>.` before every name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrialNames {
@@ -29,10 +32,21 @@ impl TrialNames {
         &self.trial
     }
 
+    /// The queue of minrepro's probe in this trial: a name every framework accepts (old
+    /// Dramatiq allows no dot), minrepro's own, never renamed.
+    pub fn probe_queue(&self) -> String {
+        format!("{OWN}{}_probe", self.trial)
+    }
+
     /// The trial's name for a queue or an exchange: empty names (the default exchange, a
-    /// server-named queue), RabbitMQ's own (`amq.*`) and names already the trial's stay.
+    /// server-named queue), RabbitMQ's own (`amq.*`) and names already minrepro's (the
+    /// trial's, or its probe's) stay.
     pub fn rename(&self, name: &str) -> String {
-        if name.is_empty() || name.starts_with("amq.") || name.starts_with(&self.prefix) {
+        if name.is_empty()
+            || name.starts_with("amq.")
+            || name.starts_with(&self.prefix)
+            || name.starts_with(OWN)
+        {
             name.to_string()
         } else {
             format!("{}{name}", self.prefix)
@@ -107,6 +121,8 @@ mod tests {
         );
         assert_eq!(names.rename(""), "");
         assert_eq!(names.rename("amq.direct"), "amq.direct");
+        assert_eq!(names.probe_queue(), "minrepro_3fa2c1d0e9ab_probe");
+        assert_eq!(names.rename(&names.probe_queue()), names.probe_queue());
         assert_eq!(
             names.routing_key("", "celery"),
             "minrepro.3fa2c1d0e9ab.celery"

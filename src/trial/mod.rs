@@ -258,7 +258,7 @@ impl TrialRunner {
             .prefix("minrepro-trial-")
             .tempdir()
             .map_err(|err| Error::infra(format!("cannot create a scratch folder: {err}")))?;
-        let probe = Probe::new(names.rename("probe"), id.clone(), spec.messages, framework);
+        let probe = Probe::new(names.probe_queue(), id.clone(), spec.messages, framework);
         let mut load = if spec.replay.is_empty() {
             Load::Probe(probe)
         } else {
@@ -268,7 +268,7 @@ impl TrialRunner {
         };
         let entry = write_worker_files(scratch.path(), spec, broker.url(), framework, &names)?;
         let shared = framework.shared_collections();
-        let leftovers = framework.probe_leftovers(broker.kind(), &names.rename("probe"), &id);
+        let leftovers = framework.probe_leftovers(broker.kind(), &names.probe_queue(), &id);
 
         let generation = broker.generation();
         broker.claim(&id, &leftovers);
@@ -376,7 +376,7 @@ impl TrialRunner {
         let kept = self.keep_scratch.then(|| scratch.keep());
         Ok(TrialRecord {
             id,
-            queue: names.rename("probe"),
+            queue: names.probe_queue(),
             outcome,
             stages: log.timeline(spawned_at),
             wall_s: round_ms(started.elapsed().as_secs_f64()),
@@ -676,7 +676,7 @@ fn write_worker_files(
     let worker = template::render_worker(spec.case_name, spec.config)?;
     let settings = serde_json::json!({
         "broker_url": broker_url,
-        "queue": names.rename("probe"),
+        "queue": names.probe_queue(),
         "actor": framework.probe_task(names.trial()),
         "token": names.trial(),
         "messages": spec.messages.max(1),

@@ -517,9 +517,10 @@ pub fn seconds(duration: Duration) -> f64 {
 static ABSOLUTE_PATH: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"(^|[\s'"(=:\[,])/[^\s'"),:\]]*"#).unwrap());
 static ADDRESS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"0x[0-9a-fA-F]+").unwrap());
-/// A trial's names (`minrepro.<trial>.…`) and its fresh message ids (`…-4000-8000-<trial>`).
+/// A trial's names (`minrepro.<trial>.…`, `minrepro_<trial>_probe`) and its fresh message ids
+/// (`…-4000-8000-<trial>`).
 static TRIAL_ID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"minrepro\.[0-9a-f]{12}\.").unwrap());
+    LazyLock::new(|| Regex::new(r"minrepro([._])[0-9a-f]{12}([._])").unwrap());
 static MESSAGE_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-4000-8000-[0-9a-f]{12}").unwrap());
 /// The last line of a Python traceback: `package.ErrorType: message` or a bare type.
@@ -532,7 +533,7 @@ pub fn normalize_signature(text: &str) -> String {
     let text = text.trim();
     let text = ABSOLUTE_PATH.replace_all(text, "$1<path>");
     let text = ADDRESS.replace_all(&text, "0x?");
-    let text = TRIAL_ID.replace_all(&text, "minrepro.<trial>.");
+    let text = TRIAL_ID.replace_all(&text, "minrepro${1}<trial>${2}");
     let text = MESSAGE_ID.replace_all(&text, "<message id>");
     let mut text = text.into_owned();
     if text.chars().count() > 300 {
@@ -568,9 +569,9 @@ mod tests {
         );
         assert_eq!(
             normalize_signature(
-                "RuntimeError: <object at 0x7f3a2b> in minrepro.3fa9c1d0e9ab.probe for 00000001-0000-4000-8000-3fa9c1d0e9ab"
+                "RuntimeError: <object at 0x7f3a2b> in minrepro_3fa9c1d0e9ab_probe, minrepro.3fa9c1d0e9ab.celery for 00000001-0000-4000-8000-3fa9c1d0e9ab"
             ),
-            "RuntimeError: <object at 0x?> in minrepro.<trial>.probe for <message id>"
+            "RuntimeError: <object at 0x?> in minrepro_<trial>_probe, minrepro.<trial>.celery for <message id>"
         );
         assert_eq!(
             normalize_signature("ValueError: invalid literal for int() with base 10: ''"),

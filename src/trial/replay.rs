@@ -325,7 +325,7 @@ fn same_address(a: &str, b: &str) -> bool {
 /// queues, as the launch names them.
 fn consumed(log: &WorkerLog, names: &TrialNames) -> Option<Consumed> {
     let broker = log.broker()?;
-    let probe = names.rename("probe");
+    let probe = names.probe_queue();
     let queues: Vec<String> = log
         .consumed_queues()
         .iter()

@@ -115,7 +115,9 @@ def _cli_broker():
     being imported by one of the CLI's worker processes."""
     frame = sys._getframe()
     while frame is not None:
-        if frame.f_code.co_name == "worker_process" and frame.f_globals.get("__name__") == "dramatiq.cli":
+        # The CLI lives in dramatiq.cli (1.4 on), in dramatiq's __main__ before.
+        package = (frame.f_globals.get("__package__") or frame.f_globals.get("__name__") or "").split(".")[0]
+        if frame.f_code.co_name == "worker_process" and package == "dramatiq":
             return frame.f_locals.get("broker")
         frame = frame.f_back
     return None

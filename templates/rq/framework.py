@@ -7,11 +7,12 @@ is forked from the worker, which has already imported this module, so the horse 
 (SimpleWorker runs the job in the worker itself).
 
 RQ's own worker class is kept (the CLI may be given another with --worker-class): minrepro
-patches two methods of rq.worker.BaseWorker, which no worker class of RQ overrides:
-`bootstrap` (the worker registers itself and starts listening: `worker:started`; the probe
+patches methods of the class all of RQ's worker classes derive from (BaseWorker, or RQ 1's
+Worker), which none of them overrides: its start, `bootstrap` (or `register_birth` before
+RQ had it: the worker registers itself and starts listening: `worker:started`; the probe
 queue is added to the worker's queues there, so the CLI's queue list, or its config
-module's QUEUES, stays exactly what the launch gave) and `dequeue_job_and_maintain_ttl`
-(the worker took a job from a queue: `probe:received`)."""
+module's QUEUES, stays exactly what the launch gave), `dequeue_job_and_maintain_ttl` (the
+worker took a job from a queue: `probe:received`) and `perform_job` (a replayed job ran)."""
 import sys
 
 from minrepro_plumbing import PROBE, exception, message_event, ours, probe_index, redis_location, report, report_top_level_modules, report_versions, start
@@ -117,31 +118,41 @@ def _probe_job(result):
     return job
 
 
+def _worker_class():
+    """The class every RQ worker class derives from: RQ 2's (and late 1.x's) BaseWorker, else
+    RQ 1's Worker."""
+    import rq.worker
+
+    return getattr(rq.worker, "BaseWorker", None) or rq.worker.Worker
+
+
 def install(cli=False):
     """Patches RQ's worker (once per interpreter) to add the probe queue and report the
-    stages; `cli`: the worker is the CLI's (its connection is reported when it starts)."""
+    stages; `cli`: the worker is the CLI's (its connection is reported when it starts).
+    The worker's start is `bootstrap` where RQ has it (1.14 on), `register_birth` (which
+    every RQ's work loop calls first) before."""
     start((), main=False)
     _state["cli"] = _state["cli"] or cli
-    from rq.worker import BaseWorker
-
-    if getattr(BaseWorker.bootstrap, "_minrepro", False):
+    base = _worker_class()
+    starting = "bootstrap" if hasattr(base, "bootstrap") else "register_birth"
+    original_start = getattr(base, starting)
+    if getattr(original_start, "_minrepro", False):
         return
     report_versions("rq", "redis", "click", "django", "django-rq")
-    original_bootstrap = BaseWorker.bootstrap
-    original_dequeue = BaseWorker.dequeue_job_and_maintain_ttl
+    original_dequeue = base.dequeue_job_and_maintain_ttl
 
-    def bootstrap(self, *args, **kwargs):
+    def started(self, *args, **kwargs):
         if not _state["broker_reported"]:
             report_broker(self.connection, _cli_set_by())
         if PROBE["queue"] not in self.queue_names():
             # The probe's queue, after the worker's own (as the CLI would make it).
-            queue = self.queue_class(
-                PROBE["queue"], connection=self.connection, job_class=self.job_class, serializer=self.serializer
-            )
+            extra = {"serializer": self.serializer} if hasattr(self, "serializer") else {}
+            queue = self.queue_class(PROBE["queue"], connection=self.connection, job_class=self.job_class, **extra)
             self.queues.append(queue)
-            self._ordered_queues.append(queue)
+            if hasattr(self, "_ordered_queues"):  # the order the worker polls in (RQ 1.x on)
+                self._ordered_queues.append(queue)
         try:
-            result = original_bootstrap(self, *args, **kwargs)
+            result = original_start(self, *args, **kwargs)
         except BaseException as exc:
             # RQ's CLI logs a failed start (Redis unreachable, a live worker of that name)
             # and exits 1: say what it was first.
@@ -179,9 +190,9 @@ def install(cli=False):
                 report("probe:received", index=index)
         return result
 
-    bootstrap._minrepro = True
-    BaseWorker.bootstrap = bootstrap
-    BaseWorker.dequeue_job_and_maintain_ttl = dequeue_job_and_maintain_ttl
+    started._minrepro = True
+    setattr(base, starting, started)
+    base.dequeue_job_and_maintain_ttl = dequeue_job_and_maintain_ttl
     _watch_jobs()
 
 
