@@ -726,11 +726,16 @@ pub fn redactor_for(case: &Case, good: Option<&Case>, show_secrets: bool) -> Red
                 .filter_map(Element::value_text)
         })
         .collect();
-    // The password of the broker the case names.
+    // The passwords of the brokers the case names: its own, and its messages' senders'.
     let broker: Vec<String> = [Some(case), good]
         .into_iter()
         .flatten()
-        .filter_map(|c| c.broker.as_deref())
+        .flat_map(|c| {
+            c.broker
+                .iter()
+                .map(String::as_str)
+                .chain(c.messages.iter().map(|m| m.broker.as_str()))
+        })
         .flat_map(crate::redact::url_passwords)
         .collect();
     Redactor::for_env(pairs).with_more_secrets(marked.into_iter().chain(broker).collect())

@@ -333,3 +333,131 @@ type Shape = (Published, String, Vec<(String, f64)>);
 fn round(seconds: f64) -> f64 {
     (seconds * 1000.0).round() / 1000.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &std::path::Path, file: &str, lines: &[serde_json::Value]) {
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+
+    fn celery_publish(pid: u32, t: f64, id: &str, routing_key: &str) -> serde_json::Value {
+        serde_json::json!({
+            "pid": pid, "t": t, "kind": "amqp", "broker": "amqp://guest:guest@127.0.0.1:5672/proj-dev",
+            "exchange": "", "routing_key": routing_key,
+            "properties": {"content_type": "application/json", "correlation_id": id,
+                           "headers": {"task": "shop.ship", "id": id, "eta": null}},
+            "body": "[[1], {}, {}]",
+        })
+    }
+
+    /// A capture in which the test process (pid 10) sent three messages of one shape and a
+    /// control message, the worker (pid 20, forked 21) published an event of its own and ran
+    /// two of them, storing no result while the test read them from Redis.
+    fn session() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path();
+        write(
+            path,
+            "processes.jsonl",
+            &[
+                serde_json::json!({"event": "started", "pid": 10, "ppid": 1, "argv": ["pytest"]}),
+                serde_json::json!({"event": "started", "pid": 20, "ppid": 10, "argv": ["celery"]}),
+                serde_json::json!({"event": "forked", "pid": 21, "ppid": 20, "argv": ["celery"]}),
+            ],
+        );
+        write(
+            path,
+            "published.jsonl",
+            &[
+                celery_publish(10, 100.5, "a", "celery"),
+                celery_publish(10, 100.7, "b", "celery"),
+                celery_publish(10, 100.9, "c", "celery"),
+                // Celery's remote control: no task.
+                serde_json::json!({"pid": 10, "t": 100.4, "kind": "amqp", "broker": "amqp://h/%2f",
+                               "exchange": "celery.pidbox", "routing_key": "", "body": "{\"method\": \"ping\"}"}),
+                // The worker's own (a retry): replayed by the worker itself, not by minrepro.
+                celery_publish(21, 101.0, "d", "celery"),
+            ],
+        );
+        write(
+            path,
+            "declared.jsonl",
+            &[
+                serde_json::json!({"pid": 10, "broker": "amqp://guest:guest@127.0.0.1:5672/proj-dev",
+                               "declaration": {"declare": "queue", "name": "celery", "durable": true}}),
+                serde_json::json!({"pid": 10, "broker": "amqp://guest:guest@127.0.0.1:5672/proj-dev",
+                               "declaration": {"declare": "queue", "name": "unrelated", "durable": true}}),
+            ],
+        );
+        write(
+            path,
+            "waited.jsonl",
+            &[
+                serde_json::json!({"id": "a", "backend": "redis://127.0.0.1:6379/1", "how": "AsyncResult.get"}),
+                serde_json::json!({"id": "a", "backend": "redis://127.0.0.1:6379/1", "how": "AsyncResult.get_task_meta"}),
+            ],
+        );
+        write(
+            path,
+            "fates.jsonl",
+            &[
+                serde_json::json!({"worker": 20, "id": "a", "state": "executed", "result": null}),
+                serde_json::json!({"worker": 20, "id": "b", "state": "executed", "result": null}),
+            ],
+        );
+        write(
+            path,
+            "ready.jsonl",
+            &[serde_json::json!({"pid": 20, "t": 100.0})],
+        );
+        dir
+    }
+
+    fn worker() -> Candidate {
+        serde_json::from_value(serde_json::json!({
+            "event": "worker", "framework": "celery", "pid": 20, "launch_pid": 20, "t": 99.0,
+            "executable": "/usr/bin/python3", "queues": ["celery"],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_senders_task_messages_make_one_shape_with_their_fate() {
+        let dir = session();
+        let shapes = sent(&Session { dir: dir.path() }, &worker());
+        assert_eq!(shapes.len(), 1, "{shapes:?}");
+        let shape = &shapes[0];
+        let message = &shape.message;
+        assert_eq!(message.task, "shop.ship");
+        assert_eq!(message.count, 3);
+        // Relative to the worker's readiness (worker_ready), not its process start.
+        assert_eq!((message.at, message.until), (Some(0.5), Some(0.9)));
+        assert_eq!(
+            message.destination,
+            Destination::Exchange {
+                exchange: String::new(),
+                routing_key: "celery".into()
+            }
+        );
+        assert_eq!(
+            message.declare.len(),
+            1,
+            "only what the destination goes through"
+        );
+        let waited = message.waited.as_ref().unwrap();
+        assert_eq!(
+            waited.how, "AsyncResult.get",
+            "the sender's own call, first"
+        );
+        assert_eq!(shape.executed, 2);
+        assert!(!shape.succeeded());
+        assert!(
+            shape.fate().contains("their results went to nowhere"),
+            "{}",
+            shape.fate()
+        );
+    }
+}
