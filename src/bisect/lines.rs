@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::events::Note;
 use super::oracle::TrialOracle;
 use crate::case::Config;
 use crate::lines::reduce::reduce_module;
@@ -125,10 +126,10 @@ fn reduce_modules(
             continue;
         }
         let label = label(&file, request.case_dir);
-        engine.oracle().note(&format!(
-            "reducing the {} statements of {label} ({name})",
-            module.statements.len()
-        ));
+        engine.oracle().note(Note::Lines {
+            statements: module.statements.len(),
+            module: format!("{label} ({name})"),
+        });
         let before = engine.oracle().launched();
         let module = Arc::new(module);
         let reduced = reduce_module(engine, &config, &module, &label, request.certificate_runs)?;

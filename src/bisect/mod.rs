@@ -5,6 +5,7 @@
 //! needed). `minrepro bisect` and `minrepro nightly` both run this.
 
 pub mod cache;
+pub mod events;
 pub mod lines;
 pub mod load;
 pub mod oracle;
@@ -31,6 +32,7 @@ use crate::reduce::{Stop, Variant, Verdict};
 use crate::trial::{Outcome, Runner, TrialRecord, seconds};
 use crate::verdict::{self, Judge};
 use cache::OutcomeCache;
+use events::{Event, Events, Note, Observer};
 use oracle::{Evidence, LoggedTrial, Timing, TrialOracle, TrialOracleParts};
 use progress::Progress;
 
@@ -44,7 +46,7 @@ const CERTIFICATE_EPSILON: f64 = 0.0001;
 /// certificate's, and fresh ones.
 const CONFIRM_RUNS: u32 = 3;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     pub jobs: usize,
     /// Ignore outcomes recorded by earlier runs.
@@ -72,6 +74,8 @@ pub struct Settings {
     pub lines_budget: Option<u32>,
     /// minrepro's cache folder: recorded outcomes, latencies (see `python::cache_root`).
     pub cache_dir: std::path::PathBuf,
+    /// Who else listens to the bisection's events (the terminal's progress always does).
+    pub observers: Vec<Arc<dyn Observer>>,
 }
 
 /// How big an attachment came out.
@@ -235,6 +239,10 @@ pub async fn bisect(
     let space = Arc::new(Space::of(case, good));
     let redactor = redactor_for(case, good, settings.show_secrets);
     let progress = Progress::new(&case.name, settings.live_progress);
+    let events = Events::new(
+        std::iter::once(Arc::new(progress.clone()) as Arc<dyn Observer>)
+            .chain(settings.observers.iter().cloned()),
+    );
     let broker_url = runner.broker_url(case.broker.as_deref());
     let replay: Arc<[LaunchMessage]> = replayed_messages(case, good).into();
     // Outcomes hold for the brokers they were seen on: the probe's (where a worker with no
@@ -293,7 +301,7 @@ pub async fn bisect(
         jobs: settings.jobs,
         early_verdicts: settings.early_verdicts,
         cache,
-        progress: progress.clone(),
+        events: events.clone(),
         redactor: redactor.clone(),
         stop: settings.stop.clone(),
         gate: settings.gate.clone(),
@@ -316,7 +324,7 @@ pub async fn bisect(
         case_dir: case.dir.clone(),
         lines_budget: settings.lines_budget,
     };
-    let observer = progress.clone();
+    let observer = events.clone();
     let (mut oracle, reduced) = tokio::task::spawn_blocking(move || {
         let reduced = reduce(&mut oracle, &plan, observer);
         (oracle, reduced)
@@ -375,15 +383,10 @@ pub async fn bisect(
         && reduced.not_reproducing.is_none()
         && !interrupted;
     if searched_load {
-        progress.note(&format!(
-            "looking for the fewest of {} {} messages that still show the failure",
-            load::size(&spec),
-            if replay.is_empty() {
-                "probe"
-            } else {
-                "replayed"
-            }
-        ));
+        events.note(Note::Load {
+            messages: load::size(&spec),
+            replayed: !replay.is_empty(),
+        });
         let found =
             load::smallest_load(runner.as_ref(), spec, &oracle.judge, &settings.stop).await?;
         trials += found.trials;
@@ -461,9 +464,9 @@ fn found_elements(space: &Space, variant: &Variant, redactor: &Redactor) -> Vec<
 }
 
 /// The synchronous part: every question to the oracle, in order.
-fn reduce(oracle: &mut TrialOracle, plan: &Plan, progress: Progress) -> Reduced {
+fn reduce(oracle: &mut TrialOracle, plan: &Plan, events: Events) -> Reduced {
     let mut engine = Engine::new(oracle, 1);
-    engine.observe(move |stats| progress.stats(stats));
+    engine.observe(move |stats| events.emit(&Event::Stats(stats)));
     let mut reduced = Reduced {
         causes: Vec::new(),
         best_so_far: None,
@@ -546,9 +549,11 @@ fn reduce_with(
         ),
     };
     if plan.runs == Runs::Auto {
-        engine.oracle().note(&format!(
-            "the full configuration failed in {fails} of {full_runs} runs: a pass counts after {search_runs} passing runs"
-        ));
+        engine.oracle().note(Note::Rate {
+            fails,
+            runs: full_runs,
+            runs_to_pass: search_runs,
+        });
     }
     engine.set_runs_to_pass(search_runs);
 
@@ -567,10 +572,7 @@ fn reduce_with(
     )?;
     let all_one_minimal = found.iter().all(|c| c.one_minimal);
     if found.len() > 1 {
-        engine.oracle().note(&format!(
-            "{} independent causes: each shows the failure without the others",
-            found.len()
-        ));
+        engine.oracle().note(Note::Causes(found.len()));
     }
 
     let main: Arc<dyn ConfigSpace> = space.clone();
@@ -616,10 +618,10 @@ fn reduce_with(
         if fails == 0 {
             // The trials it was found with failed by chance (a worker starved on a loaded
             // machine): it is no cause.
-            engine.oracle().note(&format!(
-                "{} did not fail in {confirm_runs} fresh runs: not a cause, left out",
-                space.names(&cause.minimal).join(" + ")
-            ));
+            engine.oracle().note(Note::NotACause {
+                elements: space.names(&cause.minimal),
+                runs: confirm_runs,
+            });
             continue;
         }
         confirmed.push(cause.minimal.clone());
@@ -694,9 +696,7 @@ fn reduce_with(
         engine.oracle().record_causes(&confirmed);
     }
     if reduced.causes.first().is_some_and(|c| c.minimal.is_empty()) {
-        engine
-            .oracle()
-            .note("the failure shows with the kept elements alone: nothing else is needed");
+        engine.oracle().note(Note::KeptAlone);
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::cache::OutcomeCache;
-use super::progress::Progress;
+use super::events::{Event, Events, Note};
 use crate::case::space::{ConfigSpace, SpaceOracle};
 use crate::error::Error;
 use crate::latency::LatencyHistory;
@@ -183,7 +183,7 @@ pub struct TrialOracle {
     /// `Stop::Budget`.
     launched: u32,
     pub trial_limit: Option<u32>,
-    progress: Progress,
+    events: Events,
     redactor: Redactor,
     started: Instant,
 }
@@ -207,7 +207,7 @@ pub struct TrialOracleParts {
     /// Stall rules may end trials before their timeout.
     pub early_verdicts: bool,
     pub cache: OutcomeCache,
-    pub progress: Progress,
+    pub events: Events,
     pub redactor: Redactor,
     pub stop: CancellationToken,
     pub gate: Option<Arc<Semaphore>>,
@@ -243,7 +243,7 @@ impl TrialOracle {
             trials_run: 0,
             launched: 0,
             trial_limit: None,
-            progress: parts.progress,
+            events: parts.events,
             redactor: parts.redactor,
             started: Instant::now(),
         }
@@ -307,9 +307,9 @@ impl TrialOracle {
             })
     }
 
-    /// A line for the user, above the progress.
-    pub fn note(&self, text: &str) {
-        self.progress.note(text);
+    /// Tells the bisection's observers something worth a line of its own.
+    pub fn note(&self, note: Note) {
+        self.events.note(note);
     }
 
     /// Stops the trials still running and waits until every trial has cleaned up (its
@@ -436,7 +436,8 @@ impl TrialOracle {
             record,
             at_s: crate::trial::seconds(self.started.elapsed()),
         });
-        self.progress.trial(self.log.last().expect("just pushed"));
+        self.events
+            .emit(&Event::Trial(self.log.last().expect("just pushed")));
     }
 
     fn finished(&mut self, trial: TrialId, running: Running, record: TrialRecord) -> OracleEvent {
@@ -540,10 +541,8 @@ impl Oracle for TrialOracle {
                 // The broker went away while it ran: nothing is recorded, and the trial runs
                 // again (its broker operations wait for the broker to come back).
                 Err(Error::BrokerLost(why)) if running.broker_lost < BROKER_LOST_RETRIES => {
-                    self.progress.note(&format!(
-                        "the broker went away during a trial, which runs again when it is back: {}",
-                        self.redactor.redact(&why)
-                    ));
+                    self.events
+                        .note(Note::BrokerAway(self.redactor.redact(&why)));
                     let again = Again {
                         retried: running.retried,
                         broker_lost: running.broker_lost + 1,
@@ -552,10 +551,8 @@ impl Oracle for TrialOracle {
                 }
                 Err(err) if !running.retried => {
                     // Trouble outside the configuration may pass: once more.
-                    self.progress.note(&format!(
-                        "a trial could not run, trying it once more: {}",
-                        self.redactor.redact(&err.to_string())
-                    ));
+                    self.events
+                        .note(Note::Retry(self.redactor.redact(&err.to_string())));
                     let again = Again {
                         retried: true,
                         broker_lost: running.broker_lost,

@@ -1,11 +1,13 @@
-//! Progress of a bisection on stderr: a live status line on a terminal (elements left,
-//! trials, cache hits, elapsed), one plain line per trial otherwise (CI logs).
+//! Progress of a bisection on stderr, an observer of its events: a live status line on a
+//! terminal (elements left, trials, cache hits, elapsed), one plain line per trial
+//! otherwise (CI logs).
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::events::{Event, Observer};
 use super::oracle::LoggedTrial;
 use crate::reduce::Verdict;
 use crate::reduce::engine::Stats;
@@ -37,14 +39,14 @@ impl Progress {
     }
 
     /// A line of its own, above the status line.
-    pub fn note(&self, text: &str) {
+    fn note(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(format!("  {text}")),
             None => eprintln!("minrepro: {}: {text}", self.label),
         }
     }
 
-    pub fn stats(&self, stats: &Stats) {
+    fn stats(&self, stats: &Stats) {
         if let Some(bar) = &self.bar {
             bar.set_message(format!(
                 "{}: {} elements left · {} trials · {} recorded · {} cache hits",
@@ -53,7 +55,7 @@ impl Progress {
         }
     }
 
-    pub fn trial(&self, trial: &LoggedTrial) {
+    fn trial(&self, trial: &LoggedTrial) {
         let what = match (&trial.outcome, trial.verdict) {
             (_, None) => "cancelled, no longer needed".to_string(),
             (Some(outcome), Some(verdict)) => {
@@ -81,6 +83,16 @@ impl Progress {
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn event(&self, event: &Event<'_>) {
+        match event {
+            Event::Trial(trial) => self.trial(trial),
+            Event::Stats(stats) => self.stats(stats),
+            Event::Note(note) => self.note(&note.text()),
         }
     }
 }

@@ -57,6 +57,7 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         early_verdicts: !args.trial.no_early_verdicts,
         lines_budget: args.lines_args.budget(args.out.is_some() || args.lines),
         cache_dir: crate::python::cache_root(),
+        observers: Vec::new(),
     };
     let space_size = case::space::Space::of(&case, good.as_ref()).len();
     eprintln!(

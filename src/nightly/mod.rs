@@ -230,6 +230,7 @@ pub async fn run(plan: Plan) -> Result<Summary, Error> {
                 early_verdicts: plan.early_verdicts,
                 lines_budget: plan.lines_budget,
                 cache_dir: crate::python::cache_root(),
+                observers: Vec::new(),
             },
         };
         let context = CaseContext {

@@ -1,0 +1,133 @@
+//! What a bisection tells as it goes, typed: each trial as it ends (run, answered from a
+//! record, or cancelled), the search's counters, and notes of their own kinds. Whoever
+//! wants them subscribes (an [`Observer`]): the terminal's status line or plain log lines
+//! ([`super::progress::Progress`]), a test counting trials. The bisection never writes to
+//! the terminal itself.
+
+use std::sync::Arc;
+
+use super::oracle::LoggedTrial;
+use crate::reduce::engine::Stats;
+
+/// One thing a bisection tells.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A trial ended: it ran (its number), was answered from a record, or was cancelled
+    /// (no verdict).
+    Trial(&'a LoggedTrial),
+    /// The search's counters moved: elements left, trials, cache hits.
+    Stats(&'a Stats),
+    /// Something worth a line of its own.
+    Note(Note),
+}
+
+/// A note, by kind; its words are [`Note::text`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Note {
+    /// A flaky failure's rate, measured on the full configuration, and how many passing runs
+    /// make a pass believed.
+    Rate {
+        fails: u32,
+        runs: u32,
+        runs_to_pass: u32,
+    },
+    /// Several independent causes, each failing without the others.
+    Causes(usize),
+    /// A cause found that did not fail in its fresh runs: left out.
+    NotACause { elements: Vec<String>, runs: u32 },
+    /// The failure shows with the kept elements alone.
+    KeptAlone,
+    /// The broker went away during a trial, which runs again when it is back.
+    BrokerAway(String),
+    /// A trial could not run, and runs once more.
+    Retry(String),
+    /// The search for the fewest messages that still fail begins.
+    Load { messages: u32, replayed: bool },
+    /// Statement-level reduction reduces a module.
+    Lines { statements: usize, module: String },
+}
+
+impl Note {
+    /// The note in words, as a line of the log shows it.
+    pub fn text(&self) -> String {
+        match self {
+            Note::Rate {
+                fails,
+                runs,
+                runs_to_pass,
+            } => format!(
+                "the full configuration failed in {fails} of {runs} runs: a pass counts after {runs_to_pass} passing runs"
+            ),
+            Note::Causes(n) => {
+                format!("{n} independent causes: each shows the failure without the others")
+            }
+            Note::NotACause { elements, runs } => format!(
+                "{} did not fail in {runs} fresh runs: not a cause, left out",
+                elements.join(" + ")
+            ),
+            Note::KeptAlone => {
+                "the failure shows with the kept elements alone: nothing else is needed".into()
+            }
+            Note::BrokerAway(why) => format!(
+                "the broker went away during a trial, which runs again when it is back: {why}"
+            ),
+            Note::Retry(why) => format!("a trial could not run, trying it once more: {why}"),
+            Note::Load { messages, replayed } => format!(
+                "looking for the fewest of {messages} {} messages that still show the failure",
+                if *replayed { "replayed" } else { "probe" }
+            ),
+            Note::Lines { statements, module } => {
+                format!("reducing the {statements} statements of {module}")
+            }
+        }
+    }
+}
+
+/// Who listens to a bisection.
+pub trait Observer: Send + Sync {
+    fn event(&self, event: &Event<'_>);
+}
+
+/// The observers of one bisection; each event goes to all of them, in order.
+#[derive(Clone, Default)]
+pub struct Events(Vec<Arc<dyn Observer>>);
+
+impl Events {
+    pub fn new(observers: impl IntoIterator<Item = Arc<dyn Observer>>) -> Events {
+        Events(observers.into_iter().collect())
+    }
+
+    pub fn emit(&self, event: &Event<'_>) {
+        for observer in &self.0 {
+            observer.event(event);
+        }
+    }
+
+    pub fn note(&self, note: Note) {
+        self.emit(&Event::Note(note));
+    }
+}
+
+#[cfg(test)]
+pub mod record {
+    //! An observer that keeps what it is told, for tests.
+    use std::sync::Mutex;
+
+    use super::*;
+
+    #[derive(Default)]
+    pub struct Recorder {
+        pub trials: Mutex<Vec<LoggedTrial>>,
+        pub notes: Mutex<Vec<Note>>,
+    }
+
+    impl Observer for Recorder {
+        fn event(&self, event: &Event<'_>) {
+            match event {
+                Event::Trial(trial) => self.trials.lock().unwrap().push((*trial).clone()),
+                Event::Note(note) => self.notes.lock().unwrap().push(note.clone()),
+                Event::Stats(_) => {}
+            }
+        }
+    }
+}
