@@ -135,7 +135,10 @@ fn an_unread_stderr_pipe_that_stalls_only_under_load() {
     let printed = String::from_utf8_lossy(&reproduced.stdout);
     assert_eq!(reproduced.status.code(), Some(1), "{printed}");
     assert!(printed.contains("REPRODUCED: pending"), "{printed}");
-    assert!(printed.contains("of 300 messages processed"), "{printed}");
+    assert!(
+        printed.contains("of the launch's 300 messages executed"),
+        "{printed}"
+    );
 
     // Without them, it says it cannot run the check (2), not "not reproduced".
     let bare = outside.path().join("bare");

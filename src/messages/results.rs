@@ -68,6 +68,12 @@ fn normalized(url: &str, sender_broker: &str) -> Option<Location> {
     })
 }
 
+/// A result backend's URL as comparable text (`redis://127.0.0.1:6379/1`), for a launcher
+/// that compares without minrepro: no credentials, the host as written.
+pub fn comparable(backend: &str, sender_broker: &str) -> String {
+    location_words(backend, sender_broker)
+}
+
 /// Whether a result stored at `stored` (the worker's report; `None`: nowhere) is where the
 /// sender reads it (`wait`, on `sender_broker`).
 pub fn readable(wait: &ResultWait, sender_broker: &str, stored: Option<&str>) -> bool {

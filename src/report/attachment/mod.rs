@@ -6,6 +6,7 @@ mod files;
 mod minimal_worker;
 mod packages;
 mod readme;
+mod replay;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -278,6 +279,8 @@ struct LauncherContext<'a> {
     expected_kind: &'static str,
     expected_signature: Option<String>,
     timeout_s: f64,
+    /// The launch's messages to replay (`null`: the probe).
+    replay: serde_json::Value,
 }
 
 /// What both generated launchers take from the minimal configuration: its env vars and
@@ -342,6 +345,7 @@ fn launcher(
         expected_kind: settings.expected_kind,
         expected_signature: settings.expected_signature,
         timeout_s: request.finding.timeout_s,
+        replay: replay::launcher_replay(request.case, request.good, request.redactor)?,
     };
     template::render_shared("reproduce.py.j2", Value::from(Serde(context)))
 }

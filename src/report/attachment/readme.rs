@@ -264,6 +264,11 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
     };
     let messages = finding.messages;
     let load = match (&finding.load, messages) {
+        _ if finding.probe == "replay" => format!(
+            "replays the launch's {messages} message{} where {} sent (`REPLAY`, under names of its own), judged as the trials judged them,",
+            if messages == 1 { "" } else { "s" },
+            if messages == 1 { "it was" } else { "they were" }
+        ),
         (_, 1) => "publishes one probe message".to_string(),
         (Some(load), _) => format!(
             "publishes {messages} probe messages at once ({})",
@@ -277,8 +282,13 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
         "Needs Python 3 with the packages of `requirements.txt` and the broker. The interpreter the trials ran on ({}) had them; `{LAUNCHER}` checks the ones the worker imports before it starts, and says it cannot run (exit 2) when one is missing.",
         request.python.display()
     );
+    let client = if finding.probe == "replay" {
+        "the client the worker's interpreter has (pika, py-amqp, redis-py)".to_string()
+    } else {
+        format!("{title}'s own client")
+    };
     let what = format!(
-        "It starts {entry} with `subprocess.Popen`, with exactly the environment and launch options of the minimal configuration, {load} with {title}'s own client, and reports. Exit status 1: the failure reproduced; 0: it did not. Edit `CONFIG` at the top of `{LAUNCHER}` to try a variation. With minrepro: `minrepro run case.toml`."
+        "It starts {entry} with `subprocess.Popen`, with exactly the environment and launch options of the minimal configuration, {load} with {client}, and reports. Exit status 1: the failure reproduced; 0: it did not. Edit `CONFIG` at the top of `{LAUNCHER}` to try a variation. With minrepro: `minrepro run case.toml`."
     );
     let _ = writeln!(
         out,
