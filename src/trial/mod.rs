@@ -31,6 +31,7 @@ use crate::messages::LaunchMessage;
 use crate::messages::names::TrialNames;
 use crate::messages::replay::ReplayPlan;
 use crate::template;
+use outcome::Replayed as ReplayedMessages;
 pub use outcome::{Discard, Failure, Outcome, normalize_signature, seconds};
 #[cfg(test)]
 pub use outcome::{Replayed, Stranded};
@@ -280,32 +281,9 @@ impl TrialRunner {
             .watch(&broker, &mut worker, &mut log, &mut load, spec, cancel)
             .await;
 
-        let mut stack_dump = String::new();
-        if let Ok(Ending::Stuck { .. }) = &watched {
-            stack_dump = dump_stacks(&log, &worker.member_pids(), scratch.path()).await;
-        }
-        // Where the launch's messages are left, asked while the worker still holds them.
-        let exited = match &watched {
-            Ok(Ending::Exited(status)) if replay_exit(&log, *status) => {
-                Some(describe_exit(*status))
-            }
-            _ => None,
-        };
-        let pending = matches!(watched, Ok(Ending::Stuck { .. })) || exited.is_some();
-        let replayed = match (&load, &watched) {
-            (Load::Replay(replay), Ok(_)) => Some(
-                replay
-                    .replayed(&self.brokers, &log, exited.clone(), pending)
-                    .await,
-            ),
-            _ => None,
-        };
-        let consumers = match (&load, &watched) {
-            (Load::Probe(probe), Ok(Ending::Stuck { .. })) => {
-                probe.final_consumers(&broker, &log).await
-            }
-            _ => Ok(None),
-        };
+        let end = self
+            .look_at_the_end(&broker, &mut worker, &log, &load, &watched, scratch.path())
+            .await;
         let stopped = worker.stop().await;
         let (stdout_tail, stderr_tail) = worker.outputs().await;
         log.poll();
@@ -334,45 +312,18 @@ impl TrialRunner {
                 spec.config.template
             )));
         }
-        let replayed = replayed.transpose()?.map(Box::new);
-        let outcome = match (ending, replayed) {
-            (Ending::Processed(at), _) => Outcome::Processed {
-                latency: Duration::from_secs_f64((at - spawned_at).max(0.0)),
+        let outcome = outcome(
+            ending,
+            end,
+            &log,
+            spec,
+            Tails {
+                stdout: &stdout_tail,
+                stderr: &stderr_tail,
             },
-            (Ending::Discarded { how, words }, replayed) => Outcome::Discarded {
-                stage: log.last_stage(),
-                how,
-                words,
-                replay: replayed.unwrap_or_default(),
-            },
-            (Ending::Exited(status), Some(replayed)) if exited.is_some() => Outcome::Pending {
-                stage: log.last_stage(),
-                timeout: spec.timeout,
-                stall: Some(format!(
-                    "the worker exited on its own ({}) with the launch's messages still waiting for it",
-                    describe_exit(status)
-                )),
-                consumers: None,
-                stack_dump,
-                messages: replayed.sent,
-                processed: replayed.executed,
-                replay: Some(replayed),
-            },
-            (Ending::Exited(status), _) => crash(&log, status, &stderr_tail, &stdout_tail),
-            (Ending::Stuck { stall }, replayed) => Outcome::Pending {
-                stage: log.last_stage(),
-                timeout: spec.timeout,
-                stall,
-                consumers: consumers?,
-                stack_dump,
-                messages: replayed.as_ref().map_or(spec.messages.max(1), |r| r.sent),
-                processed: match &replayed {
-                    Some(replayed) => replayed.executed,
-                    None => log.processed(&id).0,
-                },
-                replay: replayed,
-            },
-        };
+            spawned_at,
+            &id,
+        )?;
         let kept = self.keep_scratch.then(|| scratch.keep());
         Ok(TrialRecord {
             id,
@@ -389,6 +340,49 @@ impl TrialRunner {
             scratch: kept,
             agent: None,
         })
+    }
+
+    /// What the end of a trial shows while the worker is still there: every thread's stack
+    /// of a stuck worker, and where the launch's messages are left (asked while the worker
+    /// still holds them: consumers count) or the probe queue's consumers.
+    async fn look_at_the_end(
+        &self,
+        broker: &Broker,
+        worker: &mut WorkerProcess,
+        log: &WorkerLog,
+        load: &Load,
+        watched: &Result<Ending, Error>,
+        scratch: &Path,
+    ) -> End {
+        let stuck = matches!(watched, Ok(Ending::Stuck { .. }));
+        let stack_dump = if stuck {
+            dump_stacks(log, &worker.member_pids(), scratch).await
+        } else {
+            String::new()
+        };
+        let exited = match watched {
+            Ok(Ending::Exited(status)) if replay_exit(log, *status) => Some(describe_exit(*status)),
+            _ => None,
+        };
+        let pending = stuck || exited.is_some();
+        let replayed = match (load, watched) {
+            (Load::Replay(replay), Ok(_)) => Some(
+                replay
+                    .replayed(&self.brokers, log, exited.clone(), pending)
+                    .await,
+            ),
+            _ => None,
+        };
+        let consumers = match load {
+            Load::Probe(probe) if stuck => probe.final_consumers(broker, log).await,
+            _ => Ok(None),
+        };
+        End {
+            stack_dump,
+            exited,
+            replayed,
+            consumers,
+        }
     }
 
     /// Watches the worker until it processes every message, exits, or stays stuck.
@@ -563,6 +557,74 @@ impl TrialRunner {
         }
         cleaned
     }
+}
+
+/// What the end of a trial showed (see [`TrialRunner::look_at_the_end`]).
+struct End {
+    stack_dump: String,
+    /// The worker left on its own with replayed messages unprocessed: how.
+    exited: Option<String>,
+    replayed: Option<Result<ReplayedMessages, Error>>,
+    /// Consumers of the probe queue, for a stuck probe.
+    consumers: Result<Option<u32>, Error>,
+}
+
+/// The worker's last output.
+struct Tails<'a> {
+    stdout: &'a str,
+    stderr: &'a str,
+}
+
+/// The outcome of a trial from where its watch ended and what its end showed.
+fn outcome(
+    ending: Ending,
+    end: End,
+    log: &WorkerLog,
+    spec: &TrialSpec<'_>,
+    tails: Tails<'_>,
+    spawned_at: f64,
+    token: &str,
+) -> Result<Outcome, Error> {
+    let replayed = end.replayed.transpose()?.map(Box::new);
+    Ok(match (ending, replayed) {
+        (Ending::Processed(at), _) => Outcome::Processed {
+            latency: Duration::from_secs_f64((at - spawned_at).max(0.0)),
+        },
+        (Ending::Discarded { how, words }, replayed) => Outcome::Discarded {
+            stage: log.last_stage(),
+            how,
+            words,
+            replay: replayed.unwrap_or_default(),
+        },
+        (Ending::Exited(_), Some(replayed)) if end.exited.is_some() => Outcome::Pending {
+            stage: log.last_stage(),
+            timeout: spec.timeout,
+            stall: Some(format!(
+                "the worker exited on its own ({}) with the launch's messages still waiting for it: {}",
+                end.exited.as_deref().unwrap_or_default(),
+                replayed.sentence()
+            )),
+            consumers: None,
+            stack_dump: end.stack_dump,
+            messages: replayed.sent,
+            processed: replayed.executed,
+            replay: Some(replayed),
+        },
+        (Ending::Exited(status), _) => crash(log, status, tails.stderr, tails.stdout),
+        (Ending::Stuck { stall }, replayed) => Outcome::Pending {
+            stage: log.last_stage(),
+            timeout: spec.timeout,
+            stall,
+            consumers: end.consumers?,
+            stack_dump: end.stack_dump,
+            messages: replayed.as_ref().map_or(spec.messages.max(1), |r| r.sent),
+            processed: match &replayed {
+                Some(replayed) => replayed.executed,
+                None => log.processed(token).0,
+            },
+            replay: replayed,
+        },
+    })
 }
 
 /// A worker that left on its own with the launch's messages unprocessed: it exited
