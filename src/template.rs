@@ -18,6 +18,9 @@ static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 pub const PLUMBING_FILE: &str = "minrepro_plumbing.py";
 /// The trial's names on the broker, patched into the broker clients: `templates/isolation.py`.
 pub const ISOLATION_FILE: &str = "minrepro_isolation.py";
+/// How a broker client's server is named as a URL, the same in capture's hook:
+/// `templates/broker_addresses.py`.
+pub const BROKER_ADDRESSES_FILE: &str = "minrepro_broker_addresses.py";
 /// The framework's side of the plumbing (the probe task, the broker the worker reports):
 /// the template's `framework.py`.
 pub const FRAMEWORK_FILE: &str = "minrepro_framework.py";
@@ -35,6 +38,11 @@ pub const SOURCES_FILE: &str = "minrepro_sources.json";
 #[cfg(test)]
 pub fn exists(name: &str) -> bool {
     TEMPLATES.get_dir(name).is_some()
+}
+
+/// How capture's hook and a trial's worker name a broker client's server.
+pub fn broker_addresses() -> Result<&'static str, Error> {
+    shared("broker_addresses.py")
 }
 
 /// A file every template's workers share (`plumbing.py`, `isolation.py`).
@@ -68,7 +76,7 @@ fn file(template: &str, file: &str) -> Result<&'static str, Error> {
 /// Every source of a template's workers, concatenated: with a configuration, it decides
 /// what a trial runs.
 pub fn worker_source(template: &str) -> Result<String, Error> {
-    let mut sources = vec![plumbing()?, shared("isolation.py")?];
+    let mut sources = vec![plumbing()?, broker_addresses()?, shared("isolation.py")?];
     for name in ["framework.py", "probe.py", "worker.py.j2", "launch.py.j2"] {
         sources.push(file(template, name)?);
     }
@@ -189,6 +197,7 @@ pub fn render_worker(case_name: &str, config: &Config) -> Result<WorkerFiles, Er
     let mut files = vec![
         (PLUMBING_FILE, plumbing()?.to_string()),
         (ISOLATION_FILE, shared("isolation.py")?.to_string()),
+        (BROKER_ADDRESSES_FILE, broker_addresses()?.to_string()),
         (FRAMEWORK_FILE, file(template, "framework.py")?.to_string()),
     ];
     if !config.sources.is_empty() {

@@ -20,6 +20,7 @@ there, also after a worker was killed.
 import functools
 import inspect
 
+from minrepro_broker_addresses import minrepro_pika_channel_url, minrepro_py_amqp_channel_url, minrepro_redis_url
 from minrepro_plumbing import PROBE, info
 
 PREFIX = PROBE.get("names")
@@ -145,45 +146,6 @@ def _amqp_channel(url_of):
     }
 
 
-def _url(scheme, host, port, vhost, user, password):
-    from urllib.parse import quote
-
-    auth = "%s:%s@" % (quote(user or "", safe=""), quote(password or "", safe="")) if user else ""
-    return "%s://%s%s:%s/%s" % (scheme, auth, host, port, quote(vhost or "/", safe=""))
-
-
-def _pika_url(channel):
-    params = getattr(getattr(channel, "connection", None), "params", None)
-    if params is None:
-        return None
-    credentials = getattr(params, "credentials", None)
-    return _url(
-        "amqps" if getattr(params, "ssl_options", None) else "amqp",
-        params.host,
-        params.port,
-        params.virtual_host,
-        getattr(credentials, "username", None),
-        getattr(credentials, "password", None),
-    )
-
-
-def _py_amqp_url(channel):
-    connection = getattr(channel, "connection", None)
-    if connection is None:
-        return None
-    host, _, port = str(connection.host).rpartition(":")
-    user = password = None
-    for method in getattr(connection, "authentication", ()):
-        if getattr(method, "username", None) is not None:
-            user, password = method.username, getattr(method, "password", None)
-            break
-    if isinstance(user, bytes):
-        user = user.decode()
-    if isinstance(password, bytes):
-        password = password.decode()
-    return _url("amqp", host or connection.host, port or 5672, connection.virtual_host, user, password)
-
-
 def _patch_channel(cls, url_of, publish_methods):
     for method, rewrite in _amqp_channel(url_of).items():
         _patch(cls, method, rewrite)
@@ -196,11 +158,11 @@ def _patch_channel(cls, url_of, publish_methods):
 
 
 def _patch_pika(module):
-    _patch_channel(module.Channel, _pika_url, ["basic_publish"])
+    _patch_channel(module.Channel, minrepro_pika_channel_url, ["basic_publish"])
 
 
 def _patch_py_amqp(module):
-    _patch_channel(module.Channel, _py_amqp_url, ["_basic_publish"])
+    _patch_channel(module.Channel, minrepro_py_amqp_channel_url, ["_basic_publish"])
 
 
 def _patch_kombu_virtual(module):
@@ -262,17 +224,9 @@ def _patch_redis(module):
     def init(self, *args, **kwargs):
         original(self, *args, **kwargs)
         try:
-            options = self.connection_kwargs
-            if options.get("path"):
+            url = minrepro_redis_url(self)
+            if url.startswith("unix:"):
                 return
-            url = _url(
-                "redis",
-                options.get("host", "localhost"),
-                options.get("port", 6379),
-                str(options.get("db", 0)),
-                options.get("username") or ("" if options.get("password") else None),
-                options.get("password"),
-            )
             if ("redis", url) not in _reported:
                 _reported.add(("redis", url))
                 info("redis", url=url)

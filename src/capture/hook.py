@@ -257,35 +257,15 @@ def _minrepro_capture(session, root_pid, match):
             args["positionals"].remove(context.info_name)
         return args
 
-    def redis_url(client):
-        """The URL of a redis-py client's server: host, port, database (and credentials)."""
-        kwargs = client.connection_pool.connection_kwargs
-        if kwargs.get("path"):
-            url = "unix://%s?db=%s" % (kwargs["path"], kwargs.get("db", 0))
-            return url
-        auth = ""
-        if kwargs.get("password"):
-            auth = "%s:%s@" % (kwargs.get("username") or "", kwargs["password"])
-        connection_class = getattr(client.connection_pool, "connection_class", type(None))
-        scheme = "rediss" if "SSL" in connection_class.__name__ else "redis"
-        return "%s://%s%s:%s/%s" % (scheme, auth, kwargs.get("host", "localhost"), kwargs.get("port", 6379), kwargs.get("db", 0))
-
     def dramatiq_broker_url(broker):
         """The URL of a Dramatiq broker's server (credentials included), None for one in memory."""
         client = getattr(broker, "client", None)
         if client is not None:
-            return redis_url(client)
+            return minrepro_redis_url(client.connection_pool)
         parameters = getattr(broker, "parameters", None)
         if isinstance(parameters, list):
             parameters = parameters[0] if parameters else None
-        if parameters is None:
-            return None
-        from urllib.parse import quote
-
-        credentials = getattr(parameters, "credentials", None)
-        user = getattr(credentials, "username", None)
-        auth = "%s:%s@" % (quote(user, safe=""), quote(getattr(credentials, "password", "") or "", safe="")) if user else ""
-        return "amqp://%s%s:%s/%s" % (auth, parameters.host, parameters.port, quote(parameters.virtual_host or "/", safe=""))
+        return minrepro_pika_url(parameters)
 
     def launch(kind, framework=None, details=None):
         """A candidate: this process, its framework, how it was launched, its worker."""
@@ -441,7 +421,7 @@ def _minrepro_capture(session, root_pid, match):
                 try:
                     details["queues"] = [queue.name for queue in self.queues]
                     details["broker"] = "Redis"
-                    details["broker_url"] = redis_url(self.connection)
+                    details["broker_url"] = minrepro_redis_url(self.connection.connection_pool)
                     level = kwargs.get("logging_level", args[1] if len(args) > 1 else None)
                     if isinstance(level, int):
                         level = logging.getLevelName(level)

@@ -20,7 +20,6 @@ def _minrepro_message_watches(append, state):
     import inspect
     import os
     import time
-    from urllib.parse import quote
 
     def now():
         return {"pid": os.getpid(), "t": time.time()}
@@ -46,10 +45,6 @@ def _minrepro_message_watches(append, state):
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         return str(value)
-
-    def url(scheme, host, port, vhost, user, password):
-        auth = "%s:%s@" % (quote(user or "", safe=""), quote(password or "", safe="")) if user else ""
-        return "%s://%s%s:%s/%s" % (scheme, auth, host, port, quote(vhost or "/", safe=""))
 
     def wrap(cls, method, before=None, after=None):
         """Calls `before(self, arguments)` (the call's arguments bound by name, defaults
@@ -89,6 +84,8 @@ def _minrepro_message_watches(append, state):
     # ---- RabbitMQ at the wire -------------------------------------------------------------
 
     def published(broker, exchange, routing_key, properties, body, kind="amqp"):
+        if broker is None:  # a channel without its connection: nowhere to name
+            return
         record = now()
         record.update(kind=kind, broker=broker, exchange=exchange or "", routing_key=routing_key or "")
         record["properties"] = plain({k: v for k, v in properties.items() if v is not None})
@@ -96,6 +93,8 @@ def _minrepro_message_watches(append, state):
         append("published.jsonl", record)
 
     def declared(broker, declaration):
+        if broker is None:
+            return
         record = now()
         record.update(broker=broker, declaration=plain(declaration))
         append("declared.jsonl", record)
@@ -120,23 +119,9 @@ def _minrepro_message_watches(append, state):
 
         return {"queue_declare": queue, "exchange_declare": exchange, "queue_bind": binding}
 
-    def py_amqp_url(channel):
-        connection = channel.connection
-        host, _, port = str(connection.host).rpartition(":")
-        user = password = None
-        for method in getattr(connection, "authentication", ()):
-            if getattr(method, "username", None) is not None:
-                user, password = method.username, getattr(method, "password", None)
-                break
-        if isinstance(user, bytes):
-            user = user.decode()
-        if isinstance(password, bytes):
-            password = password.decode()
-        return url("amqp", host or connection.host, port or 5672, connection.virtual_host, user, password)
-
     def watch_py_amqp(module):
         cls = module.Channel
-        for method, before in declarations(py_amqp_url).items():
+        for method, before in declarations(minrepro_py_amqp_channel_url).items():
             wrap(cls, method, before)
 
         def publish(self, a):
@@ -145,22 +130,16 @@ def _minrepro_message_watches(append, state):
             headers = properties.pop("application_headers", None)
             if headers:
                 properties["headers"] = headers
-            published(py_amqp_url(self), a.get("exchange"), a.get("routing_key"), properties, msg.body)
+            published(minrepro_py_amqp_channel_url(self), a.get("exchange"), a.get("routing_key"), properties, msg.body)
 
         original = cls.__dict__.get("_basic_publish")
         watched = wrap(cls, "_basic_publish", publish)
         if cls.__dict__.get("basic_publish") is original:
             cls.basic_publish = watched
 
-    def pika_url(channel):
-        params = channel.connection.params
-        credentials = getattr(params, "credentials", None)
-        return url("amqps" if getattr(params, "ssl_options", None) else "amqp", params.host, params.port,
-                   params.virtual_host, getattr(credentials, "username", None), getattr(credentials, "password", None))
-
     def watch_pika(module):
         cls = module.Channel
-        for method, before in declarations(pika_url).items():
+        for method, before in declarations(minrepro_pika_channel_url).items():
             wrap(cls, method, before)
 
         def publish(self, a):
@@ -168,7 +147,7 @@ def _minrepro_message_watches(append, state):
             names = ("content_type", "content_encoding", "headers", "delivery_mode", "priority", "correlation_id",
                      "reply_to", "expiration", "message_id", "timestamp", "type", "user_id", "app_id")
             properties = {name: getattr(props, name, None) for name in names} if props is not None else {}
-            published(pika_url(self), a.get("exchange"), a.get("routing_key"), properties, a.get("body"))
+            published(minrepro_pika_channel_url(self), a.get("exchange"), a.get("routing_key"), properties, a.get("body"))
 
         wrap(cls, "basic_publish", publish)
 
@@ -193,11 +172,6 @@ def _minrepro_message_watches(append, state):
 
     # ---- RQ and Dramatiq on Redis ---------------------------------------------------------
 
-    def redis_url(client):
-        kwargs = client.connection_pool.connection_kwargs
-        return url("redis", kwargs.get("host", "localhost"), kwargs.get("port", 6379), str(kwargs.get("db", 0)),
-                   kwargs.get("username") or ("" if kwargs.get("password") else None), kwargs.get("password"))
-
     def watch_rq_queue(module):
         queue_class = getattr(module, "Queue", None)
         if queue_class is None:
@@ -213,7 +187,7 @@ def _minrepro_message_watches(append, state):
                     continue
                 fields[name] = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
             record = now()
-            record.update(kind="rq", broker=redis_url(self.connection), queue=self.name, id=job.id,
+            record.update(kind="rq", broker=minrepro_redis_url(self.connection.connection_pool), queue=self.name, id=job.id,
                           task=job.func_name, properties=plain(fields), at_front=bool(a.get("at_front")))
             record.update(text_or_base64(job.to_dict().get("data", b"")))
             append("published.jsonl", record)
@@ -231,7 +205,7 @@ def _minrepro_message_watches(append, state):
             if a.get("delay"):
                 queue = queue + ".DQ"
             record = now()
-            record.update(kind="dramatiq-redis", broker=redis_url(self.client), queue=queue,
+            record.update(kind="dramatiq-redis", broker=minrepro_redis_url(self.client.connection_pool), queue=queue,
                           namespace=getattr(self, "namespace", "dramatiq"), id=message.message_id,
                           task=message.actor_name, body=message.encode().decode("utf-8"))
             append("published.jsonl", record)
@@ -252,7 +226,7 @@ def _minrepro_message_watches(append, state):
         if name == "RPCBackend":
             return "rpc://"
         if hasattr(backend, "connparams") and getattr(backend, "client", None) is not None:
-            return redis_url(backend.client)
+            return minrepro_redis_url(backend.client.connection_pool)
         try:
             return backend.as_uri(include_password=True)
         except Exception:
@@ -275,7 +249,7 @@ def _minrepro_message_watches(append, state):
         def before(self, a):
             message = a.get("message")
             client = getattr(self, "client", None)
-            location = redis_url(client) + "#" + getattr(self, "namespace", "") if client is not None else type(self).__name__
+            location = minrepro_redis_url(client.connection_pool) + "#" + getattr(self, "namespace", "") if client is not None else type(self).__name__
             waited(getattr(message, "message_id", None), location, "ResultBackend.get_result")
 
         wrap(backend_class, "get_result", before)
@@ -286,11 +260,11 @@ def _minrepro_message_watches(append, state):
             return
         for method in ("get_status", "refresh", "latest_result"):
             def before(self, a, how="Job." + method):
-                waited(self.id, redis_url(self.connection), how)
+                waited(self.id, minrepro_redis_url(self.connection.connection_pool), how)
             wrap(job_class, method, before)
 
         def performed(self, a, result=None):
-            fate(self.id, "executed", outcome="finished", result=redis_url(self.connection))
+            fate(self.id, "executed", outcome="finished", result=minrepro_redis_url(self.connection.connection_pool))
 
         def perform(self, a):
             try:

@@ -9,9 +9,12 @@ use std::process::Command;
 
 use crate::error::Error;
 
-/// The hook's source, written into the session folder: the workers (hook.py), then the
-/// messages (hook_messages.py), which hook.py calls for.
+/// The hook's source, written into the session folder: how a broker client's server is named
+/// (shared with the trials' workers), the workers (hook.py), then the messages
+/// (hook_messages.py), which hook.py calls for.
 pub const HOOK: &str = concat!(
+    include_str!("../../templates/broker_addresses.py"),
+    "\n\n",
     include_str!("hook.py"),
     "\n\n",
     include_str!("hook_messages.py")
