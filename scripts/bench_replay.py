@@ -7,7 +7,8 @@ by round so that the machine's load hits both alike. Prints the medians and thei
 
     python3 scripts/bench_replay.py [--project dispatch] [--rounds 10]
 
-Needs the project's tox environment (`tox run -e py --notest` in its folder) and tox on PATH.
+Needs the project's tox environment (`tox run -e py --notest` in its folder) and tox on PATH (the tests
+install one: `PATH=target/test-tools/venv/bin:$PATH`).
 """
 import argparse
 import json
