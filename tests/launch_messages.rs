@@ -70,6 +70,27 @@ fn a_broker_url_from_the_environment_naming_another_vhost() {
 }
 
 #[test]
+fn celery_on_redis_with_the_worker_on_another_database() {
+    let captured = capture_pair("couriers");
+    let header = header(&captured);
+    assert!(
+        header.contains("to `celery` on 127.0.0.1:6379/0")
+            && header.contains("the worker consumed `celery` on 127.0.0.1:6379/4"),
+        "{header}"
+    );
+    // kombu's envelope, replayed on Redis by the trials and by the attachment's launcher.
+    let out = tempfile::tempdir().unwrap();
+    let json = check_pair(&captured, &["--out", out.path().to_str().unwrap()]);
+    assert_eq!(json["attachment_verified"], true, "{json}");
+    let replay = &json["outcome"]["replay"];
+    assert_eq!(
+        replay["waiting"][0]["broker"], "127.0.0.1:6379/0",
+        "{replay}"
+    );
+    assert_eq!(replay["consumed"]["broker"], "127.0.0.1:6379/4", "{replay}");
+}
+
+#[test]
 fn a_task_module_the_worker_does_not_import_under_the_test_settings() {
     let captured = capture_pair("catalog");
     assert!(

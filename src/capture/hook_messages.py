@@ -159,7 +159,14 @@ def _minrepro_message_watches(append, state):
             return
 
         def publish(self, a):
-            message = a.get("message") or {}
+            message = dict(a.get("message") or {})
+            body = message.get("body")
+            if isinstance(body, bytes):  # a binary serializer: base64, marked as kombu marks it
+                try:
+                    message["body"] = body.decode("utf-8")
+                except UnicodeDecodeError:
+                    message["body"] = base64.b64encode(body).decode("ascii")
+                    message["properties"] = dict(message.get("properties") or {}, body_encoding="base64")
             exchange, routing_key = a.get("exchange") or "", a.get("routing_key") or ""
             queues = [routing_key] if not exchange else list(self._lookup(exchange, routing_key))
             record = now()

@@ -237,21 +237,7 @@ impl Framework for Celery {
                 if let Some(serde_json::Value::Object(headers)) = envelope.get_mut("headers") {
                     refresh_task(headers, fresh);
                 }
-                let mut priority = 0;
-                if let Some(serde_json::Value::Object(properties)) = envelope.get_mut("properties")
-                {
-                    properties.insert("correlation_id".into(), fresh.id.into());
-                    properties.insert("delivery_tag".into(), fresh.id.into());
-                    priority = properties
-                        .get("priority")
-                        .and_then(|p| p.as_u64())
-                        .unwrap_or(0);
-                    if let Some(serde_json::Value::Object(info)) =
-                        properties.get_mut("delivery_info")
-                    {
-                        info.insert("routing_key".into(), queue.clone().into());
-                    }
-                }
+                let priority = complete_envelope(&mut envelope, &queue, fresh.id);
                 let list = redis_list(&queue, priority);
                 let text = serde_json::Value::Object(envelope).to_string();
                 Ok(Delivery::Redis(vec![command([
@@ -272,6 +258,43 @@ impl Framework for Celery {
     ) -> String {
         names.rename(queue)
     }
+}
+
+/// kombu's envelope as its virtual channel completes it before a Redis push
+/// (`_inplace_augment_message`): the body base64-encoded unless the capture kept it so, a
+/// delivery tag, and the delivery info kombu's Redis QoS reads when it holds the message
+/// unacknowledged (without it the worker crashes on `KeyError: 'exchange'`). Capture records
+/// the envelope as the sender built it, with a body readable in the case file. The fresh id
+/// is the correlation id and the tag; the message's priority is returned (its list).
+fn complete_envelope(
+    envelope: &mut serde_json::Map<String, serde_json::Value>,
+    queue: &str,
+    fresh_id: &str,
+) -> u64 {
+    let properties = envelope
+        .entry("properties")
+        .or_insert_with(|| serde_json::json!({}));
+    let serde_json::Value::Object(properties) = properties else {
+        return 0;
+    };
+    let encode = !properties.contains_key("body_encoding");
+    properties.insert("correlation_id".into(), fresh_id.into());
+    properties.insert("delivery_tag".into(), fresh_id.into());
+    properties.insert("body_encoding".into(), "base64".into());
+    // Through the default exchange: were it redelivered, it goes straight back to its list.
+    properties.insert(
+        "delivery_info".into(),
+        serde_json::json!({"exchange": "", "routing_key": queue}),
+    );
+    let priority = properties
+        .get("priority")
+        .and_then(|p| p.as_u64())
+        .unwrap_or(0);
+    if encode && let Some(serde_json::Value::String(body)) = envelope.get("body") {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(body.as_bytes());
+        envelope.insert("body".into(), encoded.into());
+    }
+    priority
 }
 
 /// The task id in Celery's headers (or a protocol 1 body) made the trial's, with the root
@@ -382,5 +405,39 @@ mod tests {
                 "--without-mingle"
             ]
         );
+    }
+
+    /// A kombu envelope as capture records it (the sender's, before kombu's channel adds the
+    /// body's encoding and the delivery info) is pushed as kombu itself would push it: a worker
+    /// reading it must find `delivery_info.exchange`, or it crashes on a KeyError.
+    #[test]
+    fn a_captured_kombu_envelope_is_completed_before_its_redis_push() {
+        let body = r#"[[3], {}, {"callbacks": null}]"#;
+        let mut envelope = serde_json::json!({
+            "body": body,
+            "headers": {"id": "old", "task": "couriers.tasks.quote_delivery"},
+            "properties": {"correlation_id": "old", "delivery_info": {}, "priority": 0},
+        });
+        let serde_json::Value::Object(envelope) = &mut envelope else {
+            unreachable!()
+        };
+        let priority = complete_envelope(envelope, "minrepro.abc.celery", "fresh");
+        assert_eq!(priority, 0);
+        let properties = &envelope["properties"];
+        assert_eq!(
+            properties["delivery_info"],
+            serde_json::json!({"exchange": "", "routing_key": "minrepro.abc.celery"})
+        );
+        assert_eq!(properties["body_encoding"], "base64");
+        assert_eq!(properties["delivery_tag"], "fresh");
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(envelope["body"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(decoded, body.as_bytes());
+
+        // Already encoded (a binary serializer's body, base64 in the capture): left as it is.
+        let encoded = envelope["body"].clone();
+        complete_envelope(envelope, "minrepro.abc.celery", "fresher");
+        assert_eq!(envelope["body"], encoded);
     }
 }

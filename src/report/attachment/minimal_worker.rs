@@ -55,8 +55,8 @@ struct Embedded {
 struct Cli {
     form: crate::case::Launcher,
     script: String,
+    /// Without the launch's `--queues`: the minimal worker consumes its probe's queue only.
     arguments: Vec<String>,
-    queues: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -130,7 +130,6 @@ pub async fn write(
                 .clone()
                 .unwrap_or_else(|| framework.console_script().into()),
             arguments: framework.cli_arguments(options),
-            queues: options.queues.clone(),
         }),
         worker_threads: options.worker_threads.unwrap_or(1),
         log_level: options.log_level.clone(),

@@ -1,0 +1,4 @@
+from celery import Celery
+
+app = Celery("couriers", include=["couriers.tasks"])
+app.config_from_object("couriers.celeryconfig")
