@@ -246,6 +246,14 @@ pub fn check_pair(captured: &Captured, extra_bisect_args: &[&str]) -> serde_json
         bisect.stderr
     );
     assert_eq!(json["one_minimal"], true, "{}", bisect.stderr);
+    // The figures a reader of the test's output (`--no-capture`) wants.
+    eprintln!(
+        "{}: the captured failing launch {} in {same} of 10 runs; bisect --good: {} trials, {}",
+        captured.project.display(),
+        launch.kind,
+        json["trials"],
+        json["minimal"]
+    );
     if let Some(mechanism) = &launch.mechanism {
         assert_eq!(
             mechanism_of(&json["outcome"]).as_deref(),
