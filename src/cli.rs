@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "minrepro",
     version,
-    about = "Finds the smallest worker configuration that still shows a failure, by running real Dramatiq workers against RabbitMQ",
+    about = "Finds the smallest worker configuration that still shows a failure, by running real Dramatiq, Celery and RQ workers against their brokers",
     propagate_version = true
 )]
 pub struct Cli {

@@ -1,5 +1,5 @@
-//! minrepro: runs real Dramatiq workers against RabbitMQ to find the smallest configuration
-//! that still shows a failure. This file parses the command line, runs one function per
+//! minrepro: runs real Dramatiq, Celery and RQ workers against their brokers to find the
+//! smallest configuration that still shows a failure. This file parses the command line, runs one function per
 //! subcommand and maps errors to exit statuses.
 
 mod agent;
@@ -25,6 +25,8 @@ mod template;
 mod trial;
 mod verdict;
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 
 fn main() {
@@ -36,16 +38,16 @@ fn main() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
-            std::process::exit(error::EXIT_INFRA);
+            std::process::exit(error::Exit::Infra.code());
         }
     };
     let code = match runtime.block_on(commands::dispatch(cli.command)) {
-        Ok(code) => code,
+        Ok(exit) => exit.code(),
         Err(err) => {
             if !matches!(err, error::Error::Interrupted) {
-                eprintln!("{err}");
+                eprintln!("{}", err.render(std::io::stderr().is_terminal()));
             }
-            err.exit_code()
+            err.exit().code()
         }
     };
     // Trials clean up before their command returns; nothing of theirs is left to wait for.

@@ -7,22 +7,36 @@ use std::time::Duration;
 
 use common::*;
 
+/// Every command that reads the case says the same, with exit status 2.
 fn assert_bad_input(case_toml: &str, expected: &[&str]) {
+    assert_bad_input_for(&["run", "bisect", "diff"], case_toml, expected);
+}
+
+fn assert_bad_input_for(commands: &[&str], case_toml: &str, expected: &[&str]) {
     let dir = write_case(case_toml);
-    let output = minrepro(&["run", path_str(dir.path())]);
-    assert_eq!(output.code, 2, "stderr: {}", output.stderr);
-    let case_file = dir.path().join("case.toml");
-    assert!(
-        output.stderr.contains(path_str(&case_file)),
-        "the message names the file: {}",
-        output.stderr
-    );
-    for text in expected {
+    let case = path_str(dir.path());
+    for command in commands {
+        let args = match *command {
+            "diff" => vec!["diff", case, case],
+            _ => vec![command, case],
+        };
+        let output = minrepro(&args);
+        assert_eq!(output.code, 2, "{}: stderr: {}", args[0], output.stderr);
+        let case_file = dir.path().join("case.toml");
         assert!(
-            output.stderr.contains(text),
-            "missing `{text}` in: {}",
+            output.stderr.contains(path_str(&case_file)),
+            "{}: the message names the file: {}",
+            args[0],
             output.stderr
         );
+        for text in expected {
+            assert!(
+                output.stderr.contains(text),
+                "{}: missing `{text}` in: {}",
+                args[0],
+                output.stderr
+            );
+        }
     }
 }
 
@@ -154,7 +168,9 @@ fn an_option_that_means_nothing_for_the_launcher() {
 
 #[test]
 fn a_case_interpreter_that_does_not_exist() {
-    assert_bad_input(
+    // `diff` runs nothing: only the commands that run the case need its interpreter.
+    assert_bad_input_for(
+        &["run", "bisect"],
         "python = \"${CASE_DIR}/.tox/py/bin/python\"\n",
         &[
             ".tox/py/bin/python",
@@ -163,4 +179,31 @@ fn a_case_interpreter_that_does_not_exist() {
             "--python",
         ],
     );
+}
+
+/// A template on a broker it does not run on is the case's fault, whichever command meets
+/// it: `run` and `bisect` alike exit 2 at once (`bisect` neither retries it nor reports
+/// "the smallest failing configuration found so far").
+#[test]
+fn a_template_on_a_broker_it_does_not_run_on() {
+    let case = copy_case(
+        "corpus/rq-decode-responses",
+        &[("broker = \"redis://127.0.0.1:6379/0\"\n", "")],
+    );
+    for command in ["run", "bisect"] {
+        let output = minrepro(&[command, path_str(case.path())]);
+        assert_eq!(output.code, 2, "{command}: {}", output.stderr);
+        assert!(
+            output
+                .stderr
+                .contains("the `rq` template does not run on RabbitMQ"),
+            "{command}: {}",
+            output.stderr
+        );
+        assert!(
+            !output.stderr.contains("found so far"),
+            "{command}: {}",
+            output.stderr
+        );
+    }
 }

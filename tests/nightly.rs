@@ -164,8 +164,31 @@ fn a_broken_case_is_an_error_and_the_others_still_run() {
     )
     .unwrap();
     let out = tempfile::tempdir().unwrap();
-    let (output, summary) = night(corpus.path(), out.path(), &[]);
+    // Started from a terminal, where minrepro may colour what it shows: none of it may reach
+    // a file.
+    let output = minrepro_on_terminal(&[
+        "nightly",
+        path_str(corpus.path()),
+        "--out",
+        path_str(out.path()),
+        "--json",
+        "--jobs",
+        "4",
+    ]);
+    let summary = output.json();
     assert_eq!(output.code, 1, "{}", output.stderr);
+    for entry in walkdir::WalkDir::new(out.path()) {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file()
+            && let Ok(text) = std::fs::read_to_string(entry.path())
+        {
+            assert!(
+                !text.contains('\x1b'),
+                "an escape code in {}",
+                entry.path().display()
+            );
+        }
+    }
     let statuses = statuses(&summary);
     assert_eq!(
         statuses,

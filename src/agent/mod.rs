@@ -69,6 +69,10 @@ pub struct Reply {
     /// The trial's record, or why the agent could not run it (never a verdict).
     pub record: Option<TrialRecord>,
     pub error: Option<String>,
+    /// The error's kind: a broker that went away is retried, a case no worker can run is
+    /// bad input (absent from an older agent: infrastructure).
+    #[serde(default)]
+    pub error_kind: crate::error::Kind,
     /// Which agent ran it: host, pid, interpreter.
     pub agent: String,
 }

@@ -233,10 +233,16 @@ impl RemoteRunner {
                         ..record
                     });
                 }
-                Ok(Ok(Reply { error, agent, .. })) => {
-                    return Err(Error::infra(format!(
+                Ok(Ok(Reply {
+                    error,
+                    error_kind,
+                    agent,
+                    ..
+                })) => {
+                    let why = error.unwrap_or_default();
+                    return Err(error_kind.error(&format!(
                         "the agent {agent} could not run the trial: {}",
-                        error.unwrap_or_default()
+                        why.trim_start_matches("error: ")
                     )));
                 }
                 // No reply in time: sent again (a late reply to this one is ignored).

@@ -230,6 +230,7 @@ impl Shared {
                 id: String::new(),
                 record: None,
                 error: Some(format!("the request could not be read: {err}")),
+                error_kind: crate::error::Kind::Infra,
                 agent: self.identity.clone(),
             },
         };
@@ -280,14 +281,15 @@ impl Shared {
             request.case_name,
             started.elapsed().as_secs_f64()
         );
-        let (record, error) = match result {
-            Ok(record) => (Some(record), None),
-            Err(err) => (None, Some(err.to_string())),
+        let (record, error, error_kind) = match result {
+            Ok(record) => (Some(record), None, Default::default()),
+            Err(err) => (None, Some(err.to_string()), err.kind()),
         };
         Reply {
             id: request.id,
             record,
             error,
+            error_kind,
             agent: self.identity.clone(),
         }
     }

@@ -198,7 +198,7 @@ pub struct Finding {
     pub interrupted: bool,
     /// What stopped it, when it was not the user: trouble outside the configuration.
     #[serde(skip)]
-    pub stopped_by: Option<String>,
+    pub stopped_by: Option<Error>,
     #[serde(skip)]
     pub log: Vec<LoggedTrial>,
 }
@@ -325,7 +325,7 @@ pub async fn bisect(
         lines_budget: settings.lines_budget,
     };
     let observer = events.clone();
-    let (mut oracle, reduced) = tokio::task::spawn_blocking(move || {
+    let (mut oracle, mut reduced) = tokio::task::spawn_blocking(move || {
         let reduced = reduce(&mut oracle, &plan, observer);
         (oracle, reduced)
     })
@@ -334,11 +334,17 @@ pub async fn bisect(
     oracle.settle().await;
     progress.finish();
 
+    // A configuration no worker can run (the case's fault, not the trials'): no finding.
     // Stopped by trouble outside the configuration (a broker that stayed away): the
     // smallest failing configuration seen so far is reported, as for Ctrl-C.
-    let stopped_by = match &reduced.stopped {
-        Some(Stop::Error(message)) => Some(message.clone()),
-        _ => None,
+    let stopped_by = match reduced.stopped.take() {
+        Some(Stop::Error(err)) if err.is_input() => return Err(err),
+        Some(Stop::Error(err)) => Some(err),
+        Some(stop) => {
+            reduced.stopped = Some(stop);
+            None
+        }
+        None => None,
     };
     let interrupted = matches!(reduced.stopped, Some(Stop::Interrupted)) || stopped_by.is_some();
     let full_outcome = oracle.last_result(&full).map(|(o, _)| o.clone());
@@ -400,7 +406,9 @@ pub async fn bisect(
             interrupted.then(|| {
                 format!(
                     "{}: the result is the smallest failing configuration found so far; run again to resume",
-                    stopped_by.as_deref().unwrap_or("interrupted")
+                    stopped_by
+                        .as_ref()
+                        .map_or("interrupted".into(), Error::to_string)
                 )
             })
         }),

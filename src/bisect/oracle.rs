@@ -520,7 +520,11 @@ impl Oracle for TrialOracle {
                 continue;
             };
             let (trial, result) = match message {
-                None => return Err(Stop::Error("the trial runner stopped unexpectedly".into())),
+                None => {
+                    return Err(Stop::Error(Error::infra(
+                        "the trial runner stopped unexpectedly",
+                    )));
+                }
                 Some(Message::Started(trial)) => {
                     let overdue_after = self.timing.overdue_after();
                     if let Some(running) = self.running.get_mut(&trial) {
@@ -549,8 +553,9 @@ impl Oracle for TrialOracle {
                     };
                     self.launch(trial, running.key, &running.variant, again);
                 }
-                Err(err) if !running.retried => {
-                    // Trouble outside the configuration may pass: once more.
+                // Trouble outside the configuration may pass: once more. A configuration no
+                // worker can run stays so.
+                Err(err) if !running.retried && !err.is_input() => {
                     self.events
                         .note(Note::Retry(self.redactor.redact(&err.to_string())));
                     let again = Again {
@@ -559,7 +564,9 @@ impl Oracle for TrialOracle {
                     };
                     self.launch(trial, running.key, &running.variant, again);
                 }
-                Err(err) => return Err(Stop::Error(self.redactor.redact(&err.to_string()))),
+                Err(err) => {
+                    return Err(Stop::Error(err.map_words(|w| self.redactor.redact(w))));
+                }
             }
         }
     }

@@ -255,9 +255,40 @@ async fn a_trial_that_cannot_run_twice_stops_the_bisection_with_what_it_found() 
     assert!(
         finding
             .stopped_by
-            .as_deref()
-            .is_some_and(|why| why.contains("the broker is gone")),
+            .as_ref()
+            .is_some_and(|why| why.to_string().contains("the broker is gone")),
         "{:?}",
         finding.stopped_by
     );
+}
+
+/// A configuration no worker can run (a template on a broker it does not support) is the
+/// case's fault: the bisection ends at once with that input error (exit 2), not retried and
+/// not reported as trouble with the broker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configuration_no_worker_can_run_ends_the_bisection_as_bad_input() {
+    let runner = Arc::new(FakeRunner::new(|_, _| {
+        Err(crate::error::Error::input(
+            "the `rq` template does not run on RabbitMQ",
+        ))
+    }));
+    let case = case_dir(&many_env_vars(8), None);
+    let case_file = crate::case::load(case.path()).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let err = bisect(
+        &case_file,
+        None,
+        runner.clone(),
+        &interpreter(),
+        &settings(cache.path()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.exit().code(), 2, "{err}");
+    assert!(
+        err.to_string().contains("does not run on RabbitMQ"),
+        "{err}"
+    );
+    // The full configuration's runs stop at the first: none is tried again.
+    assert!(runner.trials() <= 4, "{} trials", runner.trials());
 }

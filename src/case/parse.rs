@@ -630,7 +630,7 @@ mod tests {
     fn load_err(text: &str) -> String {
         let (_dir, path) = write_case(text);
         match load(&path) {
-            Err(Error::Input(message)) => message,
+            Err(err) if err.is_input() => err.to_string(),
             other => panic!("expected an input error, got {other:?}"),
         }
     }

@@ -2,9 +2,9 @@
 
 use crate::agent::{self, serve::Agent};
 use crate::cli::AgentArgs;
-use crate::error::Error;
+use crate::error::{Error, Exit};
 
-pub async fn agent(args: AgentArgs) -> Result<i32, Error> {
+pub async fn agent(args: AgentArgs) -> Result<Exit, Error> {
     let agent = Agent {
         work_url: args.broker,
         slots: args.slots,
@@ -13,5 +13,5 @@ pub async fn agent(args: AgentArgs) -> Result<i32, Error> {
         stop: super::cancel_on_signals(),
     };
     agent.serve().await?;
-    Ok(0)
+    Ok(Exit::Done)
 }

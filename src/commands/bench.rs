@@ -7,7 +7,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::cli::BenchArgs;
-use crate::error::Error;
+use crate::error::{Error, Exit};
 use crate::reduce::engine::{Engine, runs_to_pass};
 use crate::reduce::search::{Order, causes};
 use crate::reduce::synthetic::{Costs, Kind, Scenario, SyntheticOracle};
@@ -113,13 +113,13 @@ fn run_ddmin(scenario: &Scenario) -> Result<Run, Stop> {
 
 fn stopped(stop: Stop) -> Error {
     match stop {
-        Stop::Error(message) => Error::infra(format!("bench: {message}")),
+        Stop::Error(err) => err.map_words(|words| format!("bench: {words}")),
         Stop::Interrupted => Error::Interrupted,
         Stop::Budget => Error::infra("bench: a trial budget was spent"),
     }
 }
 
-pub fn bench(args: BenchArgs) -> Result<i32, Error> {
+pub fn bench(args: BenchArgs) -> Result<Exit, Error> {
     let mut results = Vec::new();
     for kind in Kind::ALL {
         for n in SIZES {
@@ -163,7 +163,7 @@ pub fn bench(args: BenchArgs) -> Result<i32, Error> {
         print!("{}", table(&results, args.jobs));
         print!("{}", super::bench_lines::table(&lines));
     }
-    Ok(0)
+    Ok(Exit::Done)
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> f64 {

@@ -7,11 +7,11 @@ use crate::bisect::{self, Settings};
 use crate::case;
 use crate::case::space::ConfigSpace;
 use crate::cli::BisectArgs;
-use crate::error::{EXIT_INTERRUPTED, Error};
+use crate::error::{Error, Exit};
 use crate::report::{attachment, json, terminal};
 use crate::trial::Runner;
 
-pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
+pub async fn bisect(args: BisectArgs) -> Result<Exit, Error> {
     let case = case::load(&args.case)?;
     let good = args.good.as_deref().map(case::load).transpose()?;
     if let Some(good) = &good
@@ -121,14 +121,14 @@ pub async fn bisect(args: BisectArgs) -> Result<i32, Error> {
         );
     }
     eprint!("{}", terminal::finding(&finding));
-    if let Some(why) = &finding.stopped_by {
-        return Err(Error::infra(why.trim_start_matches("error: ").to_string()));
+    if let Some(why) = finding.stopped_by {
+        return Err(why);
     }
     Ok(if finding.interrupted {
-        EXIT_INTERRUPTED
+        Exit::Interrupted
     } else if finding.reproduces {
-        0
+        Exit::Done
     } else {
-        1
+        Exit::NotReproduced
     })
 }

@@ -2,9 +2,9 @@
 
 use crate::capture::{self, Request};
 use crate::cli::CaptureArgs;
-use crate::error::Error;
+use crate::error::{Error, Exit};
 
-pub async fn capture(args: CaptureArgs) -> Result<i32, Error> {
+pub async fn capture(args: CaptureArgs) -> Result<Exit, Error> {
     if args.clean {
         let removed = capture::clean(&args.python_envs);
         eprintln!(
@@ -16,7 +16,7 @@ pub async fn capture(args: CaptureArgs) -> Result<i32, Error> {
                 .map(|p| format!("\n  {}", p.display()))
                 .collect::<String>()
         );
-        return Ok(0);
+        return Ok(Exit::Done);
     }
     let out = args
         .out
@@ -56,5 +56,5 @@ pub async fn capture(args: CaptureArgs) -> Result<i32, Error> {
     if let Some(why) = &captured.not_pending {
         eprintln!("minrepro: warning: {why}");
     }
-    Ok(0)
+    Ok(Exit::Done)
 }

@@ -10,13 +10,13 @@ use crate::bisect::{redact_value, redactor_for};
 use crate::case::space::Space;
 use crate::case::{self, Element};
 use crate::cli::DiffArgs;
-use crate::error::Error;
+use crate::error::{Error, Exit};
 
 const REMOVED: Style = AnsiColor::Red.on_default();
 const ADDED: Style = AnsiColor::Green.on_default();
 const HEADER: Style = Style::new().bold();
 
-pub fn diff(args: DiffArgs) -> Result<i32, Error> {
+pub fn diff(args: DiffArgs) -> Result<Exit, Error> {
     let a = case::load(&args.case_a)?;
     let b = case::load(&args.case_b)?;
     let redactor = redactor_for(&b, Some(&a), args.show_secrets);
@@ -86,5 +86,5 @@ pub fn diff(args: DiffArgs) -> Result<i32, Error> {
     }
     let mut stdout = anstream::stdout();
     let _ = stdout.write_all(out.as_bytes());
-    Ok(0)
+    Ok(Exit::Done)
 }

@@ -16,11 +16,11 @@ use tokio_util::sync::CancellationToken;
 use crate::broker::Brokers;
 use crate::case::Case;
 use crate::cli::{Command, TrialArgs};
-use crate::error::Error;
+use crate::error::{Error, Exit};
 use crate::python;
 use crate::trial::TrialRunner;
 
-pub async fn dispatch(command: Command) -> Result<i32, Error> {
+pub async fn dispatch(command: Command) -> Result<Exit, Error> {
     match command {
         Command::Run(args) => run::run(args).await,
         Command::Bench(args) => bench::bench(args),

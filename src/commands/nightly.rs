@@ -7,11 +7,11 @@ use anstyle::{AnsiColor, Style};
 
 use crate::agent::{self, remote::Agents};
 use crate::cli::NightlyArgs;
-use crate::error::Error;
+use crate::error::{Error, Exit};
 use crate::nightly::{self, Plan, Status, Summary};
 use crate::nightly::{html, junit};
 
-pub async fn nightly(args: NightlyArgs) -> Result<i32, Error> {
+pub async fn nightly(args: NightlyArgs) -> Result<Exit, Error> {
     if !args.corpus.is_dir() {
         return Err(Error::input(format!(
             "the corpus {} is not a folder\n  = help: give a folder of cases, each a folder holding case.toml",
@@ -46,7 +46,11 @@ pub async fn nightly(args: NightlyArgs) -> Result<i32, Error> {
     let mut stderr = anstream::stderr();
     let _ = stderr.write_all(table(&summary).as_bytes());
     let failing = summary.count(Status::Changed) + summary.count(Status::Error);
-    Ok(if failing > 0 { 1 } else { 0 })
+    Ok(if failing > 0 {
+        Exit::NotReproduced
+    } else {
+        Exit::Done
+    })
 }
 
 fn write_reports(summary: &Summary, args: &NightlyArgs) -> Result<(), Error> {

@@ -4,13 +4,13 @@ use serde_json::{Value, json};
 
 use crate::case::{self, Timeout};
 use crate::cli::RunArgs;
-use crate::error::Error;
+use crate::error::{Error, Exit};
 use crate::latency::LatencyHistory;
 use crate::report::terminal;
 use crate::trial::{Outcome, TrialSpec, seconds};
 
 /// Exit 0 when the configuration shows the case's failure, 1 when it does not.
-pub async fn run(args: RunArgs) -> Result<i32, Error> {
+pub async fn run(args: RunArgs) -> Result<Exit, Error> {
     let case = case::load(&args.case)?;
     let (label, config) = if args.empty {
         ("empty", case.empty_config())
@@ -130,5 +130,9 @@ pub async fn run(args: RunArgs) -> Result<i32, Error> {
         };
         eprintln!("\n  {said}");
     }
-    Ok(if reproduces { 0 } else { 1 })
+    Ok(if reproduces {
+        Exit::Done
+    } else {
+        Exit::NotReproduced
+    })
 }

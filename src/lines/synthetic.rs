@@ -12,6 +12,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::case::space::{ConfigSpace, SpaceOracle};
+use crate::error::Error;
 use crate::reduce::{Oracle, OracleEvent, Started, Stop, TrialId, Variant, Verdict};
 
 /// The module name the generated module is reduced under.
@@ -180,7 +181,7 @@ impl Oracle for SourceOracle {
         let space = self
             .space
             .as_ref()
-            .ok_or_else(|| Stop::Error("no space to judge in".into()))?;
+            .ok_or_else(|| Stop::Error(Error::infra("no space to judge in")))?;
         let config = space.config(variant);
         let text = config.sources.get(MODULE).map_or("", String::as_str);
         let verdict = self.verdict(text);
@@ -191,7 +192,7 @@ impl Oracle for SourceOracle {
     fn next_event(&mut self) -> Result<OracleEvent, Stop> {
         self.ready
             .pop_front()
-            .ok_or_else(|| Stop::Error("no synthetic trial is running".into()))
+            .ok_or_else(|| Stop::Error(Error::infra("no synthetic trial is running")))
     }
 
     fn cancel(&mut self, trial: TrialId) {

@@ -411,7 +411,7 @@ async fn run_case(context: CaseContext) -> CaseReport {
     report.series = series(&finding);
     if let Some(why) = &finding.stopped_by {
         report.status = Status::Error;
-        report.reason = Some(why.trim_start_matches("error: ").to_string());
+        report.reason = Some(why.to_string().trim_start_matches("error: ").to_string());
         report.minimal.clear();
         return report;
     }

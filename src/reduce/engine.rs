@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::{Oracle, OracleEvent, Started, Stop, TrialId, Variant, Verdict};
+use crate::error::Error;
 
 /// Names one probe: the question "does this variant fail?", answered by one or more trials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -261,9 +262,9 @@ impl<'a, O: Oracle> Engine<'a, O> {
             }
             self.fill_slots()?;
             if self.trials.is_empty() {
-                return Err(Stop::Error(
-                    "the reducer waited with no trial running (a bug in minrepro)".into(),
-                ));
+                return Err(Stop::Error(Error::infra(
+                    "the reducer waited with no trial running (a bug in minrepro)",
+                )));
             }
             match self.oracle.next_event()? {
                 OracleEvent::Overdue(trial) => {

@@ -105,8 +105,9 @@ pub enum OracleEvent {
 /// Why a reduction stopped before its end.
 #[derive(Debug)]
 pub enum Stop {
-    /// The oracle could not run a trial (the broker, the interpreter); the message says why.
-    Error(String),
+    /// The oracle could not run a trial (the broker, the interpreter, a configuration no
+    /// worker can run).
+    Error(crate::error::Error),
     Interrupted,
     /// A trial budget set for one part of the work was spent: that part ends with the
     /// smallest failing variant it saw.

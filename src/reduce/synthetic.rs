@@ -10,6 +10,7 @@ use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
 use super::{Oracle, OracleEvent, Started, Stop, TrialId, Variant, Verdict};
+use crate::error::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -187,7 +188,7 @@ impl Clock {
             .filter(|(_, (start, end, _, said))| !said && start + overdue_after < *end)
             .map(|(id, (start, _, _, _))| (start + overdue_after, *id, true));
         let Some((at, id, is_overdue)) = ending.chain(overdue).min() else {
-            return Err(Stop::Error("no synthetic trial is running".into()));
+            return Err(Stop::Error(Error::infra("no synthetic trial is running")));
         };
         self.now = self.now.max(at);
         if is_overdue {

@@ -53,6 +53,51 @@ fn run_minrepro(mut command: Command) -> Output {
     }
 }
 
+/// minrepro with its standard error on a pseudo-terminal, as at a user's terminal (where it
+/// may use colour and redraw lines); standard output is captured apart.
+pub fn minrepro_on_terminal(args: &[&str]) -> Output {
+    use std::io::Read;
+    let pty = nix::pty::openpty(None, None).expect("a pseudo-terminal");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_minrepro"));
+    command
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::from(pty.slave));
+    let started = Instant::now();
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the minrepro binary runs");
+    // The child holds the only copy of the slave end now: reading ends (EIO) when it exits.
+    drop(command);
+    let mut master = std::fs::File::from(pty.master);
+    let reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = master.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            text.extend_from_slice(&buffer[..n]);
+        }
+        String::from_utf8_lossy(&text).into_owned()
+    });
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = child.wait().unwrap();
+    Output {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr: reader.join().unwrap(),
+        elapsed: started.elapsed(),
+    }
+}
+
 /// A copy of a case folder in a temporary folder, with `edits` (text replacements) made to
 /// its case.toml; each edit must apply.
 pub fn copy_case(source: &str, edits: &[(&str, &str)]) -> tempfile::TempDir {
