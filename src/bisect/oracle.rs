@@ -457,6 +457,39 @@ impl TrialOracle {
         );
         OracleEvent::Finished(trial, verdict)
     }
+
+    /// A trial that could not run: it runs again where that may help (a broker that went
+    /// away, trouble outside the configuration the first time), else the reduction stops.
+    fn failed_to_run(&mut self, trial: TrialId, running: Running, err: Error) -> Result<(), Stop> {
+        match err {
+            Error::Interrupted => Err(Stop::Interrupted),
+            // The broker went away while it ran: nothing is recorded, and the trial runs
+            // again (its broker operations wait for the broker to come back).
+            Error::BrokerLost(why) if running.broker_lost < BROKER_LOST_RETRIES => {
+                self.events
+                    .note(Note::BrokerAway(self.redactor.redact(&why)));
+                let again = Again {
+                    retried: running.retried,
+                    broker_lost: running.broker_lost + 1,
+                };
+                self.launch(trial, running.key, &running.variant, again);
+                Ok(())
+            }
+            // Trouble outside the configuration may pass: once more. A configuration no
+            // worker can run stays so.
+            err if !running.retried && !err.is_input() => {
+                self.events
+                    .note(Note::Retry(self.redactor.redact(&err.to_string())));
+                let again = Again {
+                    retried: true,
+                    broker_lost: running.broker_lost,
+                };
+                self.launch(trial, running.key, &running.variant, again);
+                Ok(())
+            }
+            err => Err(Stop::Error(err.map_words(|w| self.redactor.redact(w)))),
+        }
+    }
 }
 
 impl Oracle for TrialOracle {
@@ -541,32 +574,7 @@ impl Oracle for TrialOracle {
             };
             match result {
                 Ok(record) => return Ok(self.finished(trial, running, record)),
-                Err(Error::Interrupted) => return Err(Stop::Interrupted),
-                // The broker went away while it ran: nothing is recorded, and the trial runs
-                // again (its broker operations wait for the broker to come back).
-                Err(Error::BrokerLost(why)) if running.broker_lost < BROKER_LOST_RETRIES => {
-                    self.events
-                        .note(Note::BrokerAway(self.redactor.redact(&why)));
-                    let again = Again {
-                        retried: running.retried,
-                        broker_lost: running.broker_lost + 1,
-                    };
-                    self.launch(trial, running.key, &running.variant, again);
-                }
-                // Trouble outside the configuration may pass: once more. A configuration no
-                // worker can run stays so.
-                Err(err) if !running.retried && !err.is_input() => {
-                    self.events
-                        .note(Note::Retry(self.redactor.redact(&err.to_string())));
-                    let again = Again {
-                        retried: true,
-                        broker_lost: running.broker_lost,
-                    };
-                    self.launch(trial, running.key, &running.variant, again);
-                }
-                Err(err) => {
-                    return Err(Stop::Error(err.map_words(|w| self.redactor.redact(w))));
-                }
+                Err(err) => self.failed_to_run(trial, running, err)?,
             }
         }
     }

@@ -12,7 +12,7 @@ use crate::trial::fake::{FakeRunner, pending, processed};
 use crate::trial::{Discard, Outcome, Replayed, Stranded};
 
 /// A case folder holding `text` as case.toml (and `good`, as good.toml, when given).
-fn case_dir(text: &str, good: Option<&str>) -> tempfile::TempDir {
+pub(super) fn case_dir(text: &str, good: Option<&str>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("case.toml"), text).unwrap();
     if let Some(good) = good {
@@ -21,7 +21,7 @@ fn case_dir(text: &str, good: Option<&str>) -> tempfile::TempDir {
     dir
 }
 
-fn settings(cache: &std::path::Path) -> Settings {
+pub(super) fn settings(cache: &std::path::Path) -> Settings {
     Settings {
         jobs: 4,
         fresh: false,
@@ -40,7 +40,7 @@ fn settings(cache: &std::path::Path) -> Settings {
     }
 }
 
-fn interpreter() -> Interpreter {
+pub(super) fn interpreter() -> Interpreter {
     Interpreter {
         path: "/nonexistent/python".into(),
         identity: "fake interpreter".into(),
@@ -48,7 +48,7 @@ fn interpreter() -> Interpreter {
 }
 
 /// `n` env vars V000…, the worker's whole configuration.
-fn many_env_vars(n: usize) -> String {
+pub(super) fn many_env_vars(n: usize) -> String {
     let mut text = String::from("name = \"synthetic\"\n[env]\n");
     for i in 0..n {
         text.push_str(&format!("V{i:03} = \"{i}\"\n"));
@@ -56,7 +56,7 @@ fn many_env_vars(n: usize) -> String {
     text
 }
 
-fn has(config: &Config, key: &str) -> bool {
+pub(super) fn has(config: &Config, key: &str) -> bool {
     config.env.contains_key(key)
 }
 
@@ -85,7 +85,23 @@ async fn run_observed(
         .unwrap()
 }
 
-fn sorted(mut names: Vec<String>) -> Vec<String> {
+/// The finding's causes are these (each sorted), in any order.
+fn assert_causes(finding: &Finding, expected: &[&[&str]]) {
+    let mut causes: Vec<Vec<String>> = finding
+        .causes
+        .iter()
+        .map(|c| sorted(c.minimal.clone()))
+        .collect();
+    causes.sort();
+    let mut expected: Vec<Vec<String>> = expected
+        .iter()
+        .map(|c| sorted(c.iter().map(|e| e.to_string()).collect()))
+        .collect();
+    expected.sort();
+    assert_eq!(causes, expected);
+}
+
+pub(super) fn sorted(mut names: Vec<String>) -> Vec<String> {
     names.sort();
     names
 }
@@ -100,17 +116,7 @@ async fn two_causes_among_two_hundred_elements() {
     let recorder = Arc::new(Recorder::default());
     let finding = run_observed(&case, false, runner.clone(), &cache, recorder.clone()).await;
     assert!(finding.reproduces, "{:?}", finding.reason);
-    let causes: Vec<Vec<String>> = finding
-        .causes
-        .iter()
-        .map(|c| sorted(c.minimal.clone()))
-        .collect();
-    assert_eq!(causes.len(), 2, "{causes:?}");
-    assert!(causes.contains(&vec!["env:V093".to_string()]), "{causes:?}");
-    assert!(
-        causes.contains(&vec!["env:V017".to_string(), "env:V150".to_string()]),
-        "{causes:?}"
-    );
+    assert_causes(&finding, &[&["env:V093"], &["env:V017", "env:V150"]]);
     assert!(finding.causes.iter().all(|c| c.one_minimal));
     assert_eq!(finding.causes[0].reproduction_rate, "3/3");
     // Far fewer trials than elements: the search, not one trial per element.
@@ -120,17 +126,18 @@ async fn two_causes_among_two_hundred_elements() {
     assert!(recorder.notes.lock().unwrap().contains(&Note::Causes(2)));
 }
 
-/// A failure that shows in about half of the runs: the rate is measured first, a pass is
-/// believed only after enough passing runs, and the cause comes out all the same.
+/// Two independent causes of a failure that shows in about half of the runs: the rate is
+/// measured first, a pass is believed only after enough passing runs, and both causes come
+/// out all the same, each confirmed by fresh runs; in well under a second.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flaky_cause_among_two_hundred_elements() {
+async fn two_causes_of_a_flaky_failure_among_two_hundred_elements() {
     let mut text = many_env_vars(200);
     text.push_str("[oracle]\nruns = \"auto\"\n");
     let case = case_dir(&text, None);
     let runner = Arc::new(FakeRunner::new(|config, number| {
         // A fixed pseudo-random half of the runs, by the trial's number.
         let lucky = (number.wrapping_mul(2_654_435_761) >> 7) % 2 == 0;
-        let cause = has(config, "V042") && has(config, "V137");
+        let cause = (has(config, "V042") && has(config, "V137")) || has(config, "V093");
         Ok(if cause && lucky {
             pending()
         } else {
@@ -139,11 +146,13 @@ async fn a_flaky_cause_among_two_hundred_elements() {
     }));
     let recorder = Arc::new(Recorder::default());
     let cache = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
     let finding = run_observed(&case, false, runner.clone(), &cache, recorder.clone()).await;
+    let took = started.elapsed();
     assert!(finding.reproduces, "{:?}", finding.reason);
-    assert_eq!(sorted(finding.minimal.clone()), ["env:V042", "env:V137"]);
+    assert_causes(&finding, &[&["env:V093"], &["env:V042", "env:V137"]]);
     // Passes are re-run before they are believed, yet far fewer trials than elements × runs.
-    assert!(runner.trials() < 400, "{} trials", runner.trials());
+    assert!(runner.trials() < 600, "{} trials", runner.trials());
     let notes = recorder.notes.lock().unwrap();
     assert!(
         notes
@@ -151,6 +160,7 @@ async fn a_flaky_cause_among_two_hundred_elements() {
             .any(|n| matches!(n, Note::Rate { runs: 10, .. })),
         "{notes:?}"
     );
+    eprintln!("{} trials in {took:?}", runner.trials());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,136 @@
+//! What a bisection found, as the terminal, the JSON output and the attachment read it.
+
+use serde::Serialize;
+
+use super::lines;
+use super::load;
+use super::oracle::{Evidence, LoggedTrial};
+use crate::case::Config;
+use crate::case::space::Mode;
+use crate::error::Error;
+use crate::trial::{Outcome, TrialRecord};
+
+/// How big an attachment came out.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct AttachmentSize {
+    pub files: usize,
+    pub bytes: u64,
+    pub tarball_bytes: u64,
+}
+
+/// One element of the result, with the value it has there (secrets redacted).
+#[derive(Debug, Clone, Serialize)]
+pub struct FoundElement {
+    pub name: String,
+    /// `None` for an import, or for an env var that is unset on the failing side.
+    pub value: Option<String>,
+}
+
+/// The entries of a list value that a cause needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryFinding {
+    pub element: String,
+    /// The entries kept, in their order (secrets redacted).
+    pub kept: Vec<String>,
+    /// How many entries the value had.
+    pub of: usize,
+    pub one_minimal: bool,
+    pub evidence: Vec<Evidence>,
+}
+
+/// One independent cause: a 1-minimal set of elements that shows the failure on its own.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cause {
+    /// Every element of the cause, prerequisites included (1-minimal as a whole).
+    pub minimal: Vec<String>,
+    /// The elements without which the worker fails differently (it cannot import the app,
+    /// say): needed to see the failure, not shown to cause it.
+    pub prerequisites: Vec<String>,
+    /// The elements with their values (in the JSON: `values`).
+    #[serde(skip)]
+    pub elements: Vec<FoundElement>,
+    pub outcome: Option<Outcome>,
+    pub one_minimal: bool,
+    pub reproduction_rate: String,
+    /// For each element: the trials with it and without it.
+    pub evidence: Vec<Evidence>,
+    /// Entries of list values, where a list value is part of the cause.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<EntryFinding>,
+    /// The statements of its modules that the cause needs (statement-level reduction).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<lines::LinesFinding>,
+    /// The cause's configuration, list values cut down to their needed entries.
+    #[serde(skip)]
+    pub config: Config,
+    #[serde(skip)]
+    pub record: Option<TrialRecord>,
+}
+
+/// Everything a bisection found, for the terminal, the JSON output and the attachment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub case: String,
+    pub mode: Mode,
+    pub reproduces: bool,
+    /// Why the case does not reproduce, or why the bisection stopped early.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub minimal: Vec<String>,
+    /// The first cause's prerequisites (see [`Cause::prerequisites`]).
+    pub prerequisites: Vec<String>,
+    pub kept: Vec<String>,
+    pub elements_total: usize,
+    /// Elements the search reduced over (in isolate mode: the differences).
+    pub reducible: usize,
+    /// The minimal configuration's failure (its latest run).
+    pub outcome: Option<Outcome>,
+    /// The full configuration's own outcome.
+    pub full_outcome: Option<Outcome>,
+    /// Trials that ran (fresh verdicts).
+    pub trials: u32,
+    /// Verdicts answered from this bisection's own earlier verdicts.
+    pub cache_hits: u32,
+    /// Verdicts answered from outcomes recorded by earlier runs.
+    pub recorded: u32,
+    pub one_minimal: bool,
+    pub reproduction_rate: String,
+    pub wall_s: f64,
+    pub timeout_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<std::path::PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment_verified: Option<bool>,
+    /// Whether the attachment's minimal_worker.py reproduced on its own when it was run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimal_worker_reproduces: Option<bool>,
+    /// The attachment's size: files, their bytes, the tarball's bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment_size: Option<AttachmentSize>,
+    /// Every independent cause; `minimal` and the fields above are the first one's.
+    pub causes: Vec<Cause>,
+    /// Messages per trial: minrepro's probe messages, or the launch's own replayed.
+    pub messages: u32,
+    /// What each trial sends: "replay" (the launch's own messages, where they were sent) or
+    /// "probe" (minrepro's, for a case that holds none).
+    pub probe: &'static str,
+    /// With `--reduce-messages`: the fewest messages that still show the first cause's
+    /// failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<load::LoadFinding>,
+    /// The elements of `minimal` with their values.
+    #[serde(skip)]
+    pub minimal_elements: Vec<FoundElement>,
+    #[serde(skip)]
+    pub minimal_config: Option<Config>,
+    #[serde(skip)]
+    pub minimal_record: Option<TrialRecord>,
+    /// Stopped before the end (Ctrl-C, a budget, or `stopped_by`).
+    #[serde(skip)]
+    pub interrupted: bool,
+    /// What stopped it, when it was not the user: trouble outside the configuration.
+    #[serde(skip)]
+    pub stopped_by: Option<Error>,
+    #[serde(skip)]
+    pub log: Vec<LoggedTrial>,
+}
