@@ -1,5 +1,6 @@
-//! What a bisection tells as it goes, typed: each trial as it ends (run, answered from a
-//! record, or cancelled), the search's counters, and notes of their own kinds. Whoever
+//! What a bisection tells as it goes, typed: the stage it is in, each trial as it starts
+//! and as it ends (run, answered from a record, or cancelled), the search's counters, each
+//! cause once it is confirmed, and notes of their own kinds. Whoever
 //! wants them subscribes (an [`Observer`]): the terminal's status line or plain log lines
 //! ([`super::progress::Progress`]), a test counting trials. The bisection never writes to
 //! the terminal itself.
@@ -12,6 +13,10 @@ use crate::reduce::engine::Stats;
 /// One thing a bisection tells.
 #[derive(Debug)]
 pub enum Event<'a> {
+    /// The bisection moved on to another stage.
+    Phase(Phase),
+    /// A trial started running (a worker is being launched): its number, its elements.
+    TrialStarted { number: u32, elements: usize },
     /// A trial ended: it ran (its number), was answered from a record, or was cancelled
     /// (no verdict).
     Trial(&'a LoggedTrial),
@@ -19,6 +24,46 @@ pub enum Event<'a> {
     Stats(&'a Stats),
     /// Something worth a line of its own.
     Note(Note),
+    /// A cause was confirmed by fresh runs: its elements, and how many of its runs failed.
+    CauseFound {
+        elements: &'a [String],
+        fails: u32,
+        runs: u32,
+    },
+}
+
+/// The stages of a bisection, in their order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    /// Isolate mode: checking that the working configuration works.
+    GoodSide,
+    /// Running the full configuration: does it fail, how, how often.
+    FullConfiguration,
+    /// Searching the independent causes.
+    Causes,
+    /// Reducing a list value of a cause to its entries.
+    Values { element: String },
+    /// Fresh runs of a cause.
+    Confirming { elements: Vec<String> },
+    /// Reducing a cause's modules to their statements.
+    Lines,
+    /// Looking for the fewest messages that still show the failure.
+    Load,
+}
+
+impl Phase {
+    /// The stage in words, as a status line shows it.
+    pub fn text(&self) -> String {
+        match self {
+            Phase::GoodSide => "checking the good configuration".into(),
+            Phase::FullConfiguration => "checking the full configuration".into(),
+            Phase::Causes => "searching the causes".into(),
+            Phase::Values { element } => format!("reducing the entries of {element}"),
+            Phase::Confirming { elements } => format!("confirming {}", elements.join(" + ")),
+            Phase::Lines => "reducing the cause's modules to their statements".into(),
+            Phase::Load => "reducing the messages".into(),
+        }
+    }
 }
 
 /// A note, by kind; its words are [`Note::text`].
@@ -106,6 +151,10 @@ impl Events {
     pub fn note(&self, note: Note) {
         self.emit(&Event::Note(note));
     }
+
+    pub fn phase(&self, phase: Phase) {
+        self.emit(&Event::Phase(phase));
+    }
 }
 
 #[cfg(test)]
@@ -119,6 +168,9 @@ pub mod record {
     pub struct Recorder {
         pub trials: Mutex<Vec<LoggedTrial>>,
         pub notes: Mutex<Vec<Note>>,
+        pub phases: Mutex<Vec<Phase>>,
+        pub started: Mutex<Vec<u32>>,
+        pub causes: Mutex<Vec<(Vec<String>, u32, u32)>>,
     }
 
     impl Observer for Recorder {
@@ -126,6 +178,17 @@ pub mod record {
             match event {
                 Event::Trial(trial) => self.trials.lock().unwrap().push((*trial).clone()),
                 Event::Note(note) => self.notes.lock().unwrap().push(note.clone()),
+                Event::Phase(phase) => self.phases.lock().unwrap().push(phase.clone()),
+                Event::TrialStarted { number, .. } => self.started.lock().unwrap().push(*number),
+                Event::CauseFound {
+                    elements,
+                    fails,
+                    runs,
+                } => self
+                    .causes
+                    .lock()
+                    .unwrap()
+                    .push((elements.to_vec(), *fails, *runs)),
                 Event::Stats(_) => {}
             }
         }

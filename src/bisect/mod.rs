@@ -176,6 +176,7 @@ async fn smallest_load(
     if messages <= 1 {
         return Ok(None);
     }
+    events.phase(events::Phase::Load);
     events.note(Note::Load {
         messages,
         replayed: !spec.replay.is_empty(),

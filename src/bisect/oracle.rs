@@ -312,6 +312,11 @@ impl TrialOracle {
         self.events.note(note);
     }
 
+    /// Tells the bisection's observers anything else (the stage it is in, a cause found).
+    pub fn tell(&self, event: &Event<'_>) {
+        self.events.emit(event);
+    }
+
     /// Stops the trials still running and waits until every trial has cleaned up (its
     /// process group killed, its queues deleted).
     pub async fn settle(&mut self) {
@@ -564,6 +569,10 @@ impl Oracle for TrialOracle {
                         self.trials_run += 1;
                         running.number = Some(self.trials_run);
                         running.overdue_at = Some(Instant::now() + overdue_after);
+                        self.events.emit(&Event::TrialStarted {
+                            number: self.trials_run,
+                            elements: running.variant.len(),
+                        });
                     }
                     continue;
                 }

@@ -3,6 +3,7 @@
 //! otherwise (CI logs).
 
 use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -15,6 +16,10 @@ use crate::reduce::engine::Stats;
 #[derive(Clone)]
 pub struct Progress {
     bar: Option<ProgressBar>,
+    /// The stage the status line names.
+    phase: Arc<Mutex<String>>,
+    /// The trials running now; the number and elements of the one started last.
+    running: Arc<Mutex<(u32, u32, usize)>>,
     started: Instant,
     label: String,
 }
@@ -33,6 +38,8 @@ impl Progress {
         });
         Progress {
             bar,
+            phase: Arc::default(),
+            running: Arc::default(),
             started: Instant::now(),
             label: label.to_string(),
         }
@@ -48,8 +55,10 @@ impl Progress {
 
     fn stats(&self, stats: &Stats) {
         if let Some(bar) = &self.bar {
+            let phase = self.phase.lock().map(|p| p.clone()).unwrap_or_default();
+            let (running, last, elements) = self.running.lock().map(|r| *r).unwrap_or_default();
             bar.set_message(format!(
-                "{}: {} elements left · {} trials · {} recorded · {} cache hits",
+                "{}: {phase} · {} elements left · {} trials, {running} running (trial {last}: {elements} elements) · {} recorded · {} cache hits",
                 self.label, stats.elements_left, stats.trials, stats.recorded, stats.cache_hits
             ));
         }
@@ -90,9 +99,34 @@ impl Progress {
 impl Observer for Progress {
     fn event(&self, event: &Event<'_>) {
         match event {
-            Event::Trial(trial) => self.trial(trial),
+            Event::Trial(trial) => {
+                if trial.number.is_some()
+                    && let Ok(mut running) = self.running.lock()
+                {
+                    running.0 = running.0.saturating_sub(1);
+                }
+                self.trial(trial)
+            }
             Event::Stats(stats) => self.stats(stats),
             Event::Note(note) => self.note(&note.text()),
+            Event::Phase(phase) => {
+                if let Ok(mut shown) = self.phase.lock() {
+                    *shown = phase.text();
+                }
+            }
+            Event::CauseFound {
+                elements,
+                fails,
+                runs,
+            } => self.note(&format!(
+                "cause: {} (failed in {fails} of {runs} fresh runs)",
+                elements.join(" + ")
+            )),
+            Event::TrialStarted { number, elements } => {
+                if let Ok(mut running) = self.running.lock() {
+                    *running = (running.0 + 1, *number, *elements);
+                }
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use super::events::{Event, Events, Note};
+use super::events::{Event, Events, Note, Phase};
 use super::finding::{Cause, EntryFinding, FoundElement};
 use super::oracle::TrialOracle;
 use super::{lines, redact_value};
@@ -129,6 +129,11 @@ fn reduce_with(
             continue;
         }
         confirmed.push(cause.minimal.clone());
+        engine.oracle().tell(&Event::CauseFound {
+            elements: &space.names(&cause.minimal),
+            fails,
+            runs: counts.confirm,
+        });
         let rate = format!("{fails}/{}", counts.confirm);
         reduced
             .causes
@@ -157,6 +162,7 @@ fn reduce_with(
 /// Isolate mode: the working configuration must work, or there is nothing to isolate. It
 /// runs first; `Some(why)` when it does not work.
 pub fn good_side(engine: &mut TrialEngine<'_>) -> Result<Option<String>, Stop> {
+    engine.oracle().tell(&Event::Phase(Phase::GoodSide));
     let empty = Variant::empty();
     if engine.test(empty.clone())? == Verdict::Pass {
         return Ok(None);
@@ -181,6 +187,9 @@ pub fn full_configuration(
     elements: usize,
     runs: Runs,
 ) -> Result<Result<RunCounts, String>, Stop> {
+    engine
+        .oracle()
+        .tell(&Event::Phase(Phase::FullConfiguration));
     let full = Variant::full(elements);
     let full_runs = match runs {
         Runs::Fixed(n) => n,
@@ -241,6 +250,7 @@ pub fn find_causes(
     certificate_runs: u32,
     max_causes: usize,
 ) -> Result<Vec<Reduction>, Stop> {
+    engine.oracle().tell(&Event::Phase(Phase::Causes));
     // The empty configuration: asked now, so that the search knows it (in isolate mode it
     // was, first).
     engine.test(Variant::empty())?;
@@ -278,6 +288,9 @@ pub fn reduce_values(
             continue;
         };
         let list = Arc::new(list);
+        engine.oracle().tell(&Event::Phase(Phase::Values {
+            element: element.clone(),
+        }));
         engine.oracle().set_space(list.clone());
         engine.forget();
         engine.know(Variant::full(list.len()), Verdict::Fail);
@@ -304,6 +317,10 @@ pub fn reduce_values(
 /// `runs` fresh runs that failed (confirmation runs are new trials, never answers on
 /// record).
 pub fn confirm(engine: &mut TrialEngine<'_>, values: &Values, runs: u32) -> Result<u32, Stop> {
+    let elements = values.space.names(&values.variant);
+    engine
+        .oracle()
+        .tell(&Event::Phase(Phase::Confirming { elements }));
     engine.oracle().set_space(values.space.clone());
     engine.forget();
     engine.oracle().require_fresh(&values.variant, runs);
@@ -372,6 +389,7 @@ fn reduce_cause_lines(
     let Some(record) = &cause.record else {
         return Ok(());
     };
+    engine.oracle().tell(&Event::Phase(Phase::Lines));
     let (config, found) = lines::reduce_lines(
         engine,
         lines::LinesRequest {

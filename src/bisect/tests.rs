@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::events::Phase;
 use super::events::record::Recorder;
 use super::*;
 use crate::case::Config;
@@ -124,6 +125,28 @@ async fn two_causes_among_two_hundred_elements() {
     // What the bisection told: every trial of its log, as it ended, and the causes found.
     assert_eq!(recorder.trials.lock().unwrap().len(), finding.log.len());
     assert!(recorder.notes.lock().unwrap().contains(&Note::Causes(2)));
+    // Every trial that ran was told as it started; each stage as it began, in order; each
+    // cause once confirmed, with its fresh runs.
+    assert_eq!(
+        recorder.started.lock().unwrap().len() as u32,
+        finding.trials
+    );
+    let phases = recorder.phases.lock().unwrap();
+    assert_eq!(phases[..2], [Phase::FullConfiguration, Phase::Causes]);
+    assert_eq!(
+        phases
+            .iter()
+            .filter(|p| matches!(p, Phase::Confirming { .. }))
+            .count(),
+        2
+    );
+    let causes = recorder.causes.lock().unwrap();
+    assert_eq!(causes.len(), 2);
+    assert!(
+        causes
+            .iter()
+            .all(|(_, fails, runs)| (*fails, *runs) == (3, 3))
+    );
 }
 
 /// Two independent causes of a failure that shows in about half of the runs: the rate is
