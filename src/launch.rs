@@ -345,65 +345,15 @@ impl LaunchOption {
         match name {
             "stdout" => Ok(LaunchOption::Stdout(output_mode(value)?)),
             "stderr" => Ok(LaunchOption::Stderr(output_mode(value)?)),
-            "stdin" => Ok(LaunchOption::Stdin(
-                match one_of(value, &["pipe", "null", "inherit"])? {
-                    "pipe" => InputMode::Pipe,
-                    "null" => InputMode::Null,
-                    _ => InputMode::Inherit,
-                },
-            )),
-            "cwd" => {
-                let text = expand(string(value, "a directory")?);
-                let dir = case_dir.join(&text);
-                if !dir.is_dir() {
-                    return Err(OptionError {
-                        message: format!("cwd `{}` is not a directory", dir.display()),
-                        help: "give an existing directory, absolute or relative to the case file's folder (${CASE_DIR} works too)".into(),
-                    });
-                }
-                Ok(LaunchOption::Cwd(dir))
-            }
-            "log_level" => {
-                let level = string(value, "a logging level name")?.to_ascii_uppercase();
-                if !LOG_LEVELS.contains(&level.as_str()) {
-                    return Err(OptionError {
-                        message: format!("`{level}` is not a Python logging level"),
-                        help: format!("use one of {}", LOG_LEVELS.join(", ")),
-                    });
-                }
-                Ok(LaunchOption::LogLevel(level))
-            }
-            "django_settings" => {
-                let module = string(value, "a settings module")?;
-                if !is_module_name(module) {
-                    return Err(OptionError {
-                        message: format!("`{module}` is not a Python module name"),
-                        help: "give the settings module as DJANGO_SETTINGS_MODULE would, e.g. \"mysite.settings\"".into(),
-                    });
-                }
-                Ok(LaunchOption::DjangoSettings(module.to_string()))
-            }
+            "stdin" => Ok(LaunchOption::Stdin(input_mode(value)?)),
+            "cwd" => Ok(LaunchOption::Cwd(cwd(value, case_dir, &expand)?)),
+            "log_level" => Ok(LaunchOption::LogLevel(log_level(value)?)),
+            "django_settings" => Ok(LaunchOption::DjangoSettings(django_settings(value)?)),
             "worker_threads" => Ok(LaunchOption::WorkerThreads(positive(value)?)),
             "processes" => Ok(LaunchOption::Processes(positive(value)?)),
-            "script" => {
-                let name = string(value, "a script's file name")?;
-                if name.is_empty() || name.contains('/') {
-                    return Err(OptionError {
-                        message: format!("`{name}` is not the name of a script"),
-                        help: "give the file name of a console script beside the interpreter, such as \"dramatiq-gevent\"".into(),
-                    });
-                }
-                Ok(LaunchOption::Script(name.to_string()))
-            }
+            "script" => Ok(LaunchOption::Script(script(value)?)),
             "verbose" => Ok(LaunchOption::Verbose(count(value)?)),
-            "launcher" => Ok(LaunchOption::Launcher(
-                // `cli` is what earlier case files called `python -m dramatiq`.
-                match one_of(value, &["script", "module", "console-script", "cli"])? {
-                    "script" => Launcher::Script,
-                    "console-script" => Launcher::ConsoleScript,
-                    _ => Launcher::Module,
-                },
-            )),
+            "launcher" => Ok(LaunchOption::Launcher(launcher(value)?)),
             "path" => Ok(LaunchOption::Path(string_list(
                 value,
                 &expand,
@@ -414,43 +364,11 @@ impl LaunchOption {
                 &expand,
                 r#"for example queues = ["default", "emails"]"#,
             )?)),
-            "python_flags" => {
-                let flags = string_list(
-                    value,
-                    &expand,
-                    r#"for example python_flags = ["-u", "-X", "importtime"]"#,
-                )?;
-                if let Some(bad) = flags.iter().find(|f| FORBIDDEN_FLAGS.contains(&f.as_str())) {
-                    return Err(OptionError {
-                        message: format!("`{bad}` would replace the worker program"),
-                        help: "python_flags holds interpreter flags only; put the modules to import in `imports` and choose the launch with `launcher`".into(),
-                    });
-                }
-                Ok(LaunchOption::PythonFlags(flags))
-            }
-            flag if flag.starts_with('-') && flag.len() > 1 => {
-                let value = match value {
-                    toml::Value::Boolean(true) => FlagValue::Switch,
-                    toml::Value::String(text) => FlagValue::One(expand(text)),
-                    toml::Value::Integer(n) => FlagValue::One(n.to_string()),
-                    toml::Value::Array(_) => FlagValue::Many(string_list(value, &expand, "")?),
-                    other => {
-                        return Err(OptionError {
-                            message: format!(
-                                "expected true, a string or a list of strings, found {}",
-                                describe(other)
-                            ),
-                            help: format!(
-                                "write `\"{flag}\" = true` for a flag alone, or the words that follow it on the command line; leave it out to strip it"
-                            ),
-                        });
-                    }
-                };
-                Ok(LaunchOption::CliFlag {
-                    flag: flag.to_string(),
-                    value,
-                })
-            }
+            "python_flags" => Ok(LaunchOption::PythonFlags(python_flags(value, &expand)?)),
+            flag if flag.starts_with('-') && flag.len() > 1 => Ok(LaunchOption::CliFlag {
+                flag: flag.to_string(),
+                value: flag_value(flag, value, &expand)?,
+            }),
             _ => Err(OptionError {
                 message: format!("unknown option `{name}`"),
                 help: format!(
@@ -496,6 +414,128 @@ fn output_mode(value: &toml::Value) -> Result<OutputMode, OptionError> {
             _ => OutputMode::File,
         },
     )
+}
+
+/// The worker's stdin, in the words a case file gives it.
+fn input_mode(value: &toml::Value) -> Result<InputMode, OptionError> {
+    Ok(match one_of(value, &["pipe", "null", "inherit"])? {
+        "pipe" => InputMode::Pipe,
+        "null" => InputMode::Null,
+        _ => InputMode::Inherit,
+    })
+}
+
+/// The worker's working directory, checked when the case is read so that a wrong one is
+/// pointed at in the case file rather than found when a worker cannot start.
+fn cwd(
+    value: &toml::Value,
+    case_dir: &Path,
+    expand: &impl Fn(&str) -> String,
+) -> Result<PathBuf, OptionError> {
+    let text = expand(string(value, "a directory")?);
+    let dir = case_dir.join(&text);
+    if !dir.is_dir() {
+        return Err(OptionError {
+            message: format!("cwd `{}` is not a directory", dir.display()),
+            help: "give an existing directory, absolute or relative to the case file's folder (${CASE_DIR} works too)".into(),
+        });
+    }
+    Ok(dir)
+}
+
+/// A logging level name, upper-cased as Python's logging module names its levels.
+fn log_level(value: &toml::Value) -> Result<String, OptionError> {
+    let level = string(value, "a logging level name")?.to_ascii_uppercase();
+    if !LOG_LEVELS.contains(&level.as_str()) {
+        return Err(OptionError {
+            message: format!("`{level}` is not a Python logging level"),
+            help: format!("use one of {}", LOG_LEVELS.join(", ")),
+        });
+    }
+    Ok(level)
+}
+
+/// The Django settings module, checked as a module name since the worker imports it.
+fn django_settings(value: &toml::Value) -> Result<String, OptionError> {
+    let module = string(value, "a settings module")?;
+    if !is_module_name(module) {
+        return Err(OptionError {
+            message: format!("`{module}` is not a Python module name"),
+            help:
+                "give the settings module as DJANGO_SETTINGS_MODULE would, e.g. \"mysite.settings\""
+                    .into(),
+        });
+    }
+    Ok(module.to_string())
+}
+
+/// A console script's file name only: it is looked for beside the interpreter, so a path
+/// would name nothing there.
+fn script(value: &toml::Value) -> Result<String, OptionError> {
+    let name = string(value, "a script's file name")?;
+    if name.is_empty() || name.contains('/') {
+        return Err(OptionError {
+            message: format!("`{name}` is not the name of a script"),
+            help: "give the file name of a console script beside the interpreter, such as \"dramatiq-gevent\"".into(),
+        });
+    }
+    Ok(name.to_string())
+}
+
+/// How the worker is started; `cli` is still read, as earlier case files called
+/// `python -m dramatiq` so.
+fn launcher(value: &toml::Value) -> Result<Launcher, OptionError> {
+    Ok(
+        match one_of(value, &["script", "module", "console-script", "cli"])? {
+            "script" => Launcher::Script,
+            "console-script" => Launcher::ConsoleScript,
+            _ => Launcher::Module,
+        },
+    )
+}
+
+/// Interpreter flags only: one that names what the interpreter runs would replace the
+/// worker program minrepro launches.
+fn python_flags(
+    value: &toml::Value,
+    expand: &impl Fn(&str) -> String,
+) -> Result<Vec<String>, OptionError> {
+    let flags = string_list(
+        value,
+        expand,
+        r#"for example python_flags = ["-u", "-X", "importtime"]"#,
+    )?;
+    if let Some(bad) = flags.iter().find(|f| FORBIDDEN_FLAGS.contains(&f.as_str())) {
+        return Err(OptionError {
+            message: format!("`{bad}` would replace the worker program"),
+            help: "python_flags holds interpreter flags only; put the modules to import in `imports` and choose the launch with `launcher`".into(),
+        });
+    }
+    Ok(flags)
+}
+
+/// The value of a CLI flag written with its dashes: `true` for the flag alone, else the
+/// words that follow it. `false` is refused: a flag the launch did not give is left out.
+fn flag_value(
+    flag: &str,
+    value: &toml::Value,
+    expand: &impl Fn(&str) -> String,
+) -> Result<FlagValue, OptionError> {
+    match value {
+        toml::Value::Boolean(true) => Ok(FlagValue::Switch),
+        toml::Value::String(text) => Ok(FlagValue::One(expand(text))),
+        toml::Value::Integer(n) => Ok(FlagValue::One(n.to_string())),
+        toml::Value::Array(_) => Ok(FlagValue::Many(string_list(value, expand, "")?)),
+        other => Err(OptionError {
+            message: format!(
+                "expected true, a string or a list of strings, found {}",
+                describe(other)
+            ),
+            help: format!(
+                "write `\"{flag}\" = true` for a flag alone, or the words that follow it on the command line; leave it out to strip it"
+            ),
+        }),
+    }
 }
 
 fn one_of<'v>(value: &'v toml::Value, allowed: &[&str]) -> Result<&'v str, OptionError> {

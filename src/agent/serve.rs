@@ -122,7 +122,7 @@ impl Agent {
             .map_err(lost)?;
         // The agent's own queue, where requesters send the case files it asks for.
         let files = connection.create_channel().await.map_err(lost)?;
-        let (files_queue, mut arrivals) = private_queue(&files).await.map_err(lost)?;
+        let (files_queue, arrivals) = private_queue(&files).await.map_err(lost)?;
         let identity = identity(self.python.as_deref());
         eprintln!(
             "minrepro agent {identity}: {} slots on {}",
@@ -139,31 +139,29 @@ impl Agent {
             arrived: Notify::new(),
             asked: Mutex::new(HashSet::new()),
         });
-        // Files arrive on their own channel; every slot waiting for files looks again.
-        let unpacking = shared.clone();
-        tokio::spawn(async move {
-            while let Some(Ok(delivery)) = arrivals.next().await {
-                let Some(sha) = delivery.properties.correlation_id().as_ref() else {
-                    continue;
-                };
-                let sha = sha.to_string();
-                let unpacked = tokio::task::spawn_blocking(move || unpack(&delivery.data, &sha))
-                    .await
-                    .map_err(|err| Error::infra(err.to_string()))
-                    .and_then(|unpacked| unpacked);
-                if let Err(err) = unpacked {
-                    eprintln!("minrepro agent: case files that arrived were refused: {err}");
-                }
-                unpacking.arrived.notify_waiters();
-            }
-        });
+        unpack_arrivals(shared.clone(), arrivals);
+        self.take_requests(&mut consumer, &shared)
+            .await
+            .map_err(lost)?;
+        let _ = connection.close(200, "agent stopped".into()).await;
+        Ok(())
+    }
+
+    /// Runs each request on a task of its own until the agent is told to stop (or the
+    /// queue goes away), then finishes the trials it holds; a consumer error ends it at
+    /// once, the trials with it.
+    async fn take_requests(
+        &self,
+        consumer: &mut Consumer,
+        shared: &Arc<Shared>,
+    ) -> Result<(), lapin::Error> {
         let mut tasks = tokio::task::JoinSet::new();
         loop {
             let delivery = tokio::select! {
                 _ = self.stop.cancelled() => break,
                 next = consumer.next() => match next {
                     Some(Ok(delivery)) => delivery,
-                    Some(Err(err)) => return Err(lost(err)),
+                    Some(Err(err)) => return Err(err),
                     None => break,
                 },
             };
@@ -173,9 +171,30 @@ impl Agent {
         eprintln!("minrepro agent: stopping, finishing {} trials", tasks.len());
         // Held requests that were not started go back to the queue with the channel.
         while tasks.join_next().await.is_some() {}
-        let _ = connection.close(200, "agent stopped".into()).await;
         Ok(())
     }
+}
+
+/// Unpacks the case files that arrive on the agent's own queue, on a task of its own since
+/// they arrive on their own channel, whenever they come; every slot waiting for files
+/// looks again.
+fn unpack_arrivals(shared: Arc<Shared>, mut arrivals: Consumer) {
+    tokio::spawn(async move {
+        while let Some(Ok(delivery)) = arrivals.next().await {
+            let Some(sha) = delivery.properties.correlation_id().as_ref() else {
+                continue;
+            };
+            let sha = sha.to_string();
+            let unpacked = tokio::task::spawn_blocking(move || unpack(&delivery.data, &sha))
+                .await
+                .map_err(|err| Error::infra(err.to_string()))
+                .and_then(|unpacked| unpacked);
+            if let Err(err) = unpacked {
+                eprintln!("minrepro agent: case files that arrived were refused: {err}");
+            }
+            shared.arrived.notify_waiters();
+        }
+    });
 }
 
 /// How long a trial waits for the case files its agent asked for before asking again,

@@ -14,7 +14,7 @@ use super::events::Note;
 use super::oracle::TrialOracle;
 use crate::case::Config;
 use crate::lines::reduce::reduce_module;
-use crate::lines::{LineRange, Read, read_modules};
+use crate::lines::{LineRange, Module, Read, read_modules};
 use crate::reduce::Stop;
 use crate::reduce::engine::Engine;
 
@@ -95,36 +95,9 @@ fn reduce_modules(
             ));
             continue;
         }
-        let Some(file) = request
-            .origins
-            .get(&name)
-            .map(PathBuf::from)
-            .or_else(|| locate(&name, &roots))
-        else {
+        let Some((file, module)) = own_module(request, &roots, &name, &mut finding.notes) else {
             continue;
         };
-        let module = match read_modules(request.python, &[(name.clone(), file.clone())]) {
-            Ok(mut read) => match read.pop() {
-                Some(Read::Own(module)) => module,
-                Some(Read::Unreadable(why)) => {
-                    finding.notes.push(format!(
-                        "`{name}` ({}) was not reduced: {why}",
-                        file.display()
-                    ));
-                    continue;
-                }
-                _ => continue,
-            },
-            Err(err) => {
-                finding
-                    .notes
-                    .push(format!("`{name}` was not reduced: {err}"));
-                continue;
-            }
-        };
-        if module.statements.iter().all(|s| s.fixed) {
-            continue;
-        }
         let label = label(&file, request.case_dir);
         engine.oracle().note(Note::Lines {
             statements: module.statements.len(),
@@ -143,28 +116,12 @@ fn reduce_modules(
         let removed = reduced.removed;
         let kept = module.kept(&removed);
         config.sources.insert(name.clone(), module.render(&removed));
-        // What a kept statement imports from the same code, and the packages above.
-        let mut next: Vec<String> = kept
-            .iter()
-            .flat_map(|id| module.statements[*id].imports.clone())
-            .collect();
-        next.extend(parents(&name));
-        for inner in next {
+        for inner in next_modules(&module, &kept, &name) {
             if seen.insert(inner.clone()) && locate(&inner, &roots).is_some() {
                 queue.push_back(inner);
             }
         }
-        let inlinable = kept.iter().all(|id| {
-            let statement = &module.statements[*id];
-            !statement
-                .uses
-                .iter()
-                .any(|name| MODULE_DUNDERS.contains(&name.as_str()))
-                && !statement
-                    .imports
-                    .iter()
-                    .any(|inner| locate(inner, &roots).is_some())
-        });
+        let inlinable = inlinable(&module, &kept, &roots);
         finding.modules.push(ModuleLines {
             kept_text: module.kept_text(&removed),
             inlinable,
@@ -180,6 +137,71 @@ fn reduce_modules(
     // A module that needs none of its statements says nothing: its import alone matters.
     finding.modules.retain(|m| m.kept > 0);
     Ok((config, finding))
+}
+
+/// The module `name` as read from its file, where it is the case's own code and has
+/// statements to remove; `None` where it is not reduced, with why in `notes` when that is
+/// worth telling (a module that cannot be read).
+fn own_module(
+    request: &LinesRequest<'_>,
+    roots: &[PathBuf],
+    name: &str,
+    notes: &mut Vec<String>,
+) -> Option<(PathBuf, Module)> {
+    let file = request
+        .origins
+        .get(name)
+        .map(PathBuf::from)
+        .or_else(|| locate(name, roots))?;
+    let module = match read_modules(request.python, &[(name.to_string(), file.clone())]) {
+        Ok(mut read) => match read.pop() {
+            Some(Read::Own(module)) => module,
+            Some(Read::Unreadable(why)) => {
+                notes.push(format!(
+                    "`{name}` ({}) was not reduced: {why}",
+                    file.display()
+                ));
+                return None;
+            }
+            _ => return None,
+        },
+        Err(err) => {
+            notes.push(format!("`{name}` was not reduced: {err}"));
+            return None;
+        }
+    };
+    if module.statements.iter().all(|s| s.fixed) {
+        return None;
+    }
+    Some((file, module))
+}
+
+/// The modules to reduce after `name`: what its kept statements import (those of the
+/// same code are kept by the caller), and the packages above it, whose `__init__` runs
+/// first.
+fn next_modules(module: &Module, kept: &[usize], name: &str) -> Vec<String> {
+    let mut next: Vec<String> = kept
+        .iter()
+        .flat_map(|id| module.statements[*id].imports.clone())
+        .collect();
+    next.extend(parents(name));
+    next
+}
+
+/// Whether the kept statements can run pasted into another file (minimal_worker.py):
+/// they import no other module of the case's code and read no module dunder.
+fn inlinable(module: &Module, kept: &[usize], roots: &[PathBuf]) -> bool {
+    kept.iter().all(|id| {
+        let statement = &module.statements[*id];
+        !statement
+            .uses
+            .iter()
+            .any(|name| MODULE_DUNDERS.contains(&name.as_str()))
+            && !statement
+                .imports
+                .iter()
+                .any(|inner| locate(inner, roots).is_some())
+    })
 }
 
 /// Names that differ between a module and the file its statements are pasted into.

@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 
 use super::proc::{PipeWatch, Snapshot, Stream};
 use super::sent::Sent;
-use super::session::{Candidate, Session};
+use super::session::{Candidate, ImportEvent, Session};
 use crate::case::write::{self, CaseFile};
 use crate::case::{Config, Expect, InputMode, LaunchOptions, Launcher, OutputMode, Runs};
 use crate::error::Error;
@@ -97,77 +97,12 @@ fn output_mode(stream: &Stream, watch: Option<&PipeWatch>) -> OutputMode {
 
 /// Writes the case file from what was seen so far.
 pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
-    let snapshot = seen.snapshot;
     let worker = seen.worker;
     let framework = framework_of(worker);
     let mut notes = Vec::new();
-    let line = parse_command_line(&snapshot.cmdline);
     let imported = seen.session.imports(worker.pid);
-    let application: Vec<_> = imported
-        .iter()
-        .filter(|e| e.origin == "application")
-        .collect();
-
-    let mut env: IndexMap<String, String> = snapshot.environ.iter().cloned().collect();
-    let mut options = LaunchOptions {
-        stdin: match snapshot.streams[0] {
-            Stream::Pipe => InputMode::Pipe,
-            Stream::Terminal(_) => InputMode::Inherit,
-            _ => InputMode::Null,
-        },
-        stdout: output_mode(&snapshot.streams[1], seen.watches[0].as_ref()),
-        stderr: output_mode(&snapshot.streams[2], seen.watches[1].as_ref()),
-        cwd: Some(snapshot.cwd.clone()),
-        python_flags: line.flags.clone(),
-        ..LaunchOptions::default()
-    };
-    let mut modules: Vec<String> = Vec::new();
-    if worker.cli {
-        cli_launch(framework, worker, &mut options, &mut modules, &mut notes);
-        if worker.event == "cli-fork" {
-            notes.push(
-                "no worker started during the capture: Dramatiq's CLI forked this worker process, which never started its worker (a crash at an import shows when the case is run)".into(),
-            );
-        }
-    } else {
-        in_process_launch(
-            seen,
-            &line,
-            &mut env,
-            &mut options,
-            &mut modules,
-            &mut notes,
-        );
-    }
-    if let Some(exec) = exec_by(seen) {
-        notes.push(format!(
-            "launched by `{exec}`, which exec'd the process replayed here"
-        ));
-    }
-    if !application.is_empty() {
-        let listed: Vec<String> = application
-            .iter()
-            .map(|e| format!("{} ({:.3}s)", e.module, e.duration_s))
-            .collect();
-        notes.push(format!(
-            "the worker process imported, in order: {}",
-            listed.join(", ")
-        ));
-    }
-    for (name, stream, watch) in [
-        ("stdout", &snapshot.streams[1], &seen.watches[0]),
-        ("stderr", &snapshot.streams[2], &seen.watches[1]),
-    ] {
-        let described = match (stream, watch) {
-            (Stream::Pipe, Some(watch)) => match watch.unread() {
-                Some(bytes) => format!("a pipe nobody read ({bytes} bytes waited unread)"),
-                None if watch.seen_output() => "a pipe that was read".to_string(),
-                None => "a pipe in which no output was seen waiting (taken as read)".to_string(),
-            },
-            _ => stream.describe(),
-        };
-        notes.push(format!("{name}: {described}"));
-    }
+    let config = launch_config(seen, framework, &mut notes);
+    notes.extend(process_notes(seen, &imported));
     let sent = super::sent::sent(seen.session, worker);
     notes.extend(sent_notes(seen, &sent));
     let not_pending = not_pending(seen, &sent);
@@ -181,69 +116,15 @@ pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
         ));
     }
 
-    let config = Config {
-        template: framework.name().to_string(),
-        env,
-        imports: modules,
-        options,
-        sources: IndexMap::new(),
-    };
-    let secrets: Vec<String> = config
-        .env
-        .iter()
-        .filter(|(key, value)| {
-            (is_secret_key(key) && !value.trim().is_empty()) || !url_passwords(value).is_empty()
-        })
-        .map(|(key, _)| format!("env:{key}"))
-        .collect();
     let messages: Vec<LaunchMessage> = sent.iter().map(|s| s.message.clone()).collect();
-    let name = seen
-        .out
-        .file_stem()
-        .map(|s| {
-            s.to_string_lossy().replace(
-                |c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)),
-                "-",
-            )
-        })
-        .unwrap_or_else(|| "captured".into());
-    let role = if worker.cli && worker.launch_pid != worker.pid {
-        format!(
-            "a worker process forked by {}'s CLI (process {}: {})",
-            framework.title(),
-            worker.launch_pid,
-            snapshot.cmdline.join(" ")
-        )
-    } else if worker.cli {
-        format!(
-            "the main process of {}'s CLI, which runs the worker ({})",
-            framework.title(),
-            snapshot.cmdline.join(" ")
-        )
-    } else {
-        format!(
-            "an in-process {} worker ({})",
-            framework.title(),
-            snapshot.cmdline.join(" ")
-        )
-    };
-    let header = format!(
-        "Captured by `minrepro capture` on {} from:\n  {}\nThe worker: process {}, {role}, on {} in {}.\n{}\nSecret values are kept (they may matter) and listed in `secrets`: attachments and reports redact them.",
-        humantime::format_rfc3339_seconds(std::time::SystemTime::now()),
-        seen.command.join(" "),
-        worker.pid,
-        worker.executable.display(),
-        snapshot.cwd.display(),
-        notes.join("\n")
-    );
     let case_dir = seen
         .out
         .parent()
         .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
         .unwrap_or_default();
     let text = write::render(&CaseFile {
-        header: &header,
-        name: &name,
+        header: &header(seen, framework, &notes),
+        name: &case_name(seen.out),
         description: None,
         config: &config,
         broker: broker.as_deref(),
@@ -254,7 +135,7 @@ pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
         messages: 1,
         launch_messages: &messages,
         keep: &[],
-        secrets: &secrets,
+        secrets: &secrets(&config.env),
         expected_minimal: None,
         expected_isolated: None,
         case_dir: &case_dir,
@@ -271,6 +152,139 @@ pub fn write_case(seen: &Seen<'_>) -> Result<Written, Error> {
         notes,
         not_pending,
     })
+}
+
+/// The launch as a case's configuration: the process's environment, streams, working
+/// directory and interpreter flags as /proc showed them, then what the framework's CLI
+/// or the in-process worker adds (their notes go to `notes`).
+fn launch_config(seen: &Seen<'_>, framework: &dyn Framework, notes: &mut Vec<String>) -> Config {
+    let snapshot = seen.snapshot;
+    let worker = seen.worker;
+    let line = parse_command_line(&snapshot.cmdline);
+    let mut env: IndexMap<String, String> = snapshot.environ.iter().cloned().collect();
+    let mut options = LaunchOptions {
+        stdin: match snapshot.streams[0] {
+            Stream::Pipe => InputMode::Pipe,
+            Stream::Terminal(_) => InputMode::Inherit,
+            _ => InputMode::Null,
+        },
+        stdout: output_mode(&snapshot.streams[1], seen.watches[0].as_ref()),
+        stderr: output_mode(&snapshot.streams[2], seen.watches[1].as_ref()),
+        cwd: Some(snapshot.cwd.clone()),
+        python_flags: line.flags.clone(),
+        ..LaunchOptions::default()
+    };
+    let mut modules: Vec<String> = Vec::new();
+    if worker.cli {
+        cli_launch(framework, worker, &mut options, &mut modules, notes);
+        if worker.event == "cli-fork" {
+            notes.push(
+                "no worker started during the capture: Dramatiq's CLI forked this worker process, which never started its worker (a crash at an import shows when the case is run)".into(),
+            );
+        }
+    } else {
+        in_process_launch(seen, &line, &mut env, &mut options, &mut modules, notes);
+    }
+    Config {
+        template: framework.name().to_string(),
+        env,
+        imports: modules,
+        options,
+        sources: IndexMap::new(),
+    }
+}
+
+/// The case header's lines about the launch process itself, for a reader checking that
+/// the capture saw the right one: what exec'd it, the application modules it imported
+/// (`imported`, read before the launch was), and its output streams.
+fn process_notes(seen: &Seen<'_>, imported: &[ImportEvent]) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(exec) = exec_by(seen) {
+        notes.push(format!(
+            "launched by `{exec}`, which exec'd the process replayed here"
+        ));
+    }
+    let application: Vec<_> = imported
+        .iter()
+        .filter(|e| e.origin == "application")
+        .collect();
+    if !application.is_empty() {
+        let listed: Vec<String> = application
+            .iter()
+            .map(|e| format!("{} ({:.3}s)", e.module, e.duration_s))
+            .collect();
+        notes.push(format!(
+            "the worker process imported, in order: {}",
+            listed.join(", ")
+        ));
+    }
+    let snapshot = seen.snapshot;
+    for (name, stream, watch) in [
+        ("stdout", &snapshot.streams[1], &seen.watches[0]),
+        ("stderr", &snapshot.streams[2], &seen.watches[1]),
+    ] {
+        let described = match (stream, watch) {
+            (Stream::Pipe, Some(watch)) => match watch.unread() {
+                Some(bytes) => format!("a pipe nobody read ({bytes} bytes waited unread)"),
+                None if watch.seen_output() => "a pipe that was read".to_string(),
+                None => "a pipe in which no output was seen waiting (taken as read)".to_string(),
+            },
+            _ => stream.describe(),
+        };
+        notes.push(format!("{name}: {described}"));
+    }
+    notes
+}
+
+/// The env elements to list in `secrets`, so that attachments and reports redact them:
+/// a secret-looking name with a value, or a value holding a URL's password.
+fn secrets(env: &IndexMap<String, String>) -> Vec<String> {
+    env.iter()
+        .filter(|(key, value)| {
+            (is_secret_key(key) && !value.trim().is_empty()) || !url_passwords(value).is_empty()
+        })
+        .map(|(key, _)| format!("env:{key}"))
+        .collect()
+}
+
+/// The case's name, from the output file's name: a case's name must be usable as a
+/// folder name, so anything else becomes '-'.
+fn case_name(out: &Path) -> String {
+    out.file_stem()
+        .map(|s| {
+            s.to_string_lossy().replace(
+                |c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)),
+                "-",
+            )
+        })
+        .unwrap_or_else(|| "captured".into())
+}
+
+/// The case file's header: when and from what command it was captured, which process is
+/// the worker and what part it plays in the launch, and the capture's notes.
+fn header(seen: &Seen<'_>, framework: &dyn Framework, notes: &[String]) -> String {
+    let worker = seen.worker;
+    let cmdline = seen.snapshot.cmdline.join(" ");
+    let title = framework.title();
+    let role = if worker.cli && worker.launch_pid != worker.pid {
+        format!(
+            "a worker process forked by {title}'s CLI (process {}: {cmdline})",
+            worker.launch_pid
+        )
+    } else if worker.cli {
+        format!("the main process of {title}'s CLI, which runs the worker ({cmdline})")
+    } else {
+        format!("an in-process {title} worker ({cmdline})")
+    };
+    format!(
+        "Captured by `minrepro capture` on {} from:\n  {}\nThe worker: process {}, {role}, on {} in {}.\n{}\nSecret values are kept (they may matter) and listed in `secrets`: attachments and reports redact them.",
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now()),
+        seen.command.join(" "),
+        worker.pid,
+        worker.executable.display(),
+        seen.snapshot.cwd.display(),
+        notes.join("\n")
+    )
 }
 
 /// The framework a candidate's worker belongs to (a hook of an earlier minrepro said

@@ -14,7 +14,7 @@ mod proc;
 mod sent;
 mod session;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -85,24 +85,7 @@ pub async fn capture(request: Request, interrupted: CancellationToken) -> Result
     let session = Session {
         dir: session_dir.path(),
     };
-    if let Some(parent) = request.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|err| {
-            Error::input(format!(
-                "cannot create the folder of --out {}: {err}",
-                request.out.display()
-            ))
-        })?;
-    }
-    // An earlier capture's file must not pass for this one's if this one finds nothing.
-    let previous = request.out.with_extension("toml.previous");
-    if request.out.is_file() {
-        std::fs::rename(&request.out, &previous).map_err(|err| {
-            Error::infra(format!(
-                "cannot move {} aside: {err}",
-                request.out.display()
-            ))
-        })?;
-    }
+    let previous = prepare_out(&request.out)?;
     let interpreters = inject::candidate_interpreters(&request.python_envs, &request.command);
     let installed = inject::install(
         session.dir,
@@ -129,96 +112,15 @@ pub async fn capture(request: Request, interrupted: CancellationToken) -> Result
         .spawn()
         .map_err(|err| Error::input(format!("cannot run `{}`: {err}", request.command[0])))?;
     let group = child.id().map(|pid| nix::unistd::Pid::from_raw(pid as i32));
-
-    let started = Instant::now();
-    let mut taken: Option<Taken> = None;
-    // Kept in case no worker starts on a real broker: a worker process of Dramatiq's CLI
-    // that has not started its worker (yet: it may crash at an import), and a worker on a
-    // StubBroker (a unit test's), in this order of preference.
-    let mut cli_fork: Option<Taken> = None;
-    let mut stub: Option<Taken> = None;
-    let mut status = None;
-    loop {
-        tokio::select! {
-            _ = interrupted.cancelled() => break,
-            exit = child.wait() => {
-                status = exit.ok().and_then(|s| s.code());
-                break;
-            }
-            _ = tokio::time::sleep(POLL) => {}
-        }
-        if taken.is_none() {
-            let candidates = session.candidates();
-            let wanted = |c: &&Candidate| match &request.trigger {
-                Some(_) => c.event == "match",
-                None => c.event == "worker" && !c.on_stub_broker(),
-            };
-            if let Some(worker) = candidates.iter().find(wanted).cloned()
-                && let Some(found) = Taken::of(worker)
-            {
-                announce(&found);
-                // Written at once, so that nothing is lost if the command or minrepro is killed.
-                let _ = write(&request, &session, &found, None);
-                taken = Some(found);
-            } else if request.trigger.is_none() {
-                let first = |wanted: fn(&Candidate) -> bool| {
-                    candidates
-                        .iter()
-                        .find(|c| wanted(c))
-                        .cloned()
-                        .and_then(Taken::of)
-                };
-                if cli_fork.is_none() {
-                    cli_fork = first(|c| c.event == "cli-fork");
-                }
-                if stub.is_none() {
-                    stub = first(Candidate::on_stub_broker);
-                }
-            }
-        }
-        for taken in taken
-            .iter_mut()
-            .chain(cli_fork.iter_mut())
-            .chain(stub.iter_mut())
-        {
-            for watch in taken.watches.iter_mut().flatten() {
-                watch.sample();
-            }
-        }
-        if request.duration.is_some_and(|d| started.elapsed() >= d) {
-            break;
-        }
-    }
+    let (found, status) = watch(&request, &session, &mut child, &interrupted).await;
     // The command's own end, or ours: whatever it started is stopped (a fixture that
     // failed may leave its worker behind).
     if let Some(group) = group {
         stop_group(group, &mut child).await;
     }
     drop(installed);
-    let Some(taken) = taken.or(cli_fork).or(stub) else {
-        let seen = session.seen();
-        let previous_note = if previous.is_file() {
-            format!(
-                "\n  = note: the earlier {} was moved to {}: it is not this launch's",
-                request.out.display(),
-                previous.display()
-            )
-        } else {
-            String::new()
-        };
-        return Err(Error::Input(format!(
-            "error: no process of `{}` {}\n  = seen: {}{previous_note}\n  = help: check that the worker runs on one of the interpreters the hook was installed for (name its interpreter or virtual environment with --python-env), that it is not started with python -S, and that it starts within --duration; --match MODULE takes the first process that imports MODULE instead",
-            request.command.join(" "),
-            match &request.trigger {
-                Some(module) => format!("imported `{module}`"),
-                None => "started a Dramatiq worker (nor a Celery or RQ one)".to_string(),
-            },
-            if seen.is_empty() {
-                "no Python process of the command ran with the hook".to_string()
-            } else {
-                seen.join("\n          ")
-            }
-        )));
+    let Some(taken) = found.best() else {
+        return Err(nothing_found(&request, &session, &previous));
     };
     let written = write(&request, &session, &taken, status)?;
     let _ = std::fs::remove_file(&previous);
@@ -231,6 +133,151 @@ pub async fn capture(request: Request, interrupted: CancellationToken) -> Result
         not_pending: written.not_pending,
         command_status: status,
     })
+}
+
+/// Makes `--out`'s folder, and moves an earlier capture's file aside (to the path
+/// returned): it must not pass for this one's if this one finds nothing.
+fn prepare_out(out: &Path) -> Result<PathBuf, Error> {
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|err| {
+            Error::input(format!(
+                "cannot create the folder of --out {}: {err}",
+                out.display()
+            ))
+        })?;
+    }
+    let previous = out.with_extension("toml.previous");
+    if out.is_file() {
+        std::fs::rename(out, &previous)
+            .map_err(|err| Error::infra(format!("cannot move {} aside: {err}", out.display())))?;
+    }
+    Ok(previous)
+}
+
+/// The workers a capture has found so far: the one wanted, and those kept in case no
+/// worker starts on a real broker.
+#[derive(Default)]
+struct Found {
+    taken: Option<Taken>,
+    /// A worker process of Dramatiq's CLI that has not started its worker (yet: it may
+    /// crash at an import), preferred to `stub`.
+    cli_fork: Option<Taken>,
+    /// A worker on a StubBroker (a unit test's).
+    stub: Option<Taken>,
+}
+
+impl Found {
+    /// Looks among the candidates the hook reported for the wanted worker, until it is
+    /// found; its case is written at once, so that nothing is lost if the command or
+    /// minrepro is killed.
+    fn look(&mut self, request: &Request, session: &Session<'_>) {
+        if self.taken.is_some() {
+            return;
+        }
+        let candidates = session.candidates();
+        let wanted = |c: &&Candidate| match &request.trigger {
+            Some(_) => c.event == "match",
+            None => c.event == "worker" && !c.on_stub_broker(),
+        };
+        if let Some(worker) = candidates.iter().find(wanted).cloned()
+            && let Some(found) = Taken::of(worker)
+        {
+            announce(&found);
+            let _ = write(request, session, &found, None);
+            self.taken = Some(found);
+        } else if request.trigger.is_none() {
+            let first = |wanted: fn(&Candidate) -> bool| {
+                candidates
+                    .iter()
+                    .find(|c| wanted(c))
+                    .cloned()
+                    .and_then(Taken::of)
+            };
+            if self.cli_fork.is_none() {
+                self.cli_fork = first(|c| c.event == "cli-fork");
+            }
+            if self.stub.is_none() {
+                self.stub = first(Candidate::on_stub_broker);
+            }
+        }
+    }
+
+    /// Every launch kept has its pipes sampled, since whether anyone reads them shows
+    /// only over time.
+    fn sample(&mut self) {
+        for taken in self
+            .taken
+            .iter_mut()
+            .chain(self.cli_fork.iter_mut())
+            .chain(self.stub.iter_mut())
+        {
+            for watch in taken.watches.iter_mut().flatten() {
+                watch.sample();
+            }
+        }
+    }
+
+    /// The worker the case is written from, in the order of preference.
+    fn best(self) -> Option<Taken> {
+        self.taken.or(self.cli_fork).or(self.stub)
+    }
+}
+
+/// Watches the running command until it ends (its exit status is returned), the user
+/// interrupts, or `--duration` has passed.
+async fn watch(
+    request: &Request,
+    session: &Session<'_>,
+    child: &mut tokio::process::Child,
+    interrupted: &CancellationToken,
+) -> (Found, Option<i32>) {
+    let started = Instant::now();
+    let mut found = Found::default();
+    let mut status = None;
+    loop {
+        tokio::select! {
+            _ = interrupted.cancelled() => break,
+            exit = child.wait() => {
+                status = exit.ok().and_then(|s| s.code());
+                break;
+            }
+            _ = tokio::time::sleep(POLL) => {}
+        }
+        found.look(request, session);
+        found.sample();
+        if request.duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+    }
+    (found, status)
+}
+
+/// The error of a capture that found no worker: what each of the command's processes
+/// was seen doing, so the reader can tell why none was taken.
+fn nothing_found(request: &Request, session: &Session<'_>, previous: &Path) -> Error {
+    let seen = session.seen();
+    let previous_note = if previous.is_file() {
+        format!(
+            "\n  = note: the earlier {} was moved to {}: it is not this launch's",
+            request.out.display(),
+            previous.display()
+        )
+    } else {
+        String::new()
+    };
+    Error::Input(format!(
+        "error: no process of `{}` {}\n  = seen: {}{previous_note}\n  = help: check that the worker runs on one of the interpreters the hook was installed for (name its interpreter or virtual environment with --python-env), that it is not started with python -S, and that it starts within --duration; --match MODULE takes the first process that imports MODULE instead",
+        request.command.join(" "),
+        match &request.trigger {
+            Some(module) => format!("imported `{module}`"),
+            None => "started a Dramatiq worker (nor a Celery or RQ one)".to_string(),
+        },
+        if seen.is_empty() {
+            "no Python process of the command ran with the hook".to_string()
+        } else {
+            seen.join("\n          ")
+        }
+    ))
 }
 
 fn announce(found: &Taken) {

@@ -230,13 +230,7 @@ fn declarations_of(
 pub fn sent(session: &Session<'_>, worker: &Candidate) -> Vec<Sent> {
     let worker_pids = worker_side(session, worker);
     let ready = worker_ready(session, worker);
-    // The first read of each result: the sender's own call (`get`), not what it calls.
-    let mut waited: HashMap<String, (Option<String>, String)> = HashMap::new();
-    for wait in session.waited() {
-        if let Some(id) = wait.id {
-            waited.entry(id).or_insert((wait.backend, wait.how));
-        }
-    }
+    let waited = first_waits(session);
     // What the taken worker did (another worker of the command may have run too).
     let fates: HashMap<String, Fate> = session
         .fates()
@@ -244,6 +238,30 @@ pub fn sent(session: &Session<'_>, worker: &Candidate) -> Vec<Sent> {
         .filter(|f| worker_pids.contains(&f.worker))
         .filter_map(|f| Some((f.id.clone()?, f)))
         .collect();
+    shapes(session, &worker_pids)
+        .into_iter()
+        .map(|shape| {
+            let message = launch_message(session, &shape, ready, &waited);
+            what_became(message, &shape.2, &fates)
+        })
+        .collect()
+}
+
+/// The first read of each result, by message id: the sender's own call (`get`), not
+/// what it calls, says where the sender looked for it.
+fn first_waits(session: &Session<'_>) -> HashMap<String, (Option<String>, String)> {
+    let mut waited: HashMap<String, (Option<String>, String)> = HashMap::new();
+    for wait in session.waited() {
+        if let Some(id) = wait.id {
+            waited.entry(id).or_insert((wait.backend, wait.how));
+        }
+    }
+    waited
+}
+
+/// The task messages the command's processes published, gathered by shape in the order
+/// of each shape's first message; the worker's side is left out, as it replays its own.
+fn shapes(session: &Session<'_>, worker_pids: &HashSet<u32>) -> Vec<Shape> {
     let mut shapes: IndexMap<String, Shape> = IndexMap::new();
     for published in session.published() {
         if worker_pids.contains(&published.pid) {
@@ -258,73 +276,89 @@ pub fn sent(session: &Session<'_>, worker: &Candidate) -> Vec<Sent> {
             .or_insert_with(|| (published.clone(), task, Vec::new()));
         entry.2.push((id, published.t));
     }
-    shapes
-        .into_values()
-        .map(|(example, task, messages)| {
-            let count = messages.len() as u32;
-            let first = messages.iter().map(|(_, t)| *t).fold(f64::MAX, f64::min);
-            let last = messages.iter().map(|(_, t)| *t).fold(f64::MIN, f64::max);
-            let destination = destination_of(&example);
-            let wait = messages.iter().find_map(|(id, _)| match waited.get(id) {
-                Some((Some(backend), how)) => Some(ResultWait {
-                    backend: backend.clone(),
-                    how: how.clone(),
-                }),
-                _ => None,
-            });
-            let mut properties: IndexMap<String, Value> =
-                example.properties.clone().into_iter().collect();
-            if example.at_front {
-                properties.insert("_at_front".into(), true.into());
+    shapes.into_values().collect()
+}
+
+/// A shape as the case file's entry replays it: its first message stands for all, with
+/// their count, their times from the worker's start (`ready`), what the sender declared,
+/// and where it read the results (`waited`).
+fn launch_message(
+    session: &Session<'_>,
+    (example, task, messages): &Shape,
+    ready: f64,
+    waited: &HashMap<String, (Option<String>, String)>,
+) -> LaunchMessage {
+    let count = messages.len() as u32;
+    let first = messages.iter().map(|(_, t)| *t).fold(f64::MAX, f64::min);
+    let last = messages.iter().map(|(_, t)| *t).fold(f64::MIN, f64::max);
+    let destination = destination_of(example);
+    let wait = messages.iter().find_map(|(id, _)| match waited.get(id) {
+        Some((Some(backend), how)) => Some(ResultWait {
+            backend: backend.clone(),
+            how: how.clone(),
+        }),
+        _ => None,
+    });
+    let mut properties: IndexMap<String, Value> = example.properties.clone().into_iter().collect();
+    if example.at_front {
+        properties.insert("_at_front".into(), true.into());
+    }
+    LaunchMessage {
+        task: task.clone(),
+        count,
+        at: Some(round(first - ready)),
+        until: Some(round(last - ready)),
+        sent: Some(first),
+        declare: declarations_of(session, example.pid, &example.broker, &destination),
+        broker: example.broker.clone(),
+        destination,
+        properties,
+        body: body_of(example),
+        waited: wait,
+    }
+}
+
+/// What the taken worker did with a shape's messages (by their ids): executed, discarded
+/// (in the framework's words), or executed with the result where the sender does not
+/// read it.
+fn what_became(
+    message: LaunchMessage,
+    messages: &[(String, f64)],
+    fates: &HashMap<String, Fate>,
+) -> Sent {
+    let mut executed = 0;
+    let mut discarded = Vec::new();
+    let mut misplaced = None;
+    for (id, _) in messages {
+        match fates.get(id) {
+            Some(fate) if fate.state == "discarded" => {
+                discarded.push(fate.words.clone().unwrap_or_else(|| "discarded".into()));
             }
-            let message = LaunchMessage {
-                task,
-                count,
-                at: Some(round(first - ready)),
-                until: Some(round(last - ready)),
-                sent: Some(first),
-                declare: declarations_of(session, example.pid, &example.broker, &destination),
-                broker: example.broker.clone(),
-                destination,
-                properties,
-                body: body_of(&example),
-                waited: wait,
-            };
-            let mut executed = 0;
-            let mut discarded = Vec::new();
-            let mut misplaced = None;
-            for (id, _) in &messages {
-                match fates.get(id) {
-                    Some(fate) if fate.state == "discarded" => {
-                        discarded.push(fate.words.clone().unwrap_or_else(|| "discarded".into()));
-                    }
-                    Some(fate) if fate.state == "executed" => {
-                        executed += 1;
-                        if let Some(wait) = &message.waited
-                            && !readable(wait, &message.broker, fate.result.as_deref())
-                        {
-                            misplaced = Some(format!(
-                                "their results went to {}, the sender read {} ({})",
-                                fate.result.as_deref().map_or(
-                                    "nowhere (the worker has no result backend)".into(),
-                                    crate::redact::redact_url
-                                ),
-                                location_words(&wait.backend, &message.broker),
-                                wait.how
-                            ));
-                        }
-                    }
-                    _ => {}
+            Some(fate) if fate.state == "executed" => {
+                executed += 1;
+                if let Some(wait) = &message.waited
+                    && !readable(wait, &message.broker, fate.result.as_deref())
+                {
+                    misplaced = Some(format!(
+                        "their results went to {}, the sender read {} ({})",
+                        fate.result.as_deref().map_or(
+                            "nowhere (the worker has no result backend)".into(),
+                            crate::redact::redact_url
+                        ),
+                        location_words(&wait.backend, &message.broker),
+                        wait.how
+                    ));
                 }
             }
-            Sent {
-                message,
-                executed,
-                discarded,
-                misplaced,
-            }
-        })
-        .collect()
+            _ => {}
+        }
+    }
+    Sent {
+        message,
+        executed,
+        discarded,
+        misplaced,
+    }
 }
 
 /// A shape as it is gathered: its first message, its task, and each message's id and time.

@@ -108,209 +108,24 @@ impl Checker<'_> {
     }
 
     fn case(&self, raw: RawCase, path: &Path) -> Result<Case, Error> {
-        let name = match raw.name {
-            Some(name) => {
-                let text = name.get_ref();
-                if text.is_empty()
-                    || !text
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-                {
-                    return Err(self.fail(
-                        name.span(),
-                        format!("case name `{text}` is not usable as a folder name"),
-                        "use letters, digits, '.', '_' and '-' only",
-                    ));
-                }
-                text.clone()
-            }
-            None => self
-                .dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "case".into()),
-        };
-        let template = match raw.template {
-            Some(t) => {
-                if framework::get(t.get_ref()).is_none() {
-                    return Err(self.fail(
-                        t.span(),
-                        format!("template `{}` does not exist", t.get_ref()),
-                        &format!("available templates: {}", framework::names().join(", ")),
-                    ));
-                }
-                t.into_inner()
-            }
-            None => crate::framework::DEFAULT.to_string(),
-        };
-        let broker = match raw.broker {
-            Some(url) if crate::broker::Kind::of(url.get_ref()).is_none() => {
-                return Err(self.fail(
-                    url.span(),
-                    format!(
-                        "`{}` is not a broker URL minrepro can use",
-                        crate::redact::redact_url(url.get_ref())
-                    ),
-                    "write amqp://user:password@host:5672/vhost (RabbitMQ) or redis://host:6379/0 (Redis)",
-                ));
-            }
-            Some(url) => Some(url.into_inner()),
-            None => None,
-        };
-
-        let mut elements = Vec::new();
-        let mut spans = Vec::new();
-        for (key, value) in raw.env {
-            let env_value = self.env_value(&key, &value)?;
-            spans.push(key.span());
-            elements.push(Element::Env {
-                key: key.into_inner(),
-                value: env_value,
-            });
-        }
-        let mut seen_imports = HashSet::new();
-        for module in raw.imports {
-            self.check_module(&module)?;
-            if !seen_imports.insert(module.get_ref().clone()) {
-                return Err(self.fail(
-                    module.span(),
-                    format!("`{}` is imported twice", module.get_ref()),
-                    "list each module once, in the order the worker imports them",
-                ));
-            }
-            spans.push(module.span());
-            elements.push(Element::Import {
-                module: module.into_inner(),
-            });
-        }
-        for (option_name, value) in raw.options {
-            let option =
-                LaunchOption::parse(option_name.get_ref(), value.get_ref(), self.dir, |s| {
-                    self.expand(s)
-                })
-                .map_err(|err| {
-                    let span = if err.message.starts_with("unknown option") {
-                        option_name.span()
-                    } else {
-                        value.span()
-                    };
-                    self.fail(
-                        span,
-                        format!("option `{}`: {}", option_name.get_ref(), err.message),
-                        &err.help,
-                    )
-                })?;
-            spans.push(option_name.span());
-            elements.push(Element::Option(option));
-        }
+        let name = self.name(raw.name)?;
+        let template = self.template(raw.template)?;
+        let broker = self.broker(raw.broker)?;
+        let (elements, spans) = self.elements(raw.env, raw.imports, raw.options)?;
         self.check_launcher_options(&template, &elements, &spans)?;
         let names: Vec<String> = elements.iter().map(Element::name).collect();
         let python = raw.python.map(|p| self.python(&p)).transpose()?;
-
-        let mut keep = Vec::new();
-        for entry in &raw.reduce.keep {
-            let index = self.element(&names, entry, "keep")?;
-            if !keep.contains(&index) {
-                keep.push(index);
-            }
-        }
-        let mut secrets = Vec::new();
-        for entry in &raw.secrets {
-            let index = self.element(&names, entry, "secrets")?;
-            secrets.push(names[index].clone());
-        }
-        let mut lists = IndexMap::new();
-        for (key, separator) in &raw.lists {
-            let name = format!("env:{}", key.get_ref());
-            if !names.contains(&name) {
-                return Err(self.fail(
-                    key.span(),
-                    format!("lists: `{}` is not an env var of this case", key.get_ref()),
-                    "[lists] marks env vars whose values are lists: KEY = \"separator\"",
-                ));
-            }
-            if separator.get_ref().is_empty() {
-                return Err(self.fail(
-                    separator.span(),
-                    format!("lists: the separator of `{}` is empty", key.get_ref()),
-                    "give the text between entries, such as \",\" or \":\"",
-                ));
-            }
-            lists.insert(key.get_ref().clone(), separator.get_ref().clone());
-        }
-        let minimal = match &raw.expected.minimal {
-            Some(list) => Some(
-                list.iter()
-                    .map(|entry| {
-                        self.element(&names, entry, "expected.minimal")
-                            .map(|_| entry.get_ref().clone())
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
-            None => None,
-        };
-        // `isolated` names elements of the difference with good.toml, which may exist only
-        // on the good side; only their form is checked here.
-        let isolated = match &raw.expected.isolated {
-            Some(list) => Some(
-                list.iter()
-                    .map(|entry| {
-                        self.element_form(entry, "expected.isolated")
-                            .map(|_| entry.get_ref().clone())
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
-            None => None,
-        };
-        let causes = match &raw.expected.causes {
-            Some(causes) => Some(
-                causes
-                    .iter()
-                    .map(|cause| {
-                        cause
-                            .iter()
-                            .map(|entry| {
-                                self.element_form(entry, "expected.causes")
-                                    .map(|_| entry.get_ref().clone())
-                            })
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
-            None => None,
-        };
-        let entries = match &raw.expected.entries {
-            Some(entries) => {
-                let mut expanded = IndexMap::new();
-                for (key, values) in entries {
-                    if !names.contains(&format!("env:{}", key.get_ref()))
-                        && key.get_ref() != "python_flags"
-                    {
-                        return Err(self.fail(
-                            key.span(),
-                            format!(
-                                "expected.entries: `{}` is not an env var of this case",
-                                key.get_ref()
-                            ),
-                            "name an env var whose value is a list, or python_flags",
-                        ));
-                    }
-                    expanded.insert(
-                        key.get_ref().clone(),
-                        values.iter().map(|v| self.expand(v)).collect(),
-                    );
-                }
-                Some(expanded)
-            }
-            None => None,
-        };
-        let lines = raw.expected.lines.as_ref().map(|lines| {
-            lines
-                .iter()
-                .map(|(module, numbers)| (module.get_ref().clone(), numbers.clone()))
-                .collect()
-        });
-        debug_assert_eq!(spans.len(), elements.len());
+        let keep = self.keep(&names, &raw.reduce.keep)?;
+        let secrets = raw
+            .secrets
+            .iter()
+            .map(|entry| {
+                self.element(&names, entry, "secrets")
+                    .map(|index| names[index].clone())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let lists = self.lists(&names, &raw.lists)?;
+        let expected = self.expected(&names, &raw.expected)?;
         let messages = self.messages(raw.messages, &raw.oracle)?;
 
         Ok(Case {
@@ -327,14 +142,261 @@ impl Checker<'_> {
             lists,
             oracle: self.oracle(raw.oracle)?,
             messages,
-            expected: Expected {
-                minimal,
-                isolated,
-                causes,
-                entries,
-                lines,
-            },
+            expected,
         })
+    }
+
+    /// The case's name goes into file names (its outcome cache's, for one), so it is held to
+    /// what every file system accepts; without one, the case's folder names it.
+    fn name(&self, name: Option<Spanned<String>>) -> Result<String, Error> {
+        let Some(name) = name else {
+            return Ok(self
+                .dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "case".into()));
+        };
+        let text = name.get_ref();
+        if text.is_empty()
+            || !text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(self.fail(
+                name.span(),
+                format!("case name `{text}` is not usable as a folder name"),
+                "use letters, digits, '.', '_' and '-' only",
+            ));
+        }
+        Ok(name.into_inner())
+    }
+
+    /// A template is looked up by name, so a misspelt one is refused here with the list of
+    /// those that exist rather than when a worker is generated.
+    fn template(&self, template: Option<Spanned<String>>) -> Result<String, Error> {
+        let Some(t) = template else {
+            return Ok(crate::framework::DEFAULT.to_string());
+        };
+        if framework::get(t.get_ref()).is_none() {
+            return Err(self.fail(
+                t.span(),
+                format!("template `{}` does not exist", t.get_ref()),
+                &format!("available templates: {}", framework::names().join(", ")),
+            ));
+        }
+        Ok(t.into_inner())
+    }
+
+    /// Only a URL of a broker kind minrepro can probe is accepted; the refusal redacts the
+    /// URL, since a case's broker URL often holds a password.
+    fn broker(&self, broker: Option<Spanned<String>>) -> Result<Option<String>, Error> {
+        match broker {
+            Some(url) if crate::broker::Kind::of(url.get_ref()).is_none() => Err(self.fail(
+                url.span(),
+                format!(
+                    "`{}` is not a broker URL minrepro can use",
+                    crate::redact::redact_url(url.get_ref())
+                ),
+                "write amqp://user:password@host:5672/vhost (RabbitMQ) or redis://host:6379/0 (Redis)",
+            )),
+            Some(url) => Ok(Some(url.into_inner())),
+            None => Ok(None),
+        }
+    }
+
+    /// The elements bisection removes, in file order (env, imports, options), each with the
+    /// span of its key so that later checks can point at the element they refuse.
+    fn elements(
+        &self,
+        env: IndexMap<Spanned<String>, Spanned<toml::Value>>,
+        imports: Vec<Spanned<String>>,
+        options: IndexMap<Spanned<String>, Spanned<toml::Value>>,
+    ) -> Result<(Vec<Element>, Vec<Range<usize>>), Error> {
+        let mut elements = Vec::new();
+        let mut spans = Vec::new();
+        for (key, value) in env {
+            let env_value = self.env_value(&key, &value)?;
+            spans.push(key.span());
+            elements.push(Element::Env {
+                key: key.into_inner(),
+                value: env_value,
+            });
+        }
+        let mut seen_imports = HashSet::new();
+        for module in imports {
+            self.check_module(&module)?;
+            if !seen_imports.insert(module.get_ref().clone()) {
+                return Err(self.fail(
+                    module.span(),
+                    format!("`{}` is imported twice", module.get_ref()),
+                    "list each module once, in the order the worker imports them",
+                ));
+            }
+            spans.push(module.span());
+            elements.push(Element::Import {
+                module: module.into_inner(),
+            });
+        }
+        for (option_name, value) in options {
+            let option = self.option(&option_name, &value)?;
+            spans.push(option_name.span());
+            elements.push(Element::Option(option));
+        }
+        debug_assert_eq!(spans.len(), elements.len());
+        Ok((elements, spans))
+    }
+
+    /// One `[options]` entry: an unknown option is pointed at by its name, a bad value by
+    /// the value, where the reader has to change it.
+    fn option(
+        &self,
+        name: &Spanned<String>,
+        value: &Spanned<toml::Value>,
+    ) -> Result<LaunchOption, Error> {
+        LaunchOption::parse(name.get_ref(), value.get_ref(), self.dir, |s| {
+            self.expand(s)
+        })
+        .map_err(|err| {
+            let span = if err.message.starts_with("unknown option") {
+                name.span()
+            } else {
+                value.span()
+            };
+            self.fail(
+                span,
+                format!("option `{}`: {}", name.get_ref(), err.message),
+                &err.help,
+            )
+        })
+    }
+
+    /// `[reduce] keep` as element indices, each once: the bisection tests membership by
+    /// index, and naming an element twice must not count it twice.
+    fn keep(&self, names: &[String], keep: &[Spanned<String>]) -> Result<Vec<usize>, Error> {
+        let mut indices = Vec::new();
+        for entry in keep {
+            let index = self.element(names, entry, "keep")?;
+            if !indices.contains(&index) {
+                indices.push(index);
+            }
+        }
+        Ok(indices)
+    }
+
+    /// `[lists]`: only an env var of this case can be split into entries, and an empty
+    /// separator would split nothing.
+    fn lists(
+        &self,
+        names: &[String],
+        lists: &IndexMap<Spanned<String>, Spanned<String>>,
+    ) -> Result<IndexMap<String, String>, Error> {
+        let mut separators = IndexMap::new();
+        for (key, separator) in lists {
+            let name = format!("env:{}", key.get_ref());
+            if !names.contains(&name) {
+                return Err(self.fail(
+                    key.span(),
+                    format!("lists: `{}` is not an env var of this case", key.get_ref()),
+                    "[lists] marks env vars whose values are lists: KEY = \"separator\"",
+                ));
+            }
+            if separator.get_ref().is_empty() {
+                return Err(self.fail(
+                    separator.span(),
+                    format!("lists: the separator of `{}` is empty", key.get_ref()),
+                    "give the text between entries, such as \",\" or \":\"",
+                ));
+            }
+            separators.insert(key.get_ref().clone(), separator.get_ref().clone());
+        }
+        Ok(separators)
+    }
+
+    /// `[expected]`, what a run of the case should find: `minimal` must name elements of
+    /// this case; `isolated` and `causes` name elements of the difference with good.toml,
+    /// which may exist only on the good side, so only their form is checked here.
+    fn expected(&self, names: &[String], raw: &RawExpected) -> Result<Expected, Error> {
+        let minimal = match &raw.minimal {
+            Some(list) => Some(
+                list.iter()
+                    .map(|entry| {
+                        self.element(names, entry, "expected.minimal")
+                            .map(|_| entry.get_ref().clone())
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            None => None,
+        };
+        let isolated = match &raw.isolated {
+            Some(list) => Some(self.element_forms(list, "expected.isolated")?),
+            None => None,
+        };
+        let causes = match &raw.causes {
+            Some(causes) => Some(
+                causes
+                    .iter()
+                    .map(|cause| self.element_forms(cause, "expected.causes"))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            None => None,
+        };
+        let entries = match &raw.entries {
+            Some(entries) => Some(self.expected_entries(names, entries)?),
+            None => None,
+        };
+        let lines = raw.lines.as_ref().map(|lines| {
+            lines
+                .iter()
+                .map(|(module, numbers)| (module.get_ref().clone(), numbers.clone()))
+                .collect()
+        });
+        Ok(Expected {
+            minimal,
+            isolated,
+            causes,
+            entries,
+            lines,
+        })
+    }
+
+    /// Element names whose form alone can be checked (they may name good.toml's elements),
+    /// shared by `expected.isolated` and each of `expected.causes`.
+    fn element_forms(&self, list: &[Spanned<String>], field: &str) -> Result<Vec<String>, Error> {
+        list.iter()
+            .map(|entry| {
+                self.element_form(entry, field)
+                    .map(|_| entry.get_ref().clone())
+            })
+            .collect()
+    }
+
+    /// `expected.entries`: entries exist only inside list values, so each key must be an
+    /// env var of this case or `python_flags`; `${CASE_DIR}` is expanded in them as it is in
+    /// the env values they are entries of.
+    fn expected_entries(
+        &self,
+        names: &[String],
+        entries: &IndexMap<Spanned<String>, Vec<String>>,
+    ) -> Result<IndexMap<String, Vec<String>>, Error> {
+        let mut expanded = IndexMap::new();
+        for (key, values) in entries {
+            if !names.contains(&format!("env:{}", key.get_ref())) && key.get_ref() != "python_flags"
+            {
+                return Err(self.fail(
+                    key.span(),
+                    format!(
+                        "expected.entries: `{}` is not an env var of this case",
+                        key.get_ref()
+                    ),
+                    "name an env var whose value is a list, or python_flags",
+                ));
+            }
+            expanded.insert(
+                key.get_ref().clone(),
+                values.iter().map(|v| self.expand(v)).collect(),
+            );
+        }
+        Ok(expanded)
     }
 
     fn env_value(

@@ -51,10 +51,7 @@ fn relative(text: &str, case_dir: &Path) -> String {
 pub fn config_table(config: &Config, case_dir: &Path) -> Table {
     let relative = |text: &str| relative(text, case_dir);
     let mut table = Table::new();
-    table.insert(
-        "imports".into(),
-        Value::Array(config.imports.iter().cloned().map(Value::String).collect()),
-    );
+    table.insert("imports".into(), strings(&config.imports));
     let env: Table = config
         .env
         .iter()
@@ -111,6 +108,46 @@ pub fn render(file: &CaseFile<'_>) -> String {
         );
     }
     table.extend(config_table(file.config, file.case_dir));
+    table.insert("oracle".into(), Value::Table(oracle_table(file)));
+    if !file.secrets.is_empty() {
+        table.insert("secrets".into(), strings(file.secrets));
+    }
+    if !file.keep.is_empty() {
+        let mut reduce = Table::new();
+        reduce.insert("keep".into(), strings(file.keep));
+        table.insert("reduce".into(), Value::Table(reduce));
+    }
+    let mut expected = Table::new();
+    for (key, names) in [
+        ("minimal", file.expected_minimal),
+        ("isolated", file.expected_isolated),
+    ] {
+        if let Some(names) = names {
+            expected.insert(key.into(), strings(names));
+        }
+    }
+    if !expected.is_empty() {
+        table.insert("expected".into(), Value::Table(expected));
+    }
+    if !file.launch_messages.is_empty() {
+        let entries: Vec<Value> = file
+            .launch_messages
+            .iter()
+            .filter_map(|m| Value::try_from(MessageEntry::from(m)).ok())
+            .collect();
+        table.insert("messages".into(), Value::Array(entries));
+    }
+    let header: String = file
+        .header
+        .lines()
+        .map(|line| format!("# {line}\n").replace("# \n", "#\n"))
+        .collect();
+    format!("{header}\n{}", toml::to_string(&table).unwrap_or_default())
+}
+
+/// The `[oracle]` table: `expect` and `messages` are left out where the default means the
+/// same; `timeout` and `runs` are always written.
+fn oracle_table(file: &CaseFile<'_>) -> Table {
     let mut oracle = Table::new();
     let expect = match file.expect {
         Expect::Same => None,
@@ -139,50 +176,12 @@ pub fn render(file: &CaseFile<'_>) -> String {
     if file.messages > 1 {
         oracle.insert("messages".into(), Value::Integer(i64::from(file.messages)));
     }
-    table.insert("oracle".into(), Value::Table(oracle));
-    if !file.secrets.is_empty() {
-        table.insert(
-            "secrets".into(),
-            Value::Array(file.secrets.iter().cloned().map(Value::String).collect()),
-        );
-    }
-    if !file.keep.is_empty() {
-        let mut reduce = Table::new();
-        reduce.insert(
-            "keep".into(),
-            Value::Array(file.keep.iter().cloned().map(Value::String).collect()),
-        );
-        table.insert("reduce".into(), Value::Table(reduce));
-    }
-    let mut expected = Table::new();
-    for (key, names) in [
-        ("minimal", file.expected_minimal),
-        ("isolated", file.expected_isolated),
-    ] {
-        if let Some(names) = names {
-            expected.insert(
-                key.into(),
-                Value::Array(names.iter().cloned().map(Value::String).collect()),
-            );
-        }
-    }
-    if !expected.is_empty() {
-        table.insert("expected".into(), Value::Table(expected));
-    }
-    if !file.launch_messages.is_empty() {
-        let entries: Vec<Value> = file
-            .launch_messages
-            .iter()
-            .filter_map(|m| Value::try_from(MessageEntry::from(m)).ok())
-            .collect();
-        table.insert("messages".into(), Value::Array(entries));
-    }
-    let header: String = file
-        .header
-        .lines()
-        .map(|line| format!("# {line}\n").replace("# \n", "#\n"))
-        .collect();
-    format!("{header}\n{}", toml::to_string(&table).unwrap_or_default())
+    oracle
+}
+
+/// A list of element names (or modules) as the case file writes it.
+fn strings(items: &[String]) -> Value {
+    Value::Array(items.iter().cloned().map(Value::String).collect())
 }
 
 #[cfg(test)]

@@ -171,6 +171,8 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
     if count == 0 { 0.0 } else { sum / count as f64 }
 }
 
+/// The trials of each (kind, n, k), minrepro's against ddmin's, then the hanging
+/// searches' times.
 fn table(results: &[ScenarioResult], jobs: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -220,37 +222,47 @@ fn table(results: &[ScenarioResult], jobs: usize) -> String {
         out,
         "(two-causes: minrepro's trials per cause, both causes found; ddmin finds one and is \"ok\" when it is either)"
     );
+    out.push_str(&hang_times(results, jobs));
+    out
+}
+
+/// The simulated time of the `and` searches with hanging failures, serial against
+/// `jobs` slots: what presuming overdue trials to fail buys. Empty when no scenario
+/// simulated hangs.
+fn hang_times(results: &[ScenarioResult], jobs: usize) -> String {
+    let mut out = String::new();
     let hangs: Vec<&ScenarioResult> = results
         .iter()
         .filter(|r| r.hang_time_parallel.is_some())
         .collect();
-    if !hangs.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nsimulated time of the `and` searches when a failing trial hangs 20× as long as a pass takes:"
-        );
-        for n in SIZES {
-            for k in CULPRITS {
-                let rows: Vec<&&ScenarioResult> =
-                    hangs.iter().filter(|r| r.n == n && r.k == k).collect();
-                let serial = mean(
-                    rows.iter()
-                        .filter_map(|r| r.hang_time_serial)
-                        .map(|t| t as f64),
-                );
-                let parallel = mean(
-                    rows.iter()
-                        .filter_map(|r| r.hang_time_parallel)
-                        .map(|t| t as f64),
-                );
-                let _ = writeln!(
-                    out,
-                    "  n {n:>4} k {k}: --jobs 1 {:>6.0}  --jobs {jobs} {:>6.0}  speed-up {:.2}×",
-                    serial,
-                    parallel,
-                    serial / parallel
-                );
-            }
+    if hangs.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "\nsimulated time of the `and` searches when a failing trial hangs 20× as long as a pass takes:"
+    );
+    for n in SIZES {
+        for k in CULPRITS {
+            let rows: Vec<&&ScenarioResult> =
+                hangs.iter().filter(|r| r.n == n && r.k == k).collect();
+            let serial = mean(
+                rows.iter()
+                    .filter_map(|r| r.hang_time_serial)
+                    .map(|t| t as f64),
+            );
+            let parallel = mean(
+                rows.iter()
+                    .filter_map(|r| r.hang_time_parallel)
+                    .map(|t| t as f64),
+            );
+            let _ = writeln!(
+                out,
+                "  n {n:>4} k {k}: --jobs 1 {:>6.0}  --jobs {jobs} {:>6.0}  speed-up {:.2}×",
+                serial,
+                parallel,
+                serial / parallel
+            );
         }
     }
     out

@@ -52,6 +52,39 @@ pub fn generate(statements: usize, culprit: Culprit, seed: u64) -> GeneratedModu
         "logger = logging.getLogger(\"app.settings\")".into(),
     ];
     let dependency_lines = vec![5, 6];
+    let mut blocks = filler_blocks(&mut rng, statements);
+    let culprit_block = culprit_block(culprit);
+    let at = rng.random_range(0..=blocks.len());
+    blocks.insert(at, culprit_block.clone());
+    let mut culprit_line = 0;
+    let mut branch_line = None;
+    for block in blocks {
+        lines.push(String::new());
+        if block == culprit_block {
+            culprit_line = lines.len() + block.len();
+            branch_line = (block.len() > 1).then_some(lines.len() + 1);
+        }
+        lines.extend(block);
+    }
+    GeneratedModule {
+        text: lines.join("\n") + "\n",
+        culprit_line,
+        dependency_lines: match culprit {
+            Culprit::Alone => Vec::new(),
+            Culprit::WithImports => dependency_lines,
+            // `import os` for the branch's test, and the branch itself.
+            Culprit::InBranch => {
+                [vec![4], dependency_lines, branch_line.into_iter().collect()].concat()
+            }
+        },
+    }
+}
+
+/// The module's body after its imports: random blocks of the kinds a settings module
+/// holds (a setting, a function, a branch, a class), numbered so that no two bind the same
+/// name, until the count of statements, which starts at 6 for the module's head, reaches
+/// `statements`.
+fn filler_blocks(rng: &mut StdRng, statements: usize) -> Vec<Vec<String>> {
     let mut count = 6;
     let mut blocks: Vec<Vec<String>> = Vec::new();
     let mut index = 0;
@@ -96,37 +129,19 @@ pub fn generate(statements: usize, culprit: Culprit, seed: u64) -> GeneratedModu
         blocks.push(block);
         count += size;
     }
-    let culprit_block: Vec<String> = match culprit {
+    blocks
+}
+
+/// The culprit's lines: each kind of culprit reads the names its kind says it needs
+/// (none, the imports, or those and `os` for its branch).
+fn culprit_block(culprit: Culprit) -> Vec<String> {
+    match culprit {
         Culprit::Alone => vec!["__import__(\"dramatiq\").set_broker(__import__(\"dramatiq.brokers.stub\", fromlist=[\"StubBroker\"]).StubBroker())".into()],
         Culprit::WithImports => vec!["dramatiq.set_broker(StubBroker())".into()],
         Culprit::InBranch => vec![
             "if os.environ.get(\"APP_TESTING\") is None:".into(),
             "    dramatiq.set_broker(StubBroker())".into(),
         ],
-    };
-    let at = rng.random_range(0..=blocks.len());
-    blocks.insert(at, culprit_block.clone());
-    let mut culprit_line = 0;
-    let mut branch_line = None;
-    for block in blocks {
-        lines.push(String::new());
-        if block == culprit_block {
-            culprit_line = lines.len() + block.len();
-            branch_line = (block.len() > 1).then_some(lines.len() + 1);
-        }
-        lines.extend(block);
-    }
-    GeneratedModule {
-        text: lines.join("\n") + "\n",
-        culprit_line,
-        dependency_lines: match culprit {
-            Culprit::Alone => Vec::new(),
-            Culprit::WithImports => dependency_lines,
-            // `import os` for the branch's test, and the branch itself.
-            Culprit::InBranch => {
-                [vec![4], dependency_lines, branch_line.into_iter().collect()].concat()
-            }
-        },
     }
 }
 

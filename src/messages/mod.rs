@@ -239,7 +239,6 @@ fn one() -> u32 {
 impl MessageEntry {
     /// The entry as a message, or what is wrong with it (and what to write instead).
     pub fn parse(self) -> Result<LaunchMessage, (String, &'static str)> {
-        use base64::Engine;
         if self.task.trim().is_empty() {
             return Err((
                 "`task` is empty".into(),
@@ -258,64 +257,9 @@ impl MessageEntry {
                 "write the sender's broker: amqp://user:password@host:5672/vhost or redis://host:6379/0",
             ));
         }
-        let destination = match (self.exchange, self.routing_key, self.queue) {
-            (Some(exchange), routing_key, None) => Destination::Exchange {
-                exchange,
-                routing_key: routing_key.unwrap_or_default(),
-            },
-            (None, Some(routing_key), None) => Destination::Exchange {
-                exchange: String::new(),
-                routing_key,
-            },
-            (None, None, Some(queue)) => Destination::Queue {
-                queue,
-                namespace: self.namespace,
-            },
-            _ => {
-                return Err((
-                    "the destination is unclear".into(),
-                    "give `exchange` and `routing_key` (RabbitMQ), or `queue` (Redis)",
-                ));
-            }
-        };
-        let mut properties: IndexMap<String, Value> = match self.properties {
-            Some(table) => match serde_json::to_value(table) {
-                Ok(Value::Object(map)) => map.into_iter().collect(),
-                _ => IndexMap::new(),
-            },
-            None => IndexMap::new(),
-        };
-        if let Some(headers) = self.headers {
-            match serde_json::from_str::<Value>(&headers) {
-                Ok(value @ Value::Object(_)) => {
-                    properties.insert("headers".into(), value);
-                }
-                _ => {
-                    return Err((
-                        "`headers` is not a JSON object".into(),
-                        "write the AMQP headers as JSON text, e.g. '{\"task\": \"app.add\"}'",
-                    ));
-                }
-            }
-        }
-        let body = match (self.body, self.body_base64) {
-            (Some(text), None) => text.into_bytes(),
-            (None, Some(encoded)) => base64::engine::general_purpose::STANDARD
-                .decode(encoded.trim())
-                .map_err(|_| {
-                    (
-                        "`body_base64` is not base64".to_string(),
-                        "give the body as text (`body`) or base64 (`body_base64`)",
-                    )
-                })?,
-            (None, None) => Vec::new(),
-            (Some(_), Some(_)) => {
-                return Err((
-                    "both `body` and `body_base64`".into(),
-                    "give the body once: as text, or as base64 when it is not UTF-8",
-                ));
-            }
-        };
+        let destination = destination(self.exchange, self.routing_key, self.queue, self.namespace)?;
+        let properties = properties(self.properties, self.headers)?;
+        let body = body(self.body, self.body_base64)?;
         let declare = match self.declare {
             Some(text) => serde_json::from_str(&text).map_err(|err| {
                 (
@@ -338,6 +282,83 @@ impl MessageEntry {
             declare,
             waited: self.waited,
         })
+    }
+}
+
+/// Where an entry's message goes: an exchange (a routing key alone means AMQP's default
+/// exchange) or a Redis queue; an entry naming both, or neither, is refused rather than
+/// guessed.
+fn destination(
+    exchange: Option<String>,
+    routing_key: Option<String>,
+    queue: Option<String>,
+    namespace: Option<String>,
+) -> Result<Destination, (String, &'static str)> {
+    match (exchange, routing_key, queue) {
+        (Some(exchange), routing_key, None) => Ok(Destination::Exchange {
+            exchange,
+            routing_key: routing_key.unwrap_or_default(),
+        }),
+        (None, Some(routing_key), None) => Ok(Destination::Exchange {
+            exchange: String::new(),
+            routing_key,
+        }),
+        (None, None, Some(queue)) => Ok(Destination::Queue { queue, namespace }),
+        _ => Err((
+            "the destination is unclear".into(),
+            "give `exchange` and `routing_key` (RabbitMQ), or `queue` (Redis)",
+        )),
+    }
+}
+
+/// The message's properties: a case file writes the AMQP headers apart from the others,
+/// as JSON text, and they join them here.
+fn properties(
+    table: Option<toml::Table>,
+    headers: Option<String>,
+) -> Result<IndexMap<String, Value>, (String, &'static str)> {
+    let mut properties: IndexMap<String, Value> = match table {
+        Some(table) => match serde_json::to_value(table) {
+            Ok(Value::Object(map)) => map.into_iter().collect(),
+            _ => IndexMap::new(),
+        },
+        None => IndexMap::new(),
+    };
+    if let Some(headers) = headers {
+        match serde_json::from_str::<Value>(&headers) {
+            Ok(value @ Value::Object(_)) => {
+                properties.insert("headers".into(), value);
+            }
+            _ => {
+                return Err((
+                    "`headers` is not a JSON object".into(),
+                    "write the AMQP headers as JSON text, e.g. '{\"task\": \"app.add\"}'",
+                ));
+            }
+        }
+    }
+    Ok(properties)
+}
+
+/// The body's bytes, from text or, for a body that is not UTF-8, from base64: one of the
+/// two at most, since which is meant could not be told.
+fn body(text: Option<String>, encoded: Option<String>) -> Result<Vec<u8>, (String, &'static str)> {
+    use base64::Engine;
+    match (text, encoded) {
+        (Some(text), None) => Ok(text.into_bytes()),
+        (None, Some(encoded)) => base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| {
+                (
+                    "`body_base64` is not base64".to_string(),
+                    "give the body as text (`body`) or base64 (`body_base64`)",
+                )
+            }),
+        (None, None) => Ok(Vec::new()),
+        (Some(_), Some(_)) => Err((
+            "both `body` and `body_base64`".into(),
+            "give the body once: as text, or as base64 when it is not UTF-8",
+        )),
     }
 }
 

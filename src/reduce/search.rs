@@ -280,100 +280,68 @@ impl<'e, 'a, O: Oracle> Search<'e, 'a, O> {
         candidates: usize,
         first_round: bool,
     ) -> Result<Option<usize>, Interrupt> {
-        // Real verdicts by prefix length; overdue probes presumed to fail count as failing.
-        let mut real: BTreeMap<usize, Verdict> = BTreeMap::new();
-        real.insert(candidates, Verdict::Fail);
-        if first_round {
-            real.insert(0, Verdict::Pass);
-        }
-        let mut in_flight: BTreeMap<usize, ProbeId> = BTreeMap::new();
-        let mut presumed_here: HashSet<usize> = HashSet::new();
+        let mut round = Round::new(candidates, first_round);
         loop {
-            let failing = |l: &usize, v: &Verdict| *v == Verdict::Fail || presumed_here.contains(l);
-            let fail = real
-                .iter()
-                .filter(|(l, v)| failing(l, v))
-                .map(|(l, _)| *l)
-                .chain(presumed_here.iter().copied())
-                .min()
-                .expect("the longest prefix fails");
-            let pass = real
-                .range(..fail)
-                .rev()
-                .find(|(_, v)| !v.fails())
-                .map(|(length, _)| *length);
+            let (fail, pass) = round.bounds();
             if fail == 0 || pass == Some(fail - 1) {
-                // Done. A presumed boundary goes on running to confirm the answer.
-                for (length, id) in std::mem::take(&mut in_flight) {
-                    if length == fail && presumed_here.contains(&length) {
-                        self.presumed.insert(id);
-                    } else {
-                        self.engine.cancel(id);
-                    }
-                }
+                self.close_round(round, fail);
                 return Ok((fail > 0).then_some(fail));
             }
-            // Probes outside (pass, fail) cannot change the answer any more; a presumed
-            // boundary can, if it passes after all.
-            let useless: Vec<usize> = in_flight
-                .keys()
-                .copied()
-                .filter(|l| {
-                    let above = *l > fail || (*l == fail && !presumed_here.contains(l));
-                    above || pass.is_some_and(|p| *l <= p)
-                })
-                .collect();
-            for length in useless {
-                presumed_here.remove(&length);
-                self.engine
-                    .cancel(in_flight.remove(&length).expect("in flight"));
+            for id in round.take_useless(fail, pass) {
+                self.engine.cancel(id);
             }
-            let mut free = self.engine.free_slots();
-            // First: do the culprits found so far fail alone? That ends the search.
-            if pass.is_none() && free > 0 && !in_flight.contains_key(&0) && !real.contains_key(&0) {
-                in_flight.insert(0, self.engine.submit(found.clone())?);
-                free -= 1;
-            }
-            let low = pass.unwrap_or(0);
-            while free > 0 {
-                // Split the widest gap between known or awaited points.
-                let mut points: Vec<usize> = vec![low, fail];
-                points.extend(in_flight.keys().copied().filter(|l| *l > low && *l < fail));
-                points.sort_unstable();
-                let Some((gap_low, gap_high)) = points
-                    .windows(2)
-                    .map(|w| (w[0], w[1]))
-                    .filter(|(a, b)| b - a > 1)
-                    .max_by_key(|(a, b)| b - a)
-                else {
-                    break;
-                };
-                let length = order.split(gap_low, gap_high);
-                if in_flight.contains_key(&length) || real.contains_key(&length) {
-                    break;
-                }
-                in_flight.insert(length, self.engine.submit(order.prefix(found, length))?);
-                free -= 1;
-            }
+            self.fill_slots(order, found, &mut round, fail, pass)?;
             // An event of a probe not in this round's flight (a confirmed presumption)
             // only frees a slot.
-            match self.wait()? {
-                ProbeEvent::Resolved(id, verdict) => {
-                    if let Some(length) = key_of(&in_flight, id) {
-                        in_flight.remove(&length);
-                        presumed_here.remove(&length);
-                        real.insert(length, verdict);
-                    }
-                }
-                ProbeEvent::Overdue(id) => {
-                    if let Some(length) = key_of(&in_flight, id)
-                        && self.presuming
-                    {
-                        presumed_here.insert(length);
-                    }
-                }
+            let event = self.wait()?;
+            round.record(event, self.presuming);
+        }
+    }
+
+    /// Ends a round whose answer is `fail`: its probes are cancelled, except a presumed
+    /// boundary, which goes on running to confirm the answer.
+    fn close_round(&mut self, round: Round, fail: usize) {
+        for (length, id) in round.in_flight {
+            if length == fail && round.presumed.contains(&length) {
+                self.presumed.insert(id);
+            } else {
+                self.engine.cancel(id);
             }
         }
+    }
+
+    /// Puts the free slots to work between `pass` and `fail`: first, whether the culprits
+    /// found so far fail alone (which ends the search), then splits of the widest gaps.
+    fn fill_slots(
+        &mut self,
+        order: &Order,
+        found: &Variant,
+        round: &mut Round,
+        fail: usize,
+        pass: Option<usize>,
+    ) -> Result<(), Interrupt> {
+        let mut free = self.engine.free_slots();
+        if pass.is_none()
+            && free > 0
+            && !round.in_flight.contains_key(&0)
+            && !round.real.contains_key(&0)
+        {
+            round
+                .in_flight
+                .insert(0, self.engine.submit(found.clone())?);
+            free -= 1;
+        }
+        let low = pass.unwrap_or(0);
+        while free > 0 {
+            let Some(length) = round.next_split(order, low, fail) else {
+                break;
+            };
+            round
+                .in_flight
+                .insert(length, self.engine.submit(order.prefix(found, length))?);
+            free -= 1;
+        }
+        Ok(())
     }
 
     /// Whether `candidate` fails and fails no more without any one of its elements.
@@ -430,8 +398,123 @@ impl<'e, 'a, O: Oracle> Search<'e, 'a, O> {
     }
 }
 
-fn key_of(in_flight: &BTreeMap<usize, ProbeId>, id: ProbeId) -> Option<usize> {
-    in_flight.iter().find(|(_, p)| **p == id).map(|(l, _)| *l)
+/// What one round of the prefix search knows of its prefixes, by length; submitting and
+/// cancelling probes stays with [`Search`], which owns the engine.
+struct Round {
+    /// Real verdicts by prefix length.
+    real: BTreeMap<usize, Verdict>,
+    in_flight: BTreeMap<usize, ProbeId>,
+    /// Lengths whose probe is overdue and presumed to fail: they count as failing.
+    presumed: HashSet<usize>,
+}
+
+impl Round {
+    /// Known: the prefix of length `candidates` fails. In the first round the empty prefix
+    /// is assumed to pass.
+    fn new(candidates: usize, first_round: bool) -> Round {
+        let mut real = BTreeMap::new();
+        real.insert(candidates, Verdict::Fail);
+        if first_round {
+            real.insert(0, Verdict::Pass);
+        }
+        Round {
+            real,
+            in_flight: BTreeMap::new(),
+            presumed: HashSet::new(),
+        }
+    }
+
+    /// The shortest prefix that fails (or is presumed to), and the longest shorter one
+    /// that passes, if any: the answer lies between them.
+    fn bounds(&self) -> (usize, Option<usize>) {
+        let failing = |l: &usize, v: &Verdict| *v == Verdict::Fail || self.presumed.contains(l);
+        let fail = self
+            .real
+            .iter()
+            .filter(|(l, v)| failing(l, v))
+            .map(|(l, _)| *l)
+            .chain(self.presumed.iter().copied())
+            .min()
+            .expect("the longest prefix fails");
+        let pass = self
+            .real
+            .range(..fail)
+            .rev()
+            .find(|(_, v)| !v.fails())
+            .map(|(length, _)| *length);
+        (fail, pass)
+    }
+
+    /// Takes out the probes whose answers cannot change the round's any more (for the
+    /// caller to cancel): those outside (pass, fail). A presumed boundary stays, since it
+    /// can, if it passes after all.
+    fn take_useless(&mut self, fail: usize, pass: Option<usize>) -> Vec<ProbeId> {
+        let useless: Vec<usize> = self
+            .in_flight
+            .keys()
+            .copied()
+            .filter(|l| {
+                let above = *l > fail || (*l == fail && !self.presumed.contains(l));
+                above || pass.is_some_and(|p| *l <= p)
+            })
+            .collect();
+        useless
+            .into_iter()
+            .map(|length| {
+                self.presumed.remove(&length);
+                self.in_flight.remove(&length).expect("in flight")
+            })
+            .collect()
+    }
+
+    /// The length to probe next: a split of the widest gap between the known or awaited
+    /// points in `[low, fail]`; `None` when there is none left, or it is already known.
+    fn next_split(&self, order: &Order, low: usize, fail: usize) -> Option<usize> {
+        let mut points: Vec<usize> = vec![low, fail];
+        points.extend(
+            self.in_flight
+                .keys()
+                .copied()
+                .filter(|l| *l > low && *l < fail),
+        );
+        points.sort_unstable();
+        let (gap_low, gap_high) = points
+            .windows(2)
+            .map(|w| (w[0], w[1]))
+            .filter(|(a, b)| b - a > 1)
+            .max_by_key(|(a, b)| b - a)?;
+        let length = order.split(gap_low, gap_high);
+        (!self.in_flight.contains_key(&length) && !self.real.contains_key(&length))
+            .then_some(length)
+    }
+
+    /// Takes in what became of a probe: a verdict, or (when presuming) that it is overdue.
+    /// Events of probes outside this round are ignored.
+    fn record(&mut self, event: ProbeEvent, presuming: bool) {
+        match event {
+            ProbeEvent::Resolved(id, verdict) => {
+                if let Some(length) = self.length_of(id) {
+                    self.in_flight.remove(&length);
+                    self.presumed.remove(&length);
+                    self.real.insert(length, verdict);
+                }
+            }
+            ProbeEvent::Overdue(id) => {
+                if let Some(length) = self.length_of(id)
+                    && presuming
+                {
+                    self.presumed.insert(length);
+                }
+            }
+        }
+    }
+
+    fn length_of(&self, id: ProbeId) -> Option<usize> {
+        self.in_flight
+            .iter()
+            .find(|(_, p)| **p == id)
+            .map(|(l, _)| *l)
+    }
 }
 
 #[cfg(test)]
