@@ -3,5 +3,7 @@
 //! `TrialRecord::redacted`), so no output can forget to.
 
 pub mod attachment;
+#[cfg(test)]
+pub mod fixtures;
 pub mod json;
 pub mod terminal;

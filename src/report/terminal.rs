@@ -415,6 +415,17 @@ fn grouped_threads(dump: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn findings_read_as_their_snapshots() {
+        for fixture in fixtures::all() {
+            fixtures::check_snapshot(
+                &format!("{}.terminal.txt", fixture.name),
+                &finding(&fixture.finding),
+            );
+        }
+    }
 
     #[test]
     fn identical_stacks_are_shown_once_with_their_count() {

@@ -493,3 +493,73 @@ pub fn render(request: &Request<'_>, attachment: &Attachment, redacted: &Config)
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::minimal_worker::OneFile;
+    use super::*;
+    use crate::report::fixtures::{self, Fixture};
+
+    /// The README of the attachment written for `fixture`'s finding, as `write` makes it.
+    fn readme(fixture: &Fixture) -> String {
+        let finding = &fixture.finding;
+        let redactor = fixture.redactor();
+        let minimal = finding.minimal_config.as_ref().unwrap();
+        let redacted = redactor.redact_config(minimal);
+        let verified = finding.attachment_verified == Some(true);
+        let (broker_url, broker_version) = match fixture.case.template.as_str() {
+            "dramatiq" => ("amqp://guest:guest@localhost:5672/%2f", "3.13.7"),
+            _ => ("redis://:hunter22@localhost:6379/0", "7.2.4"),
+        };
+        let request = Request {
+            out: Path::new("/tmp/minrepro-out"),
+            case: &fixture.case,
+            good: fixture.good.as_ref(),
+            finding,
+            redactor: &redactor,
+            python: Path::new("/opt/venvs/app/bin/python"),
+            broker_url,
+            broker_version: Some(broker_version),
+        };
+        let attachment = Attachment {
+            dir: finding.attachment.clone().unwrap(),
+            tarball: Path::new("/tmp/minrepro-out").join(format!("{}.tar.gz", finding.case)),
+            verified,
+            verification: if verified {
+                format!("REPRODUCED: {}", finding.outcome.as_ref().unwrap().brief())
+            } else {
+                "NOT REPRODUCED: processed in 0.30s".into()
+            },
+            minimal_worker: finding.minimal_worker_reproduces.map(|reproduced| OneFile {
+                reproduced,
+                printed: if reproduced {
+                    "REPRODUCED: pending".into()
+                } else {
+                    "NOT REPRODUCED: processed in 0.10s".into()
+                },
+                pasted: reproduced,
+            }),
+            secret_elements: finding
+                .minimal
+                .iter()
+                .filter(|name| super::super::changed_by_redaction(name, minimal, &redacted))
+                .cloned()
+                .collect(),
+            files: 14,
+            bytes: 48_213,
+            tarball_bytes: 9_120,
+        };
+        render(&request, &attachment, &redacted)
+    }
+
+    #[test]
+    fn readmes_read_as_their_snapshots() {
+        for fixture in fixtures::all() {
+            if fixture.finding.attachment.is_some() {
+                fixtures::check_snapshot(&format!("{}.readme.md", fixture.name), &readme(&fixture));
+            }
+        }
+    }
+}
