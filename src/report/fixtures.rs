@@ -342,6 +342,35 @@ fn two_causes() -> Fixture {
         env("CELERY_TASK_ALWAYS_EAGER", "1"),
         Element::Option(LaunchOption::Launcher(Launcher::ConsoleScript)),
     ];
+    let mut second = cause(
+        &case,
+        &["env:LOG_FORMAT"],
+        trial(Some(30), "crash at worker:started", Verdict::Fail),
+        vec![trial(Some(31), "processed in 0.28s", Verdict::Pass)],
+        Outcome::Crash {
+            stage: Some("worker:started".into()),
+            exit_code: Some(1),
+            signal: None,
+            signature: "ValueError: Formatting field not found in record: 'asctime'".into(),
+        },
+    );
+    second.reproduction_rate = "10/10".into();
+    let mut finding = finding(&case, Mode::Isolate, vec![billing_cause(&case), second]);
+    finding.messages = 3;
+    finding.probe = "replay";
+    finding.trials = 33;
+    attached(&mut finding, false, None);
+    Fixture {
+        name: "two_causes",
+        case,
+        good: Some(good),
+        finding,
+    }
+}
+
+/// The first cause of `two_causes`: a prerequisite, the entries of `PYTHONPATH` that
+/// matter, a secret, and an env var that only the working side sets.
+fn billing_cause(case: &Case) -> Cause {
     let crash = Outcome::Crash {
         stage: Some("import:billing.tasks".into()),
         exit_code: Some(1),
@@ -349,8 +378,8 @@ fn two_causes() -> Fixture {
         signature: "ImproperlyConfigured: API_TOKEN|PYTHONPATH".into(),
     };
     let with = trial(Some(21), "crash at import:billing.tasks", Verdict::Fail);
-    let mut first = cause(
-        &case,
+    let mut cause = cause(
+        case,
         &[
             "env:DJANGO_SETTINGS_MODULE",
             "env:PYTHONPATH",
@@ -366,34 +395,34 @@ fn two_causes() -> Fixture {
         ],
         crash.clone(),
     );
-    first.prerequisites = vec!["env:DJANGO_SETTINGS_MODULE".into()];
+    cause.prerequisites = vec!["env:DJANGO_SETTINGS_MODULE".into()];
     // Isolated against good.toml, which sets it: the failing side leaves it unset.
-    first.minimal.push("env:CELERY_TASK_ALWAYS_EAGER".into());
-    first.elements.push(FoundElement {
+    cause.minimal.push("env:CELERY_TASK_ALWAYS_EAGER".into());
+    cause.elements.push(FoundElement {
         name: "env:CELERY_TASK_ALWAYS_EAGER".into(),
         value: None,
     });
-    first.evidence.push(Evidence {
+    cause.evidence.push(Evidence {
         element: "env:CELERY_TASK_ALWAYS_EAGER".into(),
         with: with.clone(),
         without: trial(None, "processed in 0.30s", Verdict::Pass),
     });
     // The list value reads as the cause has it: the entries that matter.
     let vendor = "/srv/minrepro/cases/billing/vendor";
-    first.elements[1].value = Some(vendor.into());
-    first.config.env.insert("PYTHONPATH".into(), vendor.into());
-    first.entries = vec![EntryFinding {
+    cause.elements[1].value = Some(vendor.into());
+    cause.config.env.insert("PYTHONPATH".into(), vendor.into());
+    cause.entries = vec![EntryFinding {
         element: "env:PYTHONPATH".into(),
-        kept: vec!["/srv/minrepro/cases/billing/vendor".into()],
+        kept: vec![vendor.into()],
         of: 2,
         one_minimal: true,
         evidence: vec![Evidence {
-            element: "/srv/minrepro/cases/billing/vendor".into(),
-            with: with.clone(),
+            element: vendor.into(),
+            with,
             without: trial(Some(20), "processed in 0.33s", Verdict::Pass),
         }],
     }];
-    first.record = Some(record(
+    cause.record = Some(record(
         &crash,
         &[
             ("python:started", 0.029, None),
@@ -402,30 +431,7 @@ fn two_causes() -> Fixture {
         ],
         "Traceback (most recent call last):\n  File \"billing/tasks.py\", line 3, in <module>\ndjango.core.exceptions.ImproperlyConfigured: API_TOKEN|PYTHONPATH",
     ));
-    let mut second = cause(
-        &case,
-        &["env:LOG_FORMAT"],
-        trial(Some(30), "crash at worker:started", Verdict::Fail),
-        vec![trial(Some(31), "processed in 0.28s", Verdict::Pass)],
-        Outcome::Crash {
-            stage: Some("worker:started".into()),
-            exit_code: Some(1),
-            signal: None,
-            signature: "ValueError: Formatting field not found in record: 'asctime'".into(),
-        },
-    );
-    second.reproduction_rate = "10/10".into();
-    let mut finding = finding(&case, Mode::Isolate, vec![first, second]);
-    finding.messages = 3;
-    finding.probe = "replay";
-    finding.trials = 33;
-    attached(&mut finding, false, None);
-    Fixture {
-        name: "two_causes",
-        case,
-        good: Some(good),
-        finding,
-    }
+    cause
 }
 
 /// A flaky failure under load (7 runs of 10), on RQ, whose certificate contradicted itself,
@@ -631,48 +637,7 @@ fn lines() -> Fixture {
         vec![trial(Some(6), "processed in 0.09s", Verdict::Pass)],
         discarded,
     );
-    cause.lines = Some(LinesFinding {
-        modules: vec![
-            ModuleLines {
-                module: "ledger.settings".into(),
-                file: "ledger/settings.py".into(),
-                lines: vec![
-                    LineRange {
-                        start: 3,
-                        end: 3,
-                        text: "import dramatiq".into(),
-                    },
-                    LineRange {
-                        start: 10,
-                        end: 12,
-                        text: "dramatiq.set_broker(\n    RabbitmqBroker(url=URL),\n)".into(),
-                    },
-                ],
-                kept: 2,
-                statements: 17,
-                one_minimal: true,
-                trials: 23,
-                kept_text: String::new(),
-                inlinable: false,
-            },
-            ModuleLines {
-                module: "ledger.tasks".into(),
-                file: "ledger/tasks.py".into(),
-                lines: vec![LineRange {
-                    start: 7,
-                    end: 7,
-                    text: "from ledger.settings import URL".into(),
-                }],
-                kept: 1,
-                statements: 9,
-                one_minimal: false,
-                trials: 11,
-                kept_text: String::new(),
-                inlinable: false,
-            },
-        ],
-        notes: vec!["the budget of 40 trials ran out in ledger.tasks".into()],
-    });
+    cause.lines = Some(ledger_lines());
     let mut finding = finding(&case, Mode::Minimize, vec![cause]);
     finding.probe = "replay";
     finding.trials = 41;
@@ -792,5 +757,52 @@ fn kept_only() -> Fixture {
         case,
         good: None,
         finding,
+    }
+}
+
+/// What statement-level reduction kept of `lines`' modules: one 1-minimal with a range of
+/// several lines, one cut short by the budget.
+fn ledger_lines() -> LinesFinding {
+    LinesFinding {
+        modules: vec![
+            ModuleLines {
+                module: "ledger.settings".into(),
+                file: "ledger/settings.py".into(),
+                lines: vec![
+                    LineRange {
+                        start: 3,
+                        end: 3,
+                        text: "import dramatiq".into(),
+                    },
+                    LineRange {
+                        start: 10,
+                        end: 12,
+                        text: "dramatiq.set_broker(\n    RabbitmqBroker(url=URL),\n)".into(),
+                    },
+                ],
+                kept: 2,
+                statements: 17,
+                one_minimal: true,
+                trials: 23,
+                kept_text: String::new(),
+                inlinable: false,
+            },
+            ModuleLines {
+                module: "ledger.tasks".into(),
+                file: "ledger/tasks.py".into(),
+                lines: vec![LineRange {
+                    start: 7,
+                    end: 7,
+                    text: "from ledger.settings import URL".into(),
+                }],
+                kept: 1,
+                statements: 9,
+                one_minimal: false,
+                trials: 11,
+                kept_text: String::new(),
+                inlinable: false,
+            },
+        ],
+        notes: vec!["the budget of 40 trials ran out in ledger.tasks".into()],
     }
 }

@@ -6,4 +6,6 @@ pub mod attachment;
 #[cfg(test)]
 pub mod fixtures;
 pub mod json;
+mod render;
 pub mod terminal;
+pub mod view;

@@ -120,7 +120,7 @@ pub async fn write(
         .collect();
     let context = Context {
         case_name: request.finding.case.clone(),
-        finding: comment_lines(&super::readme::finding_sentence(request.finding)),
+        finding: comment_lines(&crate::report::view::sentence(request.finding)),
         env: settings.env,
         options: settings.options,
         cli: options.launcher.is_cli().then(|| Cli {

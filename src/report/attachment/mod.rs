@@ -24,6 +24,7 @@ use crate::error::Error;
 use crate::messages::LaunchMessage;
 use crate::redact::Redactor;
 use crate::report::json;
+use crate::report::view::{self, FindingView};
 use crate::template;
 use crate::trial::{Failure, Outcome};
 
@@ -155,7 +156,7 @@ pub async fn write(request: &Request<'_>) -> Result<Attachment, Error> {
     )?;
     put(
         "README.md",
-        &readme::render(request, &attachment, &redacted),
+        &readme::render(request, &FindingView::of(finding), &attachment, &redacted)?,
     )?;
     scrub(&partial, request.redactor)?;
 
@@ -213,7 +214,7 @@ fn minimal_case_file(request: &Request<'_>, redacted: &Config) -> String {
     let header = format!(
         "The minimal configuration of case `{}`, found by minrepro bisect.\n{}\n\nRun it with `minrepro run case.toml`, or without minrepro: `python reproduce.py`.",
         finding.case,
-        textwrap::fill(&readme::finding_sentence(finding), 86)
+        textwrap::fill(&view::sentence(finding), 86)
     );
     // The launch's messages, their brokers' passwords replaced like every secret.
     let launch_messages: Vec<LaunchMessage> =
@@ -332,7 +333,7 @@ fn launcher(
     let framework = crate::framework::of(&redacted.template)?;
     let context = LauncherContext {
         case_name: &request.finding.case,
-        finding: comment_lines(&readme::finding_sentence(request.finding)),
+        finding: comment_lines(&view::sentence(request.finding)),
         env: settings.env,
         options: settings.options,
         entry,
