@@ -328,7 +328,7 @@ fn load_sentence(messages: u32, load: &LoadFinding) -> String {
 }
 
 /// "The worker stays PENDING … when `X=1` is set and `app.settings` is imported; …"
-pub fn sentence(finding: &Finding) -> String {
+fn sentence(finding: &Finding) -> String {
     format!(
         "{}{}{}; reproduced in {} runs.",
         what_fails(finding.outcome.as_ref()),

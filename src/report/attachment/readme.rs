@@ -9,7 +9,7 @@ use serde::Serialize;
 use similar::TextDiff;
 
 use super::minimal_worker::OneFile;
-use super::{Attachment, LAUNCHER, Request};
+use super::{Attachment, Job, LAUNCHER};
 use crate::bisect::Finding;
 use crate::case::Config;
 use crate::case::space::Mode;
@@ -68,22 +68,17 @@ struct Stage {
     detail: String,
 }
 
-pub fn render(
-    request: &Request<'_>,
-    view: &FindingView,
-    attachment: &Attachment,
-    redacted: &Config,
-) -> Result<String, Error> {
-    let finding = request.finding;
+pub fn render(job: &Job<'_>, attachment: &Attachment, redacted: &Config) -> Result<String, Error> {
+    let finding = job.finding;
     let readme = Readme {
-        finding: view,
-        description: request.case.description.as_deref(),
+        finding: &job.view,
+        description: job.request.case.description.as_deref(),
         launcher: LAUNCHER,
         launch_file: template::LAUNCH_FILE,
         probe_file: template::PROBE_FILE,
         worker_file: template::WORKER_FILE,
-        python: request.python.display().to_string(),
-        broker: super::without_credentials(request.broker_url),
+        python: job.request.python.display().to_string(),
+        broker: super::without_credentials(job.request.broker_url),
         framework: crate::framework::of(&redacted.template)
             .ok()
             .map(|f| f.title()),
@@ -92,7 +87,7 @@ pub fn render(
         verification: &attachment.verification,
         one_file: attachment.minimal_worker.as_ref(),
         secret_elements: &attachment.secret_elements,
-        diff: diff(request, redacted),
+        diff: diff(job, redacted),
         stages: stages(finding),
         stack_dump: stack_dump(finding),
         stderr_tail: stderr_tail(finding),
@@ -102,8 +97,8 @@ pub fn render(
             .map(|r| r.versions.clone())
             .unwrap_or_default()
             .sentence(),
-        broker_kind: crate::broker::Kind::of(request.broker_url).map_or("broker", |k| k.name()),
-        broker_version: request.broker_version.unwrap_or("?"),
+        broker_kind: crate::broker::Kind::of(job.request.broker_url).map_or("broker", |k| k.name()),
+        broker_version: job.request.broker_version.unwrap_or("?"),
     };
     render::render(
         "README.md",
@@ -112,8 +107,8 @@ pub fn render(
     )
 }
 
-fn diff(request: &Request<'_>, redacted: &Config) -> Diff {
-    let (title, from_label, to_label, from) = match (request.finding.mode, request.good) {
+fn diff(job: &Job<'_>, redacted: &Config) -> Diff {
+    let (title, from_label, to_label, from) = match (job.finding.mode, job.request.good) {
         (Mode::Isolate, Some(good)) => (
             "From the working configuration to the failing one",
             "good.toml (works)",
@@ -124,11 +119,11 @@ fn diff(request: &Request<'_>, redacted: &Config) -> Diff {
             "From the full configuration to the minimal one",
             "full configuration",
             "minimal configuration",
-            request.case.full_config(),
+            job.request.case.full_config(),
         ),
     };
-    let case_dir = &request.case.dir;
-    let from = request.redactor.redact_config(&from);
+    let case_dir = &job.request.case.dir;
+    let from = job.request.redactor.redact_config(&from);
     let from_text = write::config_text(&from, case_dir);
     let minimal_text = write::config_text(redacted, case_dir);
     let text = TextDiff::from_lines(&from_text, &minimal_text)
@@ -177,10 +172,11 @@ fn stderr_tail(finding: &Finding) -> Option<String> {
 mod tests {
     use std::path::Path;
 
+    use super::super::{Request, secret_elements};
     use super::*;
     use crate::report::fixtures::{self, Fixture};
 
-    /// The README of the attachment written for `fixture`'s finding, as `write` makes it.
+    /// The README of the attachment written for `fixture`'s finding, as `attach` makes it.
     fn readme(fixture: &Fixture) -> String {
         let finding = &fixture.finding;
         let redactor = fixture.redactor();
@@ -195,7 +191,6 @@ mod tests {
             out: Path::new("/tmp/minrepro-out"),
             case: &fixture.case,
             good: fixture.good.as_ref(),
-            finding,
             redactor: &redactor,
             python: Path::new("/opt/venvs/app/bin/python"),
             broker_url,
@@ -219,17 +214,17 @@ mod tests {
                 },
                 pasted: reproduced,
             }),
-            secret_elements: finding
-                .minimal
-                .iter()
-                .filter(|name| super::super::changed_by_redaction(name, minimal, &redacted))
-                .cloned()
-                .collect(),
+            secret_elements: secret_elements(&finding.minimal, minimal, &redacted),
             files: 14,
             bytes: 48_213,
             tarball_bytes: 9_120,
         };
-        render(&request, &FindingView::of(finding), &attachment, &redacted).unwrap()
+        let job = Job {
+            request: &request,
+            finding,
+            view: FindingView::of(finding),
+        };
+        render(&job, &attachment, &redacted).unwrap()
     }
 
     #[test]
