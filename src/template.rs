@@ -113,7 +113,10 @@ pub fn render_shared(name: &str, context: Value) -> Result<String, Error> {
     render_text(shared(name)?, name, context)
 }
 
-fn render_text(source: &str, what: &str, context: Value) -> Result<String, Error> {
+/// An environment with minrepro's template syntax: the line of a block tag leaves nothing
+/// behind and a template's last newline is kept, so that a template reads as the text it
+/// makes (the workers', the launcher, the reports).
+pub fn environment() -> Result<Environment<'static>, Error> {
     let syntax = SyntaxConfig::builder()
         .trim_blocks(true)
         .lstrip_blocks(true)
@@ -122,6 +125,11 @@ fn render_text(source: &str, what: &str, context: Value) -> Result<String, Error
         .map_err(|err| Error::infra(format!("template syntax: {err}")))?;
     let mut env = Environment::new();
     env.set_syntax(syntax);
+    Ok(env)
+}
+
+fn render_text(source: &str, what: &str, context: Value) -> Result<String, Error> {
+    let mut env = environment()?;
     env.add_filter("py", python_literal);
     env.render_str(source, context)
         .map_err(|err| Error::infra(format!("cannot render {what}: {err:#}")))

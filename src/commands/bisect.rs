@@ -88,31 +88,22 @@ pub async fn bisect(args: BisectArgs) -> Result<Exit, Error> {
         let redactor = bisect::redactor_for(&case, good.as_ref(), args.show_secrets);
         let broker_url = runner.brokers.url_for(case.broker.as_deref());
         let broker = runner.brokers.get(&broker_url).await?;
-        let written = attachment::write(&attachment::Request {
+        let request = attachment::Request {
             out,
             case: &case,
             good: good.as_ref(),
-            finding: &finding,
             redactor: &redactor,
             python: &python,
             broker_url: &broker_url,
             broker_version: broker.version(),
-        })
-        .await?;
+        };
+        let written = attachment::attach(&mut finding, &request).await?;
         if !written.verified {
             eprintln!(
                 "minrepro: warning: the attachment's launcher did not reproduce the failure; its README says so:\n{}",
                 written.verification
             );
         }
-        finding.attachment = Some(written.dir.clone());
-        finding.attachment_verified = Some(written.verified);
-        finding.minimal_worker_reproduces = written.minimal_worker.as_ref().map(|m| m.reproduced);
-        finding.attachment_size = Some(bisect::AttachmentSize {
-            files: written.files,
-            bytes: written.bytes,
-            tarball_bytes: written.tarball_bytes,
-        });
     }
     if args.json {
         println!(

@@ -455,22 +455,17 @@ async fn run_case(context: CaseContext) -> CaseReport {
                 Ok(broker) => broker.version().map(str::to_string),
                 Err(_) => None,
             };
-            let written = attachment::write(&attachment::Request {
+            let request = attachment::Request {
                 out: &context.out,
                 case: &context.case,
                 good: context.good.as_ref(),
-                finding: &finding,
                 redactor: &redactor,
                 python: python.as_deref().unwrap_or(Path::new("python3")),
                 broker_url: &broker_url,
                 broker_version: broker_version.as_deref(),
-            })
-            .await;
-            match written {
+            };
+            match attachment::attach(&mut finding, &request).await {
                 Ok(written) => {
-                    finding.attachment_verified = Some(written.verified);
-                    finding.minimal_worker_reproduces =
-                        written.minimal_worker.as_ref().map(|m| m.reproduced);
                     if !written.verified {
                         report.reason = Some(format!(
                             "{}the attachment's launcher did not reproduce the failure",

@@ -26,3 +26,16 @@ pub fn finding(finding: &Finding) -> Value {
     }
     value
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::report::fixtures;
+
+    #[test]
+    fn findings_print_as_their_snapshots() {
+        for fixture in fixtures::all() {
+            let json = serde_json::to_string_pretty(&super::finding(&fixture.finding)).unwrap();
+            fixtures::check_snapshot(&format!("{}.json", fixture.name), &format!("{json}\n"));
+        }
+    }
+}

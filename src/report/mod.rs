@@ -3,5 +3,9 @@
 //! `TrialRecord::redacted`), so no output can forget to.
 
 pub mod attachment;
+#[cfg(test)]
+pub mod fixtures;
 pub mod json;
+mod render;
 pub mod terminal;
+pub mod view;

@@ -2,9 +2,12 @@
 
 use std::fmt::Write;
 
-use crate::bisect::oracle::TrialRef;
-use crate::bisect::{Cause, Finding};
-use crate::case::space::Mode;
+use minijinja::value::Serde;
+use minijinja::{Value, context};
+
+use crate::bisect::Finding;
+use crate::report::render;
+use crate::report::view::FindingView;
 use crate::trial::{Outcome, TrialRecord};
 
 /// At most this many lines of stack dump on the terminal; `--json` has all of it.
@@ -75,293 +78,11 @@ pub fn trial(record: &TrialRecord) -> String {
 /// What a bisection found: each cause with its elements, their values and the trials
 /// that show each one is needed, the failure with its stage, the rate, the cost.
 pub fn finding(finding: &Finding) -> String {
-    let mut out = String::new();
-    if !finding.reproduces && !finding.interrupted {
-        let _ = writeln!(
-            out,
-            "\n{}: does not reproduce: {}",
-            finding.case,
-            finding
-                .reason
-                .as_deref()
-                .unwrap_or("the failure did not show")
-        );
-        let _ = writeln!(out, "  {} trials in {:.1}s", finding.trials, finding.wall_s);
-        return out;
-    }
-    let of = match finding.mode {
-        Mode::Minimize => format!("{} elements", finding.reducible),
-        Mode::Isolate => format!(
-            "{} differences from the good configuration",
-            finding.reducible
-        ),
-    };
-    let _ = writeln!(out);
-    if finding.interrupted {
-        let _ = writeln!(
-            out,
-            "{}: {}; the smallest failing configuration so far has {} of {of}:",
-            finding.case,
-            if finding.stopped_by.is_some() {
-                "stopped"
-            } else {
-                "interrupted"
-            },
-            finding.minimal.len()
-        );
-    } else if finding.causes.len() > 1 {
-        let _ = writeln!(
-            out,
-            "{}: {} independent causes, each shows the failure without the others:",
-            finding.case,
-            finding.causes.len()
-        );
-    }
-    for (number, cause) in finding.causes.iter().enumerate() {
-        if finding.interrupted {
-            cause_elements(&mut out, cause);
-            break;
-        }
-        if finding.causes.len() > 1 {
-            let _ = writeln!(
-                out,
-                "\ncause {} of {}: {} of {of}",
-                number + 1,
-                finding.causes.len(),
-                cause.minimal.len()
-            );
-        } else if cause.prerequisites.is_empty() {
-            let _ = writeln!(
-                out,
-                "{}: {} of {of} reproduce the failure:",
-                finding.case,
-                cause.minimal.len()
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "{}: {} of {of} cause the failure, {} more {} needed to see it:",
-                finding.case,
-                cause.minimal.len() - cause.prerequisites.len(),
-                cause.prerequisites.len(),
-                if cause.prerequisites.len() == 1 {
-                    "is"
-                } else {
-                    "are"
-                }
-            );
-        }
-        cause_elements(&mut out, cause);
-        if let Some(outcome) = &cause.outcome {
-            let _ = writeln!(
-                out,
-                "  {:<10} {}",
-                outcome.kind().to_uppercase(),
-                outcome.summary()
-            );
-        }
-        let minimality = if cause.one_minimal {
-            "1-minimal: without any one of them, the failure is gone"
-        } else {
-            "not shown 1-minimal: the oracle gave contradictory answers"
-        };
-        let _ = writeln!(
-            out,
-            "  reproduced {} fresh runs · {minimality}",
-            cause.reproduction_rate
-        );
-        if let Some(lines) = &cause.lines {
-            module_lines(&mut out, lines);
-        }
-    }
-    if let Some(load) = &finding.load {
-        let _ = writeln!(out, "\n  {}", load_sentence(finding.messages, load));
-    } else if finding.probe == "replay" {
-        let _ = writeln!(
-            out,
-            "\n  every trial replayed the launch's {} message{} where {} sent, with fresh ids",
-            finding.messages,
-            if finding.messages == 1 { "" } else { "s" },
-            if finding.messages == 1 {
-                "it was"
-            } else {
-                "they were"
-            }
-        );
-    } else if finding.messages > 1 {
-        let _ = writeln!(
-            out,
-            "\n  every trial published {} probe messages (--reduce-messages finds the fewest that fail)",
-            finding.messages
-        );
-    }
-    if !finding.kept.is_empty() {
-        let _ = writeln!(out, "\n  kept in every trial: {}", finding.kept.join(", "));
-    }
-    let _ = writeln!(
-        out,
-        "  {} trials, {} answers from earlier runs' records, {} cache hits, {:.1}s",
-        finding.trials, finding.recorded, finding.cache_hits, finding.wall_s
-    );
-    if let Some(dir) = &finding.attachment {
-        let verified = if finding.attachment_verified == Some(true) {
-            "its launcher reproduces the failure"
-        } else {
-            "NOT verified: its launcher did not reproduce the failure"
-        };
-        let size = finding
-            .attachment_size
-            .map(|size| {
-                format!(
-                    " ({} files, {}; tarball {})",
-                    size.files,
-                    kilobytes(size.bytes),
-                    kilobytes(size.tarball_bytes)
-                )
-            })
-            .unwrap_or_default();
-        let one_file = match finding.minimal_worker_reproduces {
-            Some(true) => "; minimal_worker.py reproduces on its own",
-            Some(false) => {
-                "; minimal_worker.py does not reproduce on its own (its README says why)"
-            }
-            None => "",
-        };
-        let _ = writeln!(
-            out,
-            "  attachment: {} (and .tar.gz){size}; {verified}{one_file}",
-            dir.display()
-        );
-    }
-    out
-}
-
-fn kilobytes(bytes: u64) -> String {
-    format!("{:.0} kB", (bytes as f64 / 1000.0).ceil())
-}
-
-/// The load a failure needs, in words.
-pub fn load_sentence(messages: u32, load: &crate::bisect::load::LoadFinding) -> String {
-    match load.passes_up_to {
-        None => format!(
-            "the load does not matter: one message shows the failure as well as {messages} ({} trials)",
-            load.trials
-        ),
-        Some(passes) => format!(
-            "the failure needs load: it shows with {} messages, not with {passes} ({} trials, of {messages} sent)",
-            load.fails_from, load.trials
-        ),
-    }
-}
-
-/// "with all of them: pending at worker:started (trial 12)"
-fn trial_ref(trial: &Option<TrialRef>) -> String {
-    trial
-        .as_ref()
-        .map_or_else(|| "not run".to_string(), TrialRef::to_string)
-}
-
-fn cause_elements(out: &mut String, cause: &Cause) {
-    let width = cause
-        .elements
-        .iter()
-        .map(|e| e.name.len() + e.value.as_ref().map_or(0, |v| v.len() + 3))
-        .max()
-        .unwrap_or(0)
-        .min(60);
-    // The causes first, then what is only needed to see the failure at all.
-    let (prerequisites, causes): (Vec<_>, Vec<_>) = cause
-        .elements
-        .iter()
-        .partition(|e| cause.prerequisites.contains(&e.name));
-    for (group, elements) in [("", causes), ("prerequisite", prerequisites)] {
-        if !group.is_empty() && !elements.is_empty() {
-            let _ = writeln!(
-                out,
-                "  prerequisites: without them the worker fails another way, so the failure cannot show"
-            );
-        }
-        for element in elements {
-            let shown = match &element.value {
-                Some(value) => format!("{} = {}", element.name, value.replace('\n', "\\n")),
-                None => element.name.clone(),
-            };
-            let without = cause
-                .evidence
-                .iter()
-                .find(|e| e.element == element.name)
-                .map(|e| format!("  without it: {}", trial_ref(&e.without)))
-                .unwrap_or_default();
-            let _ = writeln!(out, "  {shown:<width$}{without}");
-        }
-    }
-    if cause.elements.is_empty() {
-        let _ = writeln!(
-            out,
-            "  (none: the failure shows with only the kept elements)"
-        );
-    }
-    if let Some(with) = cause.evidence.first().map(|e| &e.with) {
-        let _ = writeln!(
-            out,
-            "  {:<width$}  with all of them: {}",
-            "",
-            trial_ref(with)
-        );
-    }
-    for entries in &cause.entries {
-        let _ = writeln!(
-            out,
-            "  {}: {} of its {} entries matter: {}",
-            entries.element,
-            entries.kept.len(),
-            entries.of,
-            entries.kept.join(" ")
-        );
-        for evidence in &entries.evidence {
-            let _ = writeln!(
-                out,
-                "    {}  without it: {}",
-                evidence.element,
-                trial_ref(&evidence.without)
-            );
-        }
-    }
-}
-
-/// The statements of each module the cause needs: `file:lines  text`.
-fn module_lines(out: &mut String, found: &crate::bisect::lines::LinesFinding) {
-    for module in &found.modules {
-        let _ = writeln!(
-            out,
-            "  down to the line in {} ({}): {} of its {} statements matter ({}, {} trials):",
-            module.file,
-            module.module,
-            module.kept,
-            module.statements,
-            if module.one_minimal {
-                "1-minimal"
-            } else {
-                "not shown 1-minimal"
-            },
-            module.trials
-        );
-        let labels: Vec<String> = module
-            .lines
-            .iter()
-            .map(|range| format!("{}:{range}", module.file))
-            .collect();
-        let width = labels.iter().map(String::len).max().unwrap_or(0);
-        for (range, label) in module.lines.iter().zip(&labels) {
-            for (index, text) in range.text.lines().enumerate() {
-                let label = if index == 0 { label.as_str() } else { "" };
-                let _ = writeln!(out, "    {label:<width$}  {text}");
-            }
-        }
-    }
-    for note in &found.notes {
-        let _ = writeln!(out, "  note: {note}");
-    }
+    let context = context! { finding => Value::from(Serde(FindingView::of(finding))) };
+    // The template is part of the binary, and the snapshot tests render every path
+    // through it: an error here is a bug, not a condition of the run.
+    render::render("finding.txt", include_str!("finding.txt.j2"), context)
+        .expect("the terminal's finding template renders")
 }
 
 /// A faulthandler dump with identical stacks shown once ("4 threads"): a pool of idle
@@ -415,6 +136,17 @@ fn grouped_threads(dump: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn findings_read_as_their_snapshots() {
+        for fixture in fixtures::all() {
+            fixtures::check_snapshot(
+                &format!("{}.terminal.txt", fixture.name),
+                &finding(&fixture.finding),
+            );
+        }
+    }
 
     #[test]
     fn identical_stacks_are_shown_once_with_their_count() {

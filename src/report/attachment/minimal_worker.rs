@@ -11,7 +11,7 @@ use minijinja::Value;
 use minijinja::value::Serde;
 use serde::Serialize;
 
-use super::{Request, comment_lines, launch_settings, verify};
+use super::{Job, comment_lines, launch_settings, verify};
 use crate::bisect::lines::LinesFinding;
 use crate::case::Config;
 use crate::error::Error;
@@ -79,18 +79,18 @@ struct Context {
 /// Writes minimal_worker.py (and `reduced/`) into the attachment folder `dir` and runs it.
 pub async fn write(
     dir: &Path,
-    request: &Request<'_>,
+    job: &Job<'_>,
     minimal: &Config,
     redacted: &Config,
 ) -> Result<OneFile, Error> {
-    let lines = request
+    let lines = job
         .finding
         .causes
         .first()
         .and_then(|cause| cause.lines.as_ref());
-    let sources = write_reduced(dir, request, minimal)?;
+    let sources = write_reduced(dir, job, minimal)?;
     let pasted = can_paste(minimal, lines);
-    let settings = launch_settings(request, redacted);
+    let settings = launch_settings(job, redacted);
     let framework = framework::of(&redacted.template)?;
     let options = &redacted.options;
     let application = minimal
@@ -105,7 +105,7 @@ pub async fn write(
                         "{} ({}): the statements minrepro kept",
                         found.file, found.module
                     )),
-                    text: Some(request.redactor.redact(&found.kept_text)),
+                    text: Some(job.request.redactor.redact(&found.kept_text)),
                     module: None,
                 }),
                 // Reduced to nothing: the import itself was not needed.
@@ -119,8 +119,8 @@ pub async fn write(
         })
         .collect();
     let context = Context {
-        case_name: request.finding.case.clone(),
-        finding: comment_lines(&super::readme::finding_sentence(request.finding)),
+        case_name: job.finding.case.clone(),
+        finding: comment_lines(&job.view.sentence),
         env: settings.env,
         options: settings.options,
         cli: options.launcher.is_cli().then(|| Cli {
@@ -134,17 +134,17 @@ pub async fn write(
         worker_threads: options.worker_threads.unwrap_or(1),
         log_level: options.log_level.clone(),
         django_settings: options.django_settings.clone(),
-        messages: request.finding.messages,
-        timeout_s: request.finding.timeout_s,
+        messages: job.finding.messages,
+        timeout_s: job.finding.timeout_s,
         expected_kind: settings.expected_kind,
-        embedded: (!pasted && !sources.is_empty()).then(|| embedded(&sources, lines, request)),
+        embedded: (!pasted && !sources.is_empty()).then(|| embedded(&sources, lines, job)),
         application,
     };
     let text = template::render(&minimal.template, TEMPLATE, Value::from(Serde(context)))?;
     let path = dir.join(FILE);
-    std::fs::write(&path, request.redactor.redact(&text))
+    std::fs::write(&path, job.request.redactor.redact(&text))
         .map_err(|err| Error::infra(format!("cannot write {}: {err}", path.display())))?;
-    let (reproduced, printed) = verify(dir, FILE, request).await;
+    let (reproduced, printed) = verify(dir, FILE, job).await;
     Ok(OneFile {
         reproduced,
         printed,
@@ -156,7 +156,7 @@ pub async fn write(
 fn embedded(
     sources: &indexmap::IndexMap<String, String>,
     lines: Option<&LinesFinding>,
-    request: &Request<'_>,
+    job: &Job<'_>,
 ) -> Vec<Embedded> {
     sources
         .keys()
@@ -169,7 +169,7 @@ fn embedded(
                     |m| format!("{} ({name}): the statements minrepro kept", m.file),
                 ),
                 lines: found
-                    .map(|m| request.redactor.redact(&m.kept_text))
+                    .map(|m| job.request.redactor.redact(&m.kept_text))
                     .unwrap_or_default()
                     .split_inclusive('\n')
                     .map(str::to_string)
@@ -199,13 +199,13 @@ fn can_paste(minimal: &Config, lines: Option<&LinesFinding>) -> bool {
 /// redacted (the one-file worker embeds these texts too).
 pub fn write_reduced(
     dir: &Path,
-    request: &Request<'_>,
+    job: &Job<'_>,
     minimal: &Config,
 ) -> Result<indexmap::IndexMap<String, String>, Error> {
     let sources: indexmap::IndexMap<String, String> = minimal
         .sources
         .iter()
-        .map(|(module, text)| (module.clone(), request.redactor.redact(text)))
+        .map(|(module, text)| (module.clone(), job.request.redactor.redact(text)))
         .collect();
     for (module, text) in &sources {
         let path = dir

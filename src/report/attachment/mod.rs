@@ -16,7 +16,7 @@ use minijinja::Value;
 use minijinja::value::Serde;
 use serde::Serialize;
 
-use crate::bisect::Finding;
+use crate::bisect::{AttachmentSize, Finding};
 use crate::case::space::Mode;
 use crate::case::write::{self, CaseFile};
 use crate::case::{Case, Config, Expect, Timeout};
@@ -24,23 +24,33 @@ use crate::error::Error;
 use crate::messages::LaunchMessage;
 use crate::redact::Redactor;
 use crate::report::json;
+use crate::report::view::FindingView;
 use crate::template;
 use crate::trial::{Failure, Outcome};
 
 /// The launcher's file name in an attachment.
 pub const LAUNCHER: &str = "reproduce.py";
 
+/// What an attachment is written from, besides the finding: the cases, where it goes, and
+/// the interpreter and broker its launcher is verified with.
 pub struct Request<'a> {
     pub out: &'a Path,
     pub case: &'a Case,
     pub good: Option<&'a Case>,
-    pub finding: &'a Finding,
     pub redactor: &'a Redactor,
     /// The interpreter that runs the verification.
     pub python: &'a Path,
     pub broker_url: &'a str,
     /// The RabbitMQ version the broker announced.
     pub broker_version: Option<&'a str>,
+}
+
+/// An attachment being written: what was asked, the finding, and the finding's view, made
+/// once so that the README, the launcher, the case file and minimal_worker.py tell it alike.
+struct Job<'a> {
+    request: &'a Request<'a>,
+    finding: &'a Finding,
+    view: FindingView,
 }
 
 /// What was written.
@@ -64,47 +74,104 @@ pub struct Attachment {
     pub tarball_bytes: u64,
 }
 
-pub async fn write(request: &Request<'_>) -> Result<Attachment, Error> {
-    let finding = request.finding;
-    let io = |what: &str, path: &Path, err: std::io::Error| {
-        Error::infra(format!("cannot {what} {}: {err}", path.display()))
+/// Writes the attachment of `finding`, runs its launcher once to verify it, and records it
+/// in the finding: where it is, whether its launcher and minimal_worker.py reproduced, how
+/// big it came out. `minrepro bisect` and `minrepro nightly` both attach this way, so that
+/// their findings say the same of their attachments.
+pub async fn attach(finding: &mut Finding, request: &Request<'_>) -> Result<Attachment, Error> {
+    let job = Job {
+        request,
+        finding,
+        view: FindingView::of(finding),
     };
-    std::fs::create_dir_all(request.out).map_err(|e| io("create", request.out, e))?;
-    let out = std::path::absolute(request.out).unwrap_or_else(|_| request.out.to_path_buf());
-    let final_dir = out.join(&finding.case);
-    let partial = out.join(format!("{}.partial", finding.case));
-    if partial.exists() {
-        std::fs::remove_dir_all(&partial).map_err(|e| io("remove", &partial, e))?;
+    let written = write(&job).await?;
+    finding.attachment = Some(written.dir.clone());
+    finding.attachment_verified = Some(written.verified);
+    finding.minimal_worker_reproduces = written.minimal_worker.as_ref().map(|m| m.reproduced);
+    finding.attachment_size = Some(AttachmentSize {
+        files: written.files,
+        bytes: written.bytes,
+        tarball_bytes: written.tarball_bytes,
+    });
+    Ok(written)
+}
+
+fn io_error(what: &str, path: &Path, err: std::io::Error) -> Error {
+    Error::infra(format!("cannot {what} {}: {err}", path.display()))
+}
+
+/// The attachment's folder while it is written (`<case>.partial`): it becomes the
+/// attachment only once complete. Every text goes in redacted.
+struct Partial<'a> {
+    dir: PathBuf,
+    redactor: &'a Redactor,
+}
+
+impl Partial<'_> {
+    fn put(&self, name: &str, text: &str) -> Result<(), Error> {
+        let path = self.dir.join(name);
+        std::fs::write(&path, self.redactor.redact(text)).map_err(|e| io_error("write", &path, e))
     }
-    std::fs::create_dir_all(&partial).map_err(|e| io("create", &partial, e))?;
+}
+
+/// Writes the folder as `<case>.partial` and gives it its name only once it is complete and
+/// verified: a folder under an attachment's name is never half written.
+async fn write(job: &Job<'_>) -> Result<Attachment, Error> {
+    let (finding, request) = (job.finding, job.request);
+    std::fs::create_dir_all(request.out).map_err(|e| io_error("create", request.out, e))?;
+    let out = std::path::absolute(request.out).unwrap_or_else(|_| request.out.to_path_buf());
+    let partial = Partial {
+        dir: out.join(format!("{}.partial", finding.case)),
+        redactor: request.redactor,
+    };
+    if partial.dir.exists() {
+        std::fs::remove_dir_all(&partial.dir).map_err(|e| io_error("remove", &partial.dir, e))?;
+    }
+    std::fs::create_dir_all(&partial.dir).map_err(|e| io_error("create", &partial.dir, e))?;
     let minimal = finding
         .minimal_config
         .as_ref()
         .ok_or_else(|| Error::infra("the finding has no minimal configuration"))?;
-    files::copy_needed(minimal, &request.case.dir, &partial, &out)?;
+    files::copy_needed(minimal, &request.case.dir, &partial.dir, &out)?;
     let redacted = request.redactor.redact_config(minimal);
-    let secret_elements: Vec<String> = finding
-        .minimal
-        .iter()
-        .filter(|name| changed_by_redaction(name, minimal, &redacted))
-        .cloned()
-        .collect();
-
-    let put = |name: &str, text: &str| -> Result<(), Error> {
-        let path = partial.join(name);
-        std::fs::write(&path, request.redactor.redact(text)).map_err(|e| io("write", &path, e))
+    let minimal_worker = write_repro(job, &partial, minimal, &redacted).await?;
+    let (verified, verification) = verify(&partial.dir, LAUNCHER, job).await;
+    let attachment = Attachment {
+        dir: out.join(&finding.case),
+        tarball: out.join(format!("{}.tar.gz", finding.case)),
+        verified,
+        verification,
+        minimal_worker,
+        secret_elements: secret_elements(&finding.minimal, minimal, &redacted),
+        files: 0,
+        bytes: 0,
+        tarball_bytes: 0,
     };
-    put("case.toml", &minimal_case_file(request, &redacted))?;
+    write_report(job, &partial, &attachment, &redacted)?;
+    finish(partial, attachment, &finding.case)
+}
+
+/// What reproduces the failure: the case files, the worker, its requirements, the
+/// launcher, the trials, and minimal_worker.py (run once: how it did) or, for a framework
+/// without one, the reduced modules.
+async fn write_repro(
+    job: &Job<'_>,
+    partial: &Partial<'_>,
+    minimal: &Config,
+    redacted: &Config,
+) -> Result<Option<minimal_worker::OneFile>, Error> {
+    let (finding, request) = (job.finding, job.request);
+    partial.put("case.toml", &minimal_case_file(job, redacted))?;
     if let Some(good) = request.good {
         let good_config = request.redactor.redact_config(&good.full_config());
-        put(
+        partial.put(
             "good.toml",
             &good_case_file(good, &good_config, &request.case.dir),
         )?;
     }
-    let worker = template::render_worker(&finding.case, &redacted)?;
+    let worker = template::render_worker(&finding.case, redacted)?;
     for (name, text) in &worker.files {
-        put(name, text)?;
+        partial.put(name, text)?;
     }
     let modules = finding
         .minimal_record
@@ -112,59 +179,57 @@ pub async fn write(request: &Request<'_>) -> Result<Attachment, Error> {
         .map(|r| r.modules.clone())
         .unwrap_or_default();
     let packages = packages::of(request.python, &modules).await;
-    put(
+    partial.put(
         "requirements.txt",
         &packages.requirements_txt(request.python),
     )?;
-    put(
-        LAUNCHER,
-        &launcher(request, &redacted, worker.entry, &packages)?,
-    )?;
+    partial.put(LAUNCHER, &launcher(job, redacted, worker.entry, &packages)?)?;
     let trials: String = finding
         .log
         .iter()
         .filter_map(|t| serde_json::to_string(t).ok())
         .map(|line| line + "\n")
         .collect();
-    put("trials.jsonl", &trials)?;
-
-    let minimal_worker = if template::has(&redacted.template, minimal_worker::TEMPLATE) {
-        Some(minimal_worker::write(&partial, request, minimal, &redacted).await?)
+    partial.put("trials.jsonl", &trials)?;
+    if template::has(&redacted.template, minimal_worker::TEMPLATE) {
+        Ok(Some(
+            minimal_worker::write(&partial.dir, job, minimal, redacted).await?,
+        ))
     } else {
-        minimal_worker::write_reduced(&partial, request, minimal)?;
-        None
-    };
-    let verification = verify(&partial, LAUNCHER, request).await;
-    let attachment = Attachment {
-        dir: final_dir.clone(),
-        tarball: out.join(format!("{}.tar.gz", finding.case)),
-        verified: verification.0,
-        verification: verification.1,
-        minimal_worker,
-        secret_elements,
-        files: 0,
-        bytes: 0,
-        tarball_bytes: 0,
-    };
-    let mut report = json::finding(finding);
-    report["attachment"] = serde_json::json!(final_dir);
+        minimal_worker::write_reduced(&partial.dir, job, minimal)?;
+        Ok(None)
+    }
+}
+
+/// What was found and how the attachment did: report.json and the README. Then a last pass
+/// takes every secret out of every file.
+fn write_report(
+    job: &Job<'_>,
+    partial: &Partial<'_>,
+    attachment: &Attachment,
+    redacted: &Config,
+) -> Result<(), Error> {
+    let mut report = json::finding(job.finding);
+    report["attachment"] = serde_json::json!(attachment.dir);
     report["attachment_verified"] = serde_json::json!(attachment.verified);
-    put(
+    partial.put(
         "report.json",
         &serde_json::to_string_pretty(&report).unwrap_or_default(),
     )?;
-    put(
-        "README.md",
-        &readme::render(request, &attachment, &redacted),
-    )?;
-    scrub(&partial, request.redactor)?;
+    partial.put("README.md", &readme::render(job, attachment, redacted)?)?;
+    scrub(&partial.dir, job.request.redactor)
+}
 
-    if final_dir.exists() {
-        std::fs::remove_dir_all(&final_dir).map_err(|e| io("remove", &final_dir, e))?;
+/// The complete folder takes the attachment's name (replacing an earlier one), and its
+/// tarball is made.
+fn finish(partial: Partial<'_>, attachment: Attachment, case: &str) -> Result<Attachment, Error> {
+    let dir = &attachment.dir;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| io_error("remove", dir, e))?;
     }
-    std::fs::rename(&partial, &final_dir).map_err(|e| io("rename", &partial, e))?;
-    tarball(&final_dir, &attachment.tarball, &finding.case)?;
-    let (files, bytes) = files::size_of(&final_dir);
+    std::fs::rename(&partial.dir, dir).map_err(|e| io_error("rename", &partial.dir, e))?;
+    tarball(dir, &attachment.tarball, case)?;
+    let (files, bytes) = files::size_of(dir);
     Ok(Attachment {
         files,
         bytes,
@@ -173,25 +238,26 @@ pub async fn write(request: &Request<'_>) -> Result<Attachment, Error> {
     })
 }
 
-fn changed_by_redaction(name: &str, config: &Config, redacted: &Config) -> bool {
-    match name.strip_prefix("env:") {
-        Some(key) => config.env.get(key) != redacted.env.get(key),
-        None => false,
-    }
+/// The elements of `names` whose values redaction replaced in `config`.
+fn secret_elements(names: &[String], config: &Config, redacted: &Config) -> Vec<String> {
+    names
+        .iter()
+        .filter(|name| match name.strip_prefix("env:") {
+            Some(key) => config.env.get(key) != redacted.env.get(key),
+            None => false,
+        })
+        .cloned()
+        .collect()
 }
 
-fn expected_failure(request: &Request<'_>) -> (Expect, Option<Failure>) {
-    let reference = request
-        .finding
-        .full_outcome
-        .as_ref()
-        .and_then(Outcome::failure);
-    (request.case.oracle.expect, reference)
+fn expected_failure(job: &Job<'_>) -> (Expect, Option<Failure>) {
+    let reference = job.finding.full_outcome.as_ref().and_then(Outcome::failure);
+    (job.request.case.oracle.expect, reference)
 }
 
-fn minimal_case_file(request: &Request<'_>, redacted: &Config) -> String {
-    let finding = request.finding;
-    let (expect, reference) = expected_failure(request);
+fn minimal_case_file(job: &Job<'_>, redacted: &Config) -> String {
+    let finding = job.finding;
+    let (expect, reference) = expected_failure(job);
     let expect = match (expect, reference) {
         (Expect::Same, Some(Failure::Pending { .. })) => Expect::Pending,
         (Expect::Same, Some(Failure::Crash { .. })) => Expect::Crash,
@@ -200,7 +266,8 @@ fn minimal_case_file(request: &Request<'_>, redacted: &Config) -> String {
     };
     let name = format!("{}-minimal", finding.case);
     // The case's own secret marks that still name an element here.
-    let secrets: Vec<String> = request
+    let secrets: Vec<String> = job
+        .request
         .case
         .secrets
         .iter()
@@ -213,14 +280,15 @@ fn minimal_case_file(request: &Request<'_>, redacted: &Config) -> String {
     let header = format!(
         "The minimal configuration of case `{}`, found by minrepro bisect.\n{}\n\nRun it with `minrepro run case.toml`, or without minrepro: `python reproduce.py`.",
         finding.case,
-        textwrap::fill(&readme::finding_sentence(finding), 86)
+        textwrap::fill(&job.view.sentence, 86)
     );
     // The launch's messages, their brokers' passwords replaced like every secret.
     let launch_messages: Vec<LaunchMessage> =
-        crate::bisect::replayed_messages(request.case, request.good)
+        crate::bisect::replayed_messages(job.request.case, job.request.good)
             .into_iter()
             .map(|mut message| {
-                message.broker = request
+                message.broker = job
+                    .request
                     .redactor
                     .redact(&crate::redact::redact_url(&message.broker));
                 message
@@ -229,23 +297,23 @@ fn minimal_case_file(request: &Request<'_>, redacted: &Config) -> String {
     write::render(&CaseFile {
         header: &header,
         name: &name,
-        description: request.case.description.as_deref(),
+        description: job.request.case.description.as_deref(),
         config: redacted,
-        broker: request.case.broker.as_deref(),
-        python: request.case.python.as_deref(),
+        broker: job.request.case.broker.as_deref(),
+        python: job.request.case.python.as_deref(),
         expect,
-        timeout: match request.case.oracle.timeout {
+        timeout: match job.request.case.oracle.timeout {
             Timeout::Fixed(timeout) => Some(timeout),
             Timeout::Auto => None,
         },
-        runs: request.case.oracle.runs,
-        messages: request.case.oracle.messages,
+        runs: job.request.case.oracle.runs,
+        messages: job.request.case.oracle.messages,
         launch_messages: &launch_messages,
         keep: &finding.kept,
         secrets: &secrets,
         expected_minimal: (finding.mode == Mode::Minimize).then_some(finding.minimal.as_slice()),
         expected_isolated: (finding.mode == Mode::Isolate).then_some(finding.minimal.as_slice()),
-        case_dir: &request.case.dir,
+        case_dir: &job.request.case.dir,
     })
 }
 
@@ -292,10 +360,10 @@ struct LaunchSettings {
     expected_signature: Option<String>,
 }
 
-fn launch_settings(request: &Request<'_>, redacted: &Config) -> LaunchSettings {
-    let dir = request.case.dir.display().to_string();
+fn launch_settings(job: &Job<'_>, redacted: &Config) -> LaunchSettings {
+    let dir = job.request.case.dir.display().to_string();
     let relative = |text: &str| text.replace(&dir, "${CASE_DIR}");
-    let (expect, reference) = expected_failure(request);
+    let (expect, reference) = expected_failure(job);
     let (expected_kind, expected_signature) = match (expect, reference) {
         (Expect::AnyFailure, _) => ("any", None),
         (Expect::Pending, _) | (Expect::Same, Some(Failure::Pending { .. })) => ("pending", None),
@@ -323,29 +391,29 @@ fn launch_settings(request: &Request<'_>, redacted: &Config) -> LaunchSettings {
 }
 
 fn launcher(
-    request: &Request<'_>,
+    job: &Job<'_>,
     redacted: &Config,
     entry: &str,
     packages: &packages::Packages,
 ) -> Result<String, Error> {
-    let settings = launch_settings(request, redacted);
+    let settings = launch_settings(job, redacted);
     let framework = crate::framework::of(&redacted.template)?;
     let context = LauncherContext {
-        case_name: &request.finding.case,
-        finding: comment_lines(&readme::finding_sentence(request.finding)),
+        case_name: &job.finding.case,
+        finding: comment_lines(&job.view.sentence),
         env: settings.env,
         options: settings.options,
         entry,
         framework_title: framework.title().to_string(),
         client: template::client(&redacted.template)?,
-        default_broker: without_credentials(request.broker_url),
+        default_broker: without_credentials(job.request.broker_url),
         // The launcher sends minrepro's probe: as many messages as each trial sent.
-        messages: request.finding.messages,
+        messages: job.finding.messages,
         required: &packages.required,
         expected_kind: settings.expected_kind,
         expected_signature: settings.expected_signature,
-        timeout_s: request.finding.timeout_s,
-        replay: replay::launcher_replay(request.case, request.good, request.redactor)?,
+        timeout_s: job.finding.timeout_s,
+        replay: replay::launcher_replay(job.request.case, job.request.good, job.request.redactor)?,
     };
     template::render_shared("reproduce.py.j2", Value::from(Serde(context)))
 }
@@ -378,13 +446,13 @@ fn comment_lines(text: &str) -> Vec<String> {
 /// Runs a launcher of the attachment (`file`) once, as a user would: plain Python, a clean
 /// environment, from outside the attachment. Returns whether it reproduced, and what it
 /// printed.
-async fn verify(dir: &Path, file: &str, request: &Request<'_>) -> (bool, String) {
-    let limit = Duration::from_secs_f64(request.finding.timeout_s * 2.0 + 60.0);
-    let mut command = tokio::process::Command::new(request.python);
+async fn verify(dir: &Path, file: &str, job: &Job<'_>) -> (bool, String) {
+    let limit = Duration::from_secs_f64(job.finding.timeout_s * 2.0 + 60.0);
+    let mut command = tokio::process::Command::new(job.request.python);
     command
         .arg(dir.join(file))
         .arg("--broker")
-        .arg(request.broker_url)
+        .arg(job.request.broker_url)
         .env_clear()
         .envs(std::env::var_os("PATH").map(|p| ("PATH", p)))
         .current_dir(std::env::temp_dir())
@@ -408,7 +476,7 @@ async fn verify(dir: &Path, file: &str, request: &Request<'_>) -> (bool, String)
     // Exit 1 alone is also what an uncaught exception gives: the verdict line must be there.
     let reproduced = output.status.code() == Some(1)
         && printed.lines().any(|line| line.starts_with("REPRODUCED:"));
-    (reproduced, request.redactor.redact(printed.trim_end()))
+    (reproduced, job.request.redactor.redact(printed.trim_end()))
 }
 
 /// A last pass over every text file: no known secret value leaves in any byte.
