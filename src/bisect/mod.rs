@@ -28,7 +28,7 @@ use crate::trial::{Runner, TrialSpec, seconds};
 use crate::verdict::Judge;
 use cache::OutcomeCache;
 use events::{Events, Note, Observer};
-pub use finding::{AttachmentSize, Cause, Finding, FoundElement};
+pub use finding::{AttachmentSize, Cause, EntryFinding, Finding, FoundElement};
 use oracle::{Timing, TrialOracle, TrialOracleParts};
 use progress::Progress;
 use stages::{Plan, RATE_RUNS, Reduced};

@@ -591,7 +591,9 @@ fn stopped() -> Fixture {
     );
     finding.reproduces = false;
     finding.interrupted = true;
-    finding.stopped_by = Some("error: the broker at localhost:5672 went away".into());
+    finding.stopped_by = Some(crate::error::Error::infra(
+        "the broker at localhost:5672 went away",
+    ));
     finding.reason = Some(
         "error: the broker at localhost:5672 went away: the result is the smallest failing configuration found so far; run again to resume"
             .into(),
