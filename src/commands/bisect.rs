@@ -9,56 +9,14 @@ use crate::case::space::ConfigSpace;
 use crate::cli::BisectArgs;
 use crate::error::{Error, Exit};
 use crate::report::{attachment, json, terminal};
-use crate::trial::Runner;
+use crate::trial::{Runner, TrialRunner};
 
 pub async fn bisect(args: BisectArgs) -> Result<Exit, Error> {
-    let case = case::load(&args.case)?;
-    let good = args.good.as_deref().map(case::load).transpose()?;
-    if let Some(good) = &good
-        && good.template != case.template
-    {
-        return Err(Error::input(format!(
-            "{} uses template `{}` but {} uses `{}`: --good must describe the same worker",
-            good.path.display(),
-            good.template,
-            case.path.display(),
-            case.template
-        )));
-    }
+    let (case, good) = cases(&args)?;
     let python = crate::commands::interpreter(&args.trial, &case).await?;
-    if let Some(good) = &good
-        && args.trial.python.is_none()
-        && good.python.is_some()
-        && good.python != case.python
-    {
-        eprintln!(
-            "minrepro: note: {} ran on {}, {} on {}: every trial runs on the failing side's",
-            good.path.display(),
-            good.python
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            case.path.display(),
-            python.display()
-        );
-    }
+    note_other_interpreter(&args, &case, good.as_ref(), &python);
     let runner = Arc::new(crate::commands::trial_runner(&args.trial));
-    let settings = Settings {
-        jobs: args.jobs.map_or_else(crate::cli::default_jobs, usize::from),
-        fresh: args.fresh,
-        fresh_full: false,
-        timeout: args.trial.timeout,
-        show_secrets: args.show_secrets,
-        stop: runner.interrupted.clone(),
-        gate: None,
-        live_progress: true,
-        max_causes: args.max_causes.map_or(usize::MAX, usize::from),
-        reduce_messages: args.reduce_messages,
-        early_verdicts: !args.trial.no_early_verdicts,
-        lines_budget: args.lines_args.budget(args.out.is_some() || args.lines),
-        cache_dir: crate::python::cache_root(),
-        observers: Vec::new(),
-    };
+    let settings = settings(&args, &runner);
     let space_size = case::space::Space::of(&case, good.as_ref()).len();
     eprintln!(
         "minrepro: {} `{}`: {} elements to reduce, {} at a time",
@@ -84,7 +42,6 @@ pub async fn bisect(args: BisectArgs) -> Result<Exit, Error> {
     if let Some(out) = &args.out
         && finding.reproduces
     {
-        eprintln!("minrepro: writing the attachment and running its launcher once to verify it…");
         let redactor = bisect::redactor_for(&case, good.as_ref(), args.show_secrets);
         let broker_url = runner.brokers.url_for(case.broker.as_deref());
         let broker = runner.brokers.get(&broker_url).await?;
@@ -97,13 +54,7 @@ pub async fn bisect(args: BisectArgs) -> Result<Exit, Error> {
             broker_url: &broker_url,
             broker_version: broker.version(),
         };
-        let written = attachment::attach(&mut finding, &request).await?;
-        if !written.verified {
-            eprintln!(
-                "minrepro: warning: the attachment's launcher did not reproduce the failure; its README says so:\n{}",
-                written.verification
-            );
-        }
+        attach(&mut finding, &request).await?;
     }
     if args.json {
         println!(
@@ -122,4 +73,83 @@ pub async fn bisect(args: BisectArgs) -> Result<Exit, Error> {
     } else {
         Exit::NotReproduced
     })
+}
+
+/// The case, and the good one when given: both of the same worker.
+fn cases(args: &BisectArgs) -> Result<(case::Case, Option<case::Case>), Error> {
+    let case = case::load(&args.case)?;
+    let good = args.good.as_deref().map(case::load).transpose()?;
+    if let Some(good) = &good
+        && good.template != case.template
+    {
+        return Err(Error::input(format!(
+            "{} uses template `{}` but {} uses `{}`: --good must describe the same worker",
+            good.path.display(),
+            good.template,
+            case.path.display(),
+            case.template
+        )));
+    }
+    Ok((case, good))
+}
+
+/// Two launches captured on different interpreters: the trials run on one, and the user is
+/// told which.
+fn note_other_interpreter(
+    args: &BisectArgs,
+    case: &case::Case,
+    good: Option<&case::Case>,
+    python: &std::path::Path,
+) {
+    if let Some(good) = good
+        && args.trial.python.is_none()
+        && good.python.is_some()
+        && good.python != case.python
+    {
+        eprintln!(
+            "minrepro: note: {} ran on {}, {} on {}: every trial runs on the failing side's",
+            good.path.display(),
+            good.python
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            case.path.display(),
+            python.display()
+        );
+    }
+}
+
+fn settings(args: &BisectArgs, runner: &TrialRunner) -> Settings {
+    Settings {
+        jobs: args.jobs.map_or_else(crate::cli::default_jobs, usize::from),
+        fresh: args.fresh,
+        fresh_full: false,
+        timeout: args.trial.timeout,
+        show_secrets: args.show_secrets,
+        stop: runner.interrupted.clone(),
+        gate: None,
+        live_progress: true,
+        max_causes: args.max_causes.map_or(usize::MAX, usize::from),
+        reduce_messages: args.reduce_messages,
+        early_verdicts: !args.trial.no_early_verdicts,
+        lines_budget: args.lines_args.budget(args.out.is_some() || args.lines),
+        cache_dir: crate::python::cache_root(),
+        observers: Vec::new(),
+    }
+}
+
+/// The attachment, written and verified once; a launcher that did not reproduce is said.
+async fn attach(
+    finding: &mut bisect::Finding,
+    request: &attachment::Request<'_>,
+) -> Result<(), Error> {
+    eprintln!("minrepro: writing the attachment and running its launcher once to verify it…");
+    let written = attachment::attach(finding, request).await?;
+    if !written.verified {
+        eprintln!(
+            "minrepro: warning: the attachment's launcher did not reproduce the failure; its README says so:\n{}",
+            written.verification
+        );
+    }
+    Ok(())
 }

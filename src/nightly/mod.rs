@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 use crate::agent::remote::Agents;
 use crate::bisect::{self, Finding, Settings};
@@ -184,72 +185,7 @@ pub async fn run(plan: Plan) -> Result<Summary, Error> {
             budget.cancel();
         });
     }
-    let gate = Arc::new(Semaphore::new(plan.jobs));
-    let cases_at_once = Arc::new(Semaphore::new(plan.jobs.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
-    let mut reports = Vec::new();
-    for (order, folder) in folders.into_iter().enumerate() {
-        let loaded = load(&folder);
-        let (case, good) = match loaded {
-            Ok(pair) => pair,
-            Err(err) => {
-                reports.push((order, error_report(&folder, &err.to_string())));
-                continue;
-            }
-        };
-        if let Some(other) = names.insert(case.name.clone(), folder.clone()) {
-            let reason = format!(
-                "two cases are named `{}`: {} and this one",
-                case.name,
-                other.display()
-            );
-            reports.push((order, error_report(&folder, &reason)));
-            continue;
-        }
-        let context = CaseContext {
-            case,
-            good,
-            folder,
-            out: out.clone(),
-            previous: None,
-            runner: plan.runner.clone(),
-            agents: plan.agents.clone(),
-            python: plan.python.clone(),
-            settings: Settings {
-                jobs: plan.jobs,
-                fresh: false,
-                fresh_full: true,
-                timeout: plan.timeout,
-                show_secrets: false,
-                stop: budget.clone(),
-                gate: Some(gate.clone()),
-                live_progress: false,
-                max_causes: usize::MAX,
-                reduce_messages: false,
-                early_verdicts: plan.early_verdicts,
-                lines_budget: plan.lines_budget,
-                cache_dir: crate::python::cache_root(),
-                observers: Vec::new(),
-            },
-        };
-        let context = CaseContext {
-            previous: before.get(&context.case.name).cloned(),
-            ..context
-        };
-        let cases_at_once = cases_at_once.clone();
-        let budget = budget.clone();
-        tasks.spawn(async move {
-            let _turn = cases_at_once.acquire_owned().await;
-            if budget.is_cancelled() {
-                return (
-                    order,
-                    unfinished_report(&context, "not started: the budget was spent"),
-                );
-            }
-            (order, run_case(context).await)
-        });
-    }
+    let (mut tasks, mut reports) = start_cases(&plan, folders, &before, &out, &budget);
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(report) => reports.push(report),
@@ -270,6 +206,89 @@ pub async fn run(plan: Plan) -> Result<Summary, Error> {
         trials: cases.iter().map(|c| c.trials).sum(),
         cases,
     })
+}
+
+/// A case's report, by its place in the corpus's order.
+type Ordered = (usize, CaseReport);
+
+/// Every case of the night started as a task of its own (a few at a time, their trials
+/// sharing `plan.jobs` slots); the cases that cannot run (a broken case file, a name used
+/// twice) reported at once.
+fn start_cases(
+    plan: &Plan,
+    folders: Vec<PathBuf>,
+    before: &BTreeMap<String, CaseReport>,
+    out: &Path,
+    budget: &CancellationToken,
+) -> (tokio::task::JoinSet<Ordered>, Vec<Ordered>) {
+    let gate = Arc::new(Semaphore::new(plan.jobs));
+    let cases_at_once = Arc::new(Semaphore::new(plan.jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut reports = Vec::new();
+    for (order, folder) in folders.into_iter().enumerate() {
+        let (case, good) = match load(&folder) {
+            Ok(pair) => pair,
+            Err(err) => {
+                reports.push((order, error_report(&folder, &err.to_string())));
+                continue;
+            }
+        };
+        if let Some(other) = names.insert(case.name.clone(), folder.clone()) {
+            let reason = format!(
+                "two cases are named `{}`: {} and this one",
+                case.name,
+                other.display()
+            );
+            reports.push((order, error_report(&folder, &reason)));
+            continue;
+        }
+        let context = CaseContext {
+            previous: before.get(&case.name).cloned(),
+            case,
+            good,
+            folder,
+            out: out.to_path_buf(),
+            runner: plan.runner.clone(),
+            agents: plan.agents.clone(),
+            python: plan.python.clone(),
+            settings: case_settings(plan, budget, &gate),
+        };
+        let cases_at_once = cases_at_once.clone();
+        let budget = budget.clone();
+        tasks.spawn(async move {
+            let _turn = cases_at_once.acquire_owned().await;
+            if budget.is_cancelled() {
+                return (
+                    order,
+                    unfinished_report(&context, "not started: the budget was spent"),
+                );
+            }
+            (order, run_case(context).await)
+        });
+    }
+    (tasks, reports)
+}
+
+/// How a case of the night is bisected: its full configuration run afresh, trials on the
+/// night's shared slots, stopped by the budget.
+fn case_settings(plan: &Plan, budget: &CancellationToken, gate: &Arc<Semaphore>) -> Settings {
+    Settings {
+        jobs: plan.jobs,
+        fresh: false,
+        fresh_full: true,
+        timeout: plan.timeout,
+        show_secrets: false,
+        stop: budget.clone(),
+        gate: Some(gate.clone()),
+        live_progress: false,
+        max_causes: usize::MAX,
+        reduce_messages: false,
+        early_verdicts: plan.early_verdicts,
+        lines_budget: plan.lines_budget,
+        cache_dir: crate::python::cache_root(),
+        observers: Vec::new(),
+    }
 }
 
 fn load(folder: &Path) -> Result<(Case, Option<Case>), Error> {
@@ -359,42 +378,8 @@ fn sorted(mut names: Vec<String>) -> Vec<String> {
 async fn run_case(context: CaseContext) -> CaseReport {
     let mut report = base_report(&context);
     let started = Instant::now();
-    let python = {
-        let (explicit, case) = (context.python.clone(), context.case.clone());
-        tokio::task::spawn_blocking(move || crate::python::interpreter(explicit.as_deref(), &case))
-            .await
-            .unwrap_or_else(|err| Err(Error::infra(format!("interpreter set-up failed: {err}"))))
-    };
-    let finding = match &python {
-        Ok(python) => {
-            let trials: Result<Arc<dyn Runner>, Error> = match &context.agents {
-                Some(agents) => agents
-                    .for_case(&context.case, python)
-                    .await
-                    .map(|runner| Arc::new(runner) as Arc<dyn Runner>),
-                None => Ok(context.runner.clone()),
-            };
-            match trials {
-                Ok(trials) => match Interpreter::describe(python.clone()).await {
-                    Ok(interpreter) => {
-                        bisect::bisect(
-                            &context.case,
-                            context.good.as_ref(),
-                            trials,
-                            &interpreter,
-                            &context.settings,
-                        )
-                        .await
-                    }
-                    Err(err) => Err(err),
-                },
-                Err(err) => Err(err),
-            }
-        }
-        Err(err) => Err(Error::infra(err.to_string().trim_start_matches("error: "))),
-    };
-    let mut finding = match finding {
-        Ok(finding) => finding,
+    let (mut finding, python) = match bisect_case(&context).await {
+        Ok(found) => found,
         Err(err) => {
             report.status = Status::Error;
             report.reason = Some(err.to_string().trim_start_matches("error: ").to_string());
@@ -409,28 +394,13 @@ async fn run_case(context: CaseContext) -> CaseReport {
     report.wall_s = finding.wall_s;
     report.outcome = finding.outcome.as_ref().map(|o| o.brief());
     report.series = series(&finding);
-    if let Some(why) = &finding.stopped_by {
-        report.status = Status::Error;
-        report.reason = Some(why.to_string().trim_start_matches("error: ").to_string());
-        report.minimal.clear();
-        return report;
-    }
-    if finding.interrupted {
-        report.status = Status::Unfinished;
-        report.reason = Some(format!(
-            "stopped when the budget was spent, after {} trials",
-            finding.trials
-        ));
+    if let Some((status, reason)) = ended_early(&finding) {
+        report.status = status;
+        report.reason = reason;
         report.minimal.clear();
         return report;
     }
     report.reproduction_rate = Some(finding.reproduction_rate.clone());
-    if !finding.reproduces {
-        report.status = Status::Fixed;
-        report.reason = finding.reason.clone();
-        report.minimal.clear();
-        return report;
-    }
     (report.status, report.reason) = judge(&report, context.previous.as_ref());
 
     // The attachment: kept from last night when nothing changed, written anew otherwise.
@@ -441,48 +411,100 @@ async fn run_case(context: CaseContext) -> CaseReport {
         .filter(|dir| report.status == Status::Unchanged && dir.join("README.md").is_file());
     report.attachment = match kept {
         Some(dir) => Some(dir),
-        None => {
-            let _slot = match &context.settings.gate {
-                Some(gate) => gate.clone().acquire_owned().await.ok(),
-                None => None,
-            };
-            let redactor = bisect::redactor_for(&context.case, context.good.as_ref(), false);
-            let broker_url = context
-                .runner
-                .brokers
-                .url_for(context.case.broker.as_deref());
-            let broker_version = match context.runner.brokers.get(&broker_url).await {
-                Ok(broker) => broker.version().map(str::to_string),
-                Err(_) => None,
-            };
-            let request = attachment::Request {
-                out: &context.out,
-                case: &context.case,
-                good: context.good.as_ref(),
-                redactor: &redactor,
-                python: python.as_deref().unwrap_or(Path::new("python3")),
-                broker_url: &broker_url,
-                broker_version: broker_version.as_deref(),
-            };
-            match attachment::attach(&mut finding, &request).await {
-                Ok(written) => {
-                    if !written.verified {
-                        report.reason = Some(format!(
-                            "{}the attachment's launcher did not reproduce the failure",
-                            report.reason.map(|r| r + "; ").unwrap_or_default()
-                        ));
-                    }
-                    Some(written.dir)
-                }
-                Err(err) => {
-                    report.status = Status::Error;
-                    report.reason = Some(format!("cannot write the attachment: {err}"));
-                    None
-                }
-            }
-        }
+        None => attach(&context, &mut finding, &python, &mut report).await,
     };
     report
+}
+
+/// The case's interpreter (provisioned on first use), its trials' runner (here or on the
+/// agents), and its bisection.
+async fn bisect_case(context: &CaseContext) -> Result<(Finding, PathBuf), Error> {
+    let python = {
+        let (explicit, case) = (context.python.clone(), context.case.clone());
+        tokio::task::spawn_blocking(move || crate::python::interpreter(explicit.as_deref(), &case))
+            .await
+            .unwrap_or_else(|err| Err(Error::infra(format!("interpreter set-up failed: {err}"))))
+            .map_err(|err| Error::infra(err.to_string().trim_start_matches("error: ")))?
+    };
+    let trials: Arc<dyn Runner> = match &context.agents {
+        Some(agents) => Arc::new(agents.for_case(&context.case, &python).await?),
+        None => context.runner.clone(),
+    };
+    let interpreter = Interpreter::describe(python.clone()).await?;
+    let finding = bisect::bisect(
+        &context.case,
+        context.good.as_ref(),
+        trials,
+        &interpreter,
+        &context.settings,
+    )
+    .await?;
+    Ok((finding, python))
+}
+
+/// A bisection that ended before a result: stopped by trouble outside the case (an
+/// error), by the budget (unfinished), or a case that no longer reproduces (fixed).
+fn ended_early(finding: &Finding) -> Option<(Status, Option<String>)> {
+    if let Some(why) = &finding.stopped_by {
+        let why = why.to_string().trim_start_matches("error: ").to_string();
+        return Some((Status::Error, Some(why)));
+    }
+    if finding.interrupted {
+        let why = format!(
+            "stopped when the budget was spent, after {} trials",
+            finding.trials
+        );
+        return Some((Status::Unfinished, Some(why)));
+    }
+    (!finding.reproduces).then(|| (Status::Fixed, finding.reason.clone()))
+}
+
+/// The case's attachment, written and verified (on a trial slot: its launcher runs a
+/// worker); what went wrong goes into the report.
+async fn attach(
+    context: &CaseContext,
+    finding: &mut Finding,
+    python: &Path,
+    report: &mut CaseReport,
+) -> Option<PathBuf> {
+    let _slot = match &context.settings.gate {
+        Some(gate) => gate.clone().acquire_owned().await.ok(),
+        None => None,
+    };
+    let redactor = bisect::redactor_for(&context.case, context.good.as_ref(), false);
+    let broker_url = context
+        .runner
+        .brokers
+        .url_for(context.case.broker.as_deref());
+    let broker_version = match context.runner.brokers.get(&broker_url).await {
+        Ok(broker) => broker.version().map(str::to_string),
+        Err(_) => None,
+    };
+    let request = attachment::Request {
+        out: &context.out,
+        case: &context.case,
+        good: context.good.as_ref(),
+        redactor: &redactor,
+        python,
+        broker_url: &broker_url,
+        broker_version: broker_version.as_deref(),
+    };
+    match attachment::attach(finding, &request).await {
+        Ok(written) => {
+            if !written.verified {
+                report.reason = Some(format!(
+                    "{}the attachment's launcher did not reproduce the failure",
+                    report.reason.take().map(|r| r + "; ").unwrap_or_default()
+                ));
+            }
+            Some(written.dir)
+        }
+        Err(err) => {
+            report.status = Status::Error;
+            report.reason = Some(format!("cannot write the attachment: {err}"));
+            None
+        }
+    }
 }
 
 /// Module → the line numbers its kept statements span, over every cause.
