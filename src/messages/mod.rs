@@ -8,6 +8,8 @@ pub mod names;
 pub mod replay;
 pub mod results;
 
+use std::net::{IpAddr, ToSocketAddrs};
+
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -190,6 +192,22 @@ fn percent_decode(text: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether two host names are the same machine: equal, or resolving to a common address.
+/// `None` when either does not resolve: unsure. Here beside [`address`], below both the
+/// trial (its stall rules, its replay) and the result locations ([`results`]) that use it.
+pub fn same_host(a: &str, b: &str) -> Option<bool> {
+    if a.eq_ignore_ascii_case(b) {
+        return Some(true);
+    }
+    let resolve = |host: &str| -> Option<Vec<IpAddr>> {
+        Some((host, 0).to_socket_addrs().ok()?.map(|a| a.ip()).collect())
+    };
+    let (a, b) = (resolve(a)?, resolve(b)?);
+    // Every loopback address is this machine.
+    let local = |ips: &[IpAddr]| ips.iter().any(IpAddr::is_loopback);
+    Some(a.iter().any(|ip| b.contains(ip)) || (local(&a) && local(&b)))
 }
 
 /// A `[[messages]]` entry as the case file writes it: plain TOML where TOML can say it, JSON
@@ -509,5 +527,13 @@ mod tests {
             celery_message().sentence(),
             "20 messages for `shop.tasks.ship` to `celery` on 127.0.0.1:5672/proj-dev"
         );
+    }
+
+    #[test]
+    fn hosts_are_the_same_machine_by_address_not_by_spelling() {
+        assert_eq!(same_host("localhost", "127.0.0.1"), Some(true));
+        assert_eq!(same_host("127.0.0.1", "LOCALHOST"), Some(true));
+        assert_eq!(same_host("127.0.0.1", "10.255.255.1"), Some(false));
+        assert_eq!(same_host("no-such-host.invalid", "127.0.0.1"), None);
     }
 }

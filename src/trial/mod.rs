@@ -38,7 +38,6 @@ pub use outcome::{Replayed, Stranded};
 use probe::Probe;
 use process::WorkerProcess;
 use replay::{Decided, ReplayLoad};
-pub(crate) use stall::same_host;
 use sweep::Sweep;
 pub use worker_log::{StageTime, Versions};
 use worker_log::{WorkerLog, round_ms, unix_now};
