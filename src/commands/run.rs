@@ -39,7 +39,7 @@ pub async fn run(args: RunArgs) -> Result<Exit, Error> {
     let runner = crate::commands::trial_runner(&args.trial);
     let messages = case.oracle.messages;
     let mut history = LatencyHistory::load(
-        &crate::python::cache_root(),
+        &crate::cache_dir::cache_root(),
         &case.template,
         &python,
         messages,

@@ -14,7 +14,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::broker::Kind;
+use crate::broker::{Declaration, Kind};
 use crate::redact::redact_url;
 
 /// One shape of message the launch sent, and how many of that shape.
@@ -74,46 +74,6 @@ impl Destination {
             Destination::Queue { queue, .. } => Some(queue),
         }
     }
-}
-
-/// Something the sender declared on an AMQP broker before publishing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "declare", rename_all = "lowercase")]
-pub enum Declaration {
-    Queue {
-        name: String,
-        #[serde(default)]
-        durable: bool,
-        #[serde(default)]
-        exclusive: bool,
-        #[serde(default)]
-        auto_delete: bool,
-        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-        arguments: serde_json::Map<String, Value>,
-    },
-    Exchange {
-        name: String,
-        #[serde(rename = "type", default = "direct")]
-        kind: String,
-        #[serde(default)]
-        durable: bool,
-        #[serde(default)]
-        auto_delete: bool,
-        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-        arguments: serde_json::Map<String, Value>,
-    },
-    Binding {
-        queue: String,
-        exchange: String,
-        #[serde(default)]
-        routing_key: String,
-        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-        arguments: serde_json::Map<String, Value>,
-    },
-}
-
-fn direct() -> String {
-    "direct".into()
 }
 
 /// Where the sender read a result from, and how (`AsyncResult.get`, `Message.get_result`,

@@ -341,7 +341,7 @@ impl TrialRunner {
             brokers,
             keep_scratch,
             interrupted,
-            cache_dir: crate::python::cache_root(),
+            cache_dir: crate::cache_dir::cache_root(),
             orphans_swept: tokio::sync::OnceCell::new(),
         }
     }
