@@ -5,6 +5,7 @@
 mod agent;
 mod bisect;
 mod broker;
+mod cache_dir;
 mod capture;
 mod case;
 mod cli;

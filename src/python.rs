@@ -10,26 +10,15 @@ use std::process::Command;
 use nix::fcntl::{Flock, FlockArg};
 use sha2::{Digest, Sha256};
 
+// Re-exported: the commands that start bisections (`bisect`, `nightly`) take the cache
+// folder from here.
+pub use crate::cache_dir::cache_root;
 use crate::case::Case;
 use crate::error::Error;
 use crate::template;
 
 /// Marks a virtual environment whose packages were installed completely.
 const READY_MARKER: &str = "minrepro-ready";
-
-/// Where minrepro keeps what outlives a run: interpreters, verdict caches.
-pub fn cache_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("MINREPRO_CACHE_DIR") {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(dir).join("minrepro");
-    }
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(".cache").join("minrepro"),
-        None => std::env::temp_dir().join("minrepro-cache"),
-    }
-}
 
 /// Finds the interpreter of a case: `explicit` if given (a path or a name on PATH), else the
 /// one the case names (its launch's own, as `capture` recorded it), else the managed

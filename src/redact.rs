@@ -5,8 +5,6 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::case::Config;
-
 /// What a secret value is replaced with: plain letters, so that a URL whose password it
 /// replaces still parses.
 pub const PLACEHOLDER: &str = "REDACTED";
@@ -126,22 +124,6 @@ impl Redactor {
         } else {
             self.redact(value)
         }
-    }
-
-    /// The configuration with secret values replaced: whole values of secret-looking env
-    /// vars, and secrets inside any other value.
-    pub fn redact_config(&self, config: &Config) -> Config {
-        let mut config = config.clone();
-        for (key, value) in config.env.iter_mut() {
-            *value = self.redact_env_value(key, value);
-        }
-        config.options.python_flags = config
-            .options
-            .python_flags
-            .iter()
-            .map(|flag| self.redact(flag))
-            .collect();
-        config
     }
 
     pub fn redact(&self, text: &str) -> String {

@@ -171,7 +171,9 @@ pub fn pack(dir: &Path) -> Result<(Vec<u8>, String), Error> {
 
 /// Where the agent keeps the case's files of `sha256`.
 fn files_dir(sha256: &str) -> PathBuf {
-    crate::python::cache_root().join("agent-files").join(sha256)
+    crate::cache_dir::cache_root()
+        .join("agent-files")
+        .join(sha256)
 }
 
 /// The agent's copy of the case's files of `sha256`, if it has one already.

@@ -54,7 +54,7 @@ pub struct OutcomeCache {
 
 /// What the trials of one bisection run on, beyond the configuration itself.
 pub struct Scope<'a> {
-    /// minrepro's cache folder (see `python::cache_root`).
+    /// minrepro's cache folder (see `cache_dir::cache_root`).
     pub cache_dir: &'a Path,
     /// The interpreter and its installed packages (see `python::identity`).
     pub interpreter: &'a str,

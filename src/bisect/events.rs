@@ -7,8 +7,11 @@
 
 use std::sync::Arc;
 
-use super::oracle::LoggedTrial;
+use serde::Serialize;
+
+use crate::reduce::Verdict;
 use crate::reduce::engine::Stats;
+use crate::trial::{Outcome, TrialRecord};
 
 /// One thing a bisection tells.
 #[derive(Debug)]
@@ -30,6 +33,28 @@ pub enum Event<'a> {
         fails: u32,
         runs: u32,
     },
+}
+
+/// One line of the trial log (`trials.jsonl` in an attachment). Here, beside the event
+/// that tells each as it ends ([`Event::Trial`]), so that the oracle that logs them and the
+/// events that carry them do not take from each other.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoggedTrial {
+    /// The trial's number, in the order trials started; `None` for a recorded outcome.
+    pub number: Option<u32>,
+    /// The variant's elements (reducible ones; kept elements are in every trial).
+    pub elements: Vec<String>,
+    /// `None` when the trial was cancelled before it ended.
+    pub verdict: Option<Verdict>,
+    /// Answered from outcomes recorded by an earlier run: no trial ran.
+    pub cache_hit: bool,
+    pub cancelled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<TrialRecord>,
+    /// Seconds since the bisection started.
+    pub at_s: f64,
 }
 
 /// The stages of a bisection, in their order.

@@ -2,9 +2,10 @@
 
 use serde::Serialize;
 
+use super::events::LoggedTrial;
 use super::lines;
 use super::load;
-use super::oracle::{Evidence, LoggedTrial};
+use super::oracle::Evidence;
 use crate::case::Config;
 use crate::case::space::Mode;
 use crate::error::Error;

@@ -13,7 +13,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::cache::OutcomeCache;
-use super::events::{Event, Events, Note};
+use super::events::{Event, Events, LoggedTrial, Note};
 use crate::case::space::{ConfigSpace, SpaceOracle};
 use crate::error::Error;
 use crate::latency::LatencyHistory;
@@ -91,26 +91,6 @@ impl Evidence {
             .as_ref()
             .is_some_and(|t| t.verdict == Some(Verdict::Unresolved))
     }
-}
-
-/// One line of the trial log (`trials.jsonl` in an attachment).
-#[derive(Debug, Clone, Serialize)]
-pub struct LoggedTrial {
-    /// The trial's number, in the order trials started; `None` for a recorded outcome.
-    pub number: Option<u32>,
-    /// The variant's elements (reducible ones; kept elements are in every trial).
-    pub elements: Vec<String>,
-    /// `None` when the trial was cancelled before it ended.
-    pub verdict: Option<Verdict>,
-    /// Answered from outcomes recorded by an earlier run: no trial ran.
-    pub cache_hit: bool,
-    pub cancelled: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<Outcome>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub record: Option<TrialRecord>,
-    /// Seconds since the bisection started.
-    pub at_s: f64,
 }
 
 /// How many times a trial is run again when the broker went away while it ran.

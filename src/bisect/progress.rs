@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::events::{Event, Observer};
-use super::oracle::LoggedTrial;
+use super::events::{Event, LoggedTrial, Observer};
 use crate::reduce::Verdict;
 use crate::reduce::engine::Stats;
 

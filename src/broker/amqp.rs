@@ -13,9 +13,8 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 
-use super::{ANSWER_WITHIN, Address, AmqpMessage, CONNECT_TIMEOUT, reconnect};
+use super::{ANSWER_WITHIN, Address, AmqpMessage, CONNECT_TIMEOUT, Declaration, reconnect};
 use crate::error::Error;
-use crate::messages::Declaration;
 use crate::redact::redact_url;
 
 pub struct Amqp {

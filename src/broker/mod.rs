@@ -10,8 +10,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
 use crate::error::Error;
-use crate::messages::Declaration;
 use crate::redact::redact_url;
 
 /// The broker used when neither `--broker`, `MINREPRO_BROKER` nor the case names one.
@@ -134,6 +136,48 @@ pub enum Delivery {
     Amqp(Box<AmqpMessage>),
     /// Redis commands (each its words), run in order as one transaction.
     Redis(Vec<Vec<Vec<u8>>>),
+}
+
+/// Something the sender declared on an AMQP broker before publishing. Part of the broker's
+/// vocabulary, as [`Broker::declare`] makes it again for a trial; the launch's messages
+/// record their declarations in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "declare", rename_all = "lowercase")]
+pub enum Declaration {
+    Queue {
+        name: String,
+        #[serde(default)]
+        durable: bool,
+        #[serde(default)]
+        exclusive: bool,
+        #[serde(default)]
+        auto_delete: bool,
+        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+        arguments: serde_json::Map<String, Value>,
+    },
+    Exchange {
+        name: String,
+        #[serde(rename = "type", default = "direct")]
+        kind: String,
+        #[serde(default)]
+        durable: bool,
+        #[serde(default)]
+        auto_delete: bool,
+        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+        arguments: serde_json::Map<String, Value>,
+    },
+    Binding {
+        queue: String,
+        exchange: String,
+        #[serde(default)]
+        routing_key: String,
+        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+        arguments: serde_json::Map<String, Value>,
+    },
+}
+
+fn direct() -> String {
+    "direct".into()
 }
 
 /// What a trial's probe queue leaves on the broker, deleted when the trial ends.
@@ -489,7 +533,7 @@ mod orphans {
 
     fn dir(broker: &str) -> PathBuf {
         let key = format!("{:x}", Sha256::digest(broker.as_bytes()));
-        crate::python::cache_root()
+        crate::cache_dir::cache_root()
             .join("probe-queues")
             .join(&key[..16])
     }

@@ -12,8 +12,9 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::session::{Candidate, Fate, Published, Session};
+use crate::broker::Declaration;
 use crate::messages::results::{location_words, readable};
-use crate::messages::{Declaration, Destination, LaunchMessage, ResultWait, address};
+use crate::messages::{Destination, LaunchMessage, ResultWait, address};
 
 /// One shape of message, with what became of its messages during the capture.
 #[derive(Debug, Clone)]

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 pub use crate::launch::{InputMode, LaunchOption, LaunchOptions, Launcher, OutputMode};
 use crate::messages::LaunchMessage;
+use crate::redact::Redactor;
 pub use diagnostic::SourceFile;
 pub use parse::load;
 
@@ -181,6 +182,26 @@ impl Config {
                 Element::Option(option) => config.options.apply(option),
             }
         }
+        config
+    }
+}
+
+// Beside `Config` rather than in `redact`: redaction stays below everything that carries
+// secrets (case files, the launch's messages, brokers) and takes from none of them.
+impl Redactor {
+    /// The configuration with secret values replaced: whole values of secret-looking env
+    /// vars, and secrets inside any other value.
+    pub fn redact_config(&self, config: &Config) -> Config {
+        let mut config = config.clone();
+        for (key, value) in config.env.iter_mut() {
+            *value = self.redact_env_value(key, value);
+        }
+        config.options.python_flags = config
+            .options
+            .python_flags
+            .iter()
+            .map(|flag| self.redact(flag))
+            .collect();
         config
     }
 }

@@ -2,6 +2,7 @@
 
 use base64::Engine;
 
+use super::replay::{self, Fresh};
 use super::{
     CliArgs, Framework, ProbeMessage, comma_list, command, keep_verbatim, log_level_words,
     verbatim_flags,
@@ -11,7 +12,6 @@ use crate::error::Error;
 use crate::launch::LaunchOptions;
 use crate::messages::LaunchMessage;
 use crate::messages::names::TrialNames;
-use crate::messages::replay::{self, Fresh};
 
 /// What kombu's Redis transport puts between the parts of a binding, and between a queue's
 /// name and its priority.

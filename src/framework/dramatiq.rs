@@ -1,5 +1,6 @@
 //! Dramatiq, on RabbitMQ (RabbitmqBroker) and Redis (RedisBroker): `templates/dramatiq/`.
 
+use super::replay::{self, Fresh};
 use super::{
     CliArgs, Framework, ProbeMessage, Report, command, keep_verbatim, text, verbatim_flags,
 };
@@ -7,7 +8,6 @@ use crate::broker::{AmqpMessage, Delivery, Kind, Leftovers};
 use crate::error::Error;
 use crate::launch::LaunchOptions;
 use crate::messages::names::TrialNames;
-use crate::messages::replay::{self, Fresh};
 use crate::messages::{Destination, LaunchMessage};
 
 /// The key prefix of RedisBroker's default namespace.

@@ -8,6 +8,7 @@
 
 mod celery;
 mod dramatiq;
+pub mod replay;
 mod rq;
 
 use indexmap::IndexMap;
@@ -19,7 +20,7 @@ use crate::launch::{AppliesTo, LaunchOption};
 use crate::launch::{FlagValue, LaunchOptions};
 use crate::messages::LaunchMessage;
 use crate::messages::names::TrialNames;
-use crate::messages::replay::Fresh;
+use replay::Fresh;
 
 /// The fields of one report a worker process wrote (`worker:started`, say).
 pub type Report = serde_json::Map<String, serde_json::Value>;

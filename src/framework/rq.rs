@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::time::{Duration, UNIX_EPOCH};
 
+use super::replay::{self, Fresh};
 use super::{
     CliArgs, Framework, ProbeMessage, Report, command, keep_verbatim, log_level_words, text,
     unsupported, verbatim_flags,
@@ -12,7 +13,6 @@ use crate::error::Error;
 use crate::launch::LaunchOptions;
 use crate::messages::LaunchMessage;
 use crate::messages::names::TrialNames;
-use crate::messages::replay::{self, Fresh};
 
 /// The probe job's function: RQ imports it by this dotted name in the work horse, forked
 /// from a worker that imported the plumbing already.

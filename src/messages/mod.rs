@@ -8,11 +8,13 @@ pub mod names;
 pub mod replay;
 pub mod results;
 
+use std::net::{IpAddr, ToSocketAddrs};
+
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::broker::Kind;
+use crate::broker::{Declaration, Kind};
 use crate::redact::redact_url;
 
 /// One shape of message the launch sent, and how many of that shape.
@@ -72,46 +74,6 @@ impl Destination {
             Destination::Queue { queue, .. } => Some(queue),
         }
     }
-}
-
-/// Something the sender declared on an AMQP broker before publishing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "declare", rename_all = "lowercase")]
-pub enum Declaration {
-    Queue {
-        name: String,
-        #[serde(default)]
-        durable: bool,
-        #[serde(default)]
-        exclusive: bool,
-        #[serde(default)]
-        auto_delete: bool,
-        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-        arguments: serde_json::Map<String, Value>,
-    },
-    Exchange {
-        name: String,
-        #[serde(rename = "type", default = "direct")]
-        kind: String,
-        #[serde(default)]
-        durable: bool,
-        #[serde(default)]
-        auto_delete: bool,
-        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-        arguments: serde_json::Map<String, Value>,
-    },
-    Binding {
-        queue: String,
-        exchange: String,
-        #[serde(default)]
-        routing_key: String,
-        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-        arguments: serde_json::Map<String, Value>,
-    },
-}
-
-fn direct() -> String {
-    "direct".into()
 }
 
 /// Where the sender read a result from, and how (`AsyncResult.get`, `Message.get_result`,
@@ -190,6 +152,22 @@ fn percent_decode(text: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether two host names are the same machine: equal, or resolving to a common address.
+/// `None` when either does not resolve: unsure. Here beside [`address`], below both the
+/// trial (its stall rules, its replay) and the result locations ([`results`]) that use it.
+pub fn same_host(a: &str, b: &str) -> Option<bool> {
+    if a.eq_ignore_ascii_case(b) {
+        return Some(true);
+    }
+    let resolve = |host: &str| -> Option<Vec<IpAddr>> {
+        Some((host, 0).to_socket_addrs().ok()?.map(|a| a.ip()).collect())
+    };
+    let (a, b) = (resolve(a)?, resolve(b)?);
+    // Every loopback address is this machine.
+    let local = |ips: &[IpAddr]| ips.iter().any(IpAddr::is_loopback);
+    Some(a.iter().any(|ip| b.contains(ip)) || (local(&a) && local(&b)))
 }
 
 /// A `[[messages]]` entry as the case file writes it: plain TOML where TOML can say it, JSON
@@ -509,5 +487,13 @@ mod tests {
             celery_message().sentence(),
             "20 messages for `shop.tasks.ship` to `celery` on 127.0.0.1:5672/proj-dev"
         );
+    }
+
+    #[test]
+    fn hosts_are_the_same_machine_by_address_not_by_spelling() {
+        assert_eq!(same_host("localhost", "127.0.0.1"), Some(true));
+        assert_eq!(same_host("127.0.0.1", "LOCALHOST"), Some(true));
+        assert_eq!(same_host("127.0.0.1", "10.255.255.1"), Some(false));
+        assert_eq!(same_host("no-such-host.invalid", "127.0.0.1"), None);
     }
 }

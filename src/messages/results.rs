@@ -2,8 +2,7 @@
 //! (scheme, host resolved, port, database or vhost, credentials dropped), so that a
 //! worker's result counts only where its sender reads it.
 
-use crate::messages::{ResultWait, address};
-use crate::trial::same_host;
+use crate::messages::{ResultWait, address, same_host};
 
 /// A result location for people: a URL without credentials.
 pub fn location_words(backend: &str, sender_broker: &str) -> String {

@@ -38,7 +38,6 @@ pub use outcome::{Replayed, Stranded};
 use probe::Probe;
 use process::WorkerProcess;
 use replay::{Decided, ReplayLoad};
-pub(crate) use stall::same_host;
 use sweep::Sweep;
 pub use worker_log::{StageTime, Versions};
 use worker_log::{WorkerLog, round_ms, unix_now};
@@ -221,10 +220,119 @@ enum Ending {
     },
 }
 
+/// When a watched worker is called stuck: at the timeout, unless it is still making
+/// progress then; then after a quiet spell, at most at three times the timeout (see
+/// [`TrialRunner::watch`]). A type of its own as the deadline moves and carries a CPU mark
+/// from one look at the worker to the next.
+struct Deadline {
+    quiet: Duration,
+    last_chance: Instant,
+    at: Instant,
+    /// The worker's CPU time at the start of the quiet spell before the deadline.
+    cpu_mark: Option<(Instant, Duration)>,
+}
+
+impl Deadline {
+    /// The deadline of a watch that starts now.
+    fn new(timeout: Duration) -> Deadline {
+        let started = Instant::now();
+        Deadline {
+            quiet: (timeout / 5).max(Duration::from_secs(1)),
+            last_chance: started + timeout * 3,
+            at: started + timeout,
+            cpu_mark: None,
+        }
+    }
+
+    /// Notes the worker's CPU time once the quiet spell before the deadline begins: what it
+    /// used since tells at the deadline whether it was busy.
+    fn mark_cpu(&mut self, now: Instant, worker: &WorkerProcess) {
+        if self.cpu_mark.is_none() && now + self.quiet >= self.at {
+            self.cpu_mark = Some((now, worker.cpu_time()));
+        }
+    }
+
+    /// Whether the deadline has passed at `now`. A worker still reporting progress or busy
+    /// then gets another quiet spell (never past the last chance) instead.
+    fn passed(&mut self, now: Instant, worker: &WorkerProcess, log: &WorkerLog) -> bool {
+        if now < self.at {
+            return false;
+        }
+        let reporting = log
+            .last_progress()
+            .is_some_and(|at| now.duration_since(at) < self.quiet);
+        let cpu = worker.cpu_time();
+        let busy = match self.cpu_mark {
+            Some((since, used)) => worker.working_since(since, used, cpu),
+            None => worker.working_now(),
+        };
+        if (reporting || busy) && now < self.last_chance {
+            self.at = (now + self.quiet).min(self.last_chance);
+            self.cpu_mark = Some((now, cpu));
+            return false;
+        }
+        true
+    }
+}
+
 /// What a trial sends: minrepro's probe, or the launch's own messages.
 enum Load {
     Probe(Probe),
     Replay(Box<ReplayLoad>),
+}
+
+/// What a trial sets up before its worker starts: its names, its scratch folder with the
+/// worker's files, what it sends and what the probe leaves to delete. Apart from
+/// [`TrialRunner::run`] so that it reads as claim, watch, stop, clean up, judge.
+struct Prepared {
+    framework: &'static dyn Framework,
+    id: String,
+    names: TrialNames,
+    scratch: tempfile::TempDir,
+    load: Load,
+    /// The file the interpreter runs.
+    entry: &'static str,
+    leftovers: Leftovers,
+}
+
+impl Prepared {
+    /// A fresh trial of `spec` on `broker`: nothing is claimed or started yet.
+    fn new(spec: &TrialSpec<'_>, broker: &Broker) -> Result<Prepared, Error> {
+        let framework = framework::of(&spec.config.template)?;
+        let id = new_trial_id();
+        let names = TrialNames::new(&id);
+        let scratch = tempfile::Builder::new()
+            .prefix("minrepro-trial-")
+            .tempdir()
+            .map_err(|err| Error::infra(format!("cannot create a scratch folder: {err}")))?;
+        let probe = Probe::new(names.probe_queue(), id.clone(), spec.messages, framework);
+        let load = if spec.replay.is_empty() {
+            Load::Probe(probe)
+        } else {
+            let plan = ReplayPlan::new(framework, spec.replay, &names, SystemTime::now())?;
+            sweep::write_replay_declared(scratch.path(), &plan.declarations)?;
+            Load::Replay(Box::new(ReplayLoad::new(plan, names.clone(), spec.replay)))
+        };
+        let entry = write_worker_files(scratch.path(), spec, broker.url(), framework, &names)?;
+        let leftovers = framework.probe_leftovers(broker.kind(), &names.probe_queue(), &id);
+        Ok(Prepared {
+            framework,
+            id,
+            names,
+            scratch,
+            load,
+            entry,
+            leftovers,
+        })
+    }
+
+    /// Writes down what the trial is about to make, in the broker's record and in the cache
+    /// folder, before its worker starts: if this minrepro dies, the next one deletes it.
+    fn claim(&self, broker: &Broker, cache_dir: &Path) {
+        broker.claim(&self.id, &self.leftovers);
+        let shared = self.framework.shared_collections();
+        sweep::claim(cache_dir, &self.id, self.scratch.path(), shared);
+    }
 }
 
 impl TrialRunner {
@@ -233,7 +341,7 @@ impl TrialRunner {
             brokers,
             keep_scratch,
             interrupted,
-            cache_dir: crate::python::cache_root(),
+            cache_dir: crate::cache_dir::cache_root(),
             orphans_swept: tokio::sync::OnceCell::new(),
         }
     }
@@ -252,66 +360,44 @@ impl TrialRunner {
             .get_or_init(|| sweep::sweep_orphans(&self.cache_dir, &self.brokers))
             .await;
         let broker = self.brokers.get(spec.broker_url).await?;
-        let framework = framework::of(&spec.config.template)?;
-        let id = new_trial_id();
-        let names = TrialNames::new(&id);
-        let scratch = tempfile::Builder::new()
-            .prefix("minrepro-trial-")
-            .tempdir()
-            .map_err(|err| Error::infra(format!("cannot create a scratch folder: {err}")))?;
-        let probe = Probe::new(names.probe_queue(), id.clone(), spec.messages, framework);
-        let mut load = if spec.replay.is_empty() {
-            Load::Probe(probe)
-        } else {
-            let plan = ReplayPlan::new(framework, spec.replay, &names, SystemTime::now())?;
-            sweep::write_replay_declared(scratch.path(), &plan.declarations)?;
-            Load::Replay(Box::new(ReplayLoad::new(plan, names.clone(), spec.replay)))
-        };
-        let entry = write_worker_files(scratch.path(), spec, broker.url(), framework, &names)?;
-        let shared = framework.shared_collections();
-        let leftovers = framework.probe_leftovers(broker.kind(), &names.probe_queue(), &id);
+        let mut trial = Prepared::new(spec, &broker)?;
+        let scratch = trial.scratch.path();
 
         let generation = broker.generation();
-        broker.claim(&id, &leftovers);
-        sweep::claim(&self.cache_dir, &id, scratch.path(), shared);
+        trial.claim(&broker, &self.cache_dir);
         let spawned_at = unix_now();
-        let mut worker = WorkerProcess::spawn(spec.python, spec.config, scratch.path(), entry)?;
-        let mut log = WorkerLog::new(scratch.path().join("report.jsonl"));
+        let mut worker = WorkerProcess::spawn(spec.python, spec.config, scratch, trial.entry)?;
+        let mut log = WorkerLog::new(scratch.join("report.jsonl"));
         let watched = self
-            .watch(&broker, &mut worker, &mut log, &mut load, spec, cancel)
+            .watch(
+                &broker,
+                &mut worker,
+                &mut log,
+                &mut trial.load,
+                spec,
+                cancel,
+            )
             .await;
 
         let end = self
-            .look_at_the_end(&broker, &mut worker, &log, &load, &watched, scratch.path())
+            .look_at_the_end(&broker, &mut worker, &log, &trial.load, &watched, scratch)
             .await;
         let stopped = worker.stop().await;
         let (stdout_tail, stderr_tail) = worker.outputs().await;
         log.poll();
-        let cleaned = self
-            .clean_up(&broker, framework, &id, &leftovers, &log, &load)
-            .await;
+        let cleaned = self.clean_up(&broker, &trial, &log).await;
 
         if let Err(err) = cleaned {
             // What the trial made stays written down in its folder: the next minrepro
             // deletes it from there.
-            let _ = scratch.keep();
+            let _ = trial.scratch.keep();
             watched?;
             stopped?;
             return Err(err);
         }
         let ending = watched?;
         stopped?;
-        if broker.generation() != generation {
-            return Err(Error::BrokerLost(
-                "the broker went away while the trial ran: its outcome proves nothing".into(),
-            ));
-        }
-        if let Some((module, executable)) = log.missing_module() {
-            return Err(Error::infra(format!(
-                "the interpreter {executable} has no `{module}` module\n  = help: install the template's requirements into it (pip install -r templates/{}/requirements.txt), or give another interpreter with --python",
-                spec.config.template
-            )));
-        }
+        proves_something(&broker, generation, &log, spec)?;
         let outcome = outcome(
             ending,
             end,
@@ -322,12 +408,12 @@ impl TrialRunner {
                 stderr: &stderr_tail,
             },
             spawned_at,
-            &id,
+            &trial.id,
         )?;
-        let kept = self.keep_scratch.then(|| scratch.keep());
+        let kept = self.keep_scratch.then(|| trial.scratch.keep());
         Ok(TrialRecord {
-            id,
-            queue: names.probe_queue(),
+            id: trial.id,
+            queue: trial.names.probe_queue(),
             outcome,
             stages: log.timeline(spawned_at),
             wall_s: round_ms(started.elapsed().as_secs_f64()),
@@ -400,12 +486,7 @@ impl TrialRunner {
         cancel: &CancellationToken,
     ) -> Result<Ending, Error> {
         let timeout = spec.timeout;
-        let started = Instant::now();
-        let quiet = (timeout / 5).max(Duration::from_secs(1));
-        let last_chance = started + timeout * 3;
-        let mut deadline = started + timeout;
-        // The worker's CPU time at the start of the quiet spell before the deadline.
-        let mut cpu_mark: Option<(Instant, Duration)> = None;
+        let mut deadline = Deadline::new(timeout);
         let mut stall = spec.early_verdicts.then(|| stall::StallWatch::new(timeout));
         let mut ticker = tokio::time::interval(POLL);
         loop {
@@ -419,34 +500,11 @@ impl TrialRunner {
                 // It may have reported more just before exiting.
                 log.poll();
             }
-            match load {
-                Load::Probe(probe) => {
-                    if let Some(at) = probe.processed(log) {
-                        return Ok(Ending::Processed(at));
-                    }
-                    if let Some(status) = exited {
-                        return Ok(Ending::Exited(status));
-                    }
-                    probe.tick(broker, log, worker.pid()).await?;
-                }
-                Load::Replay(replay) => {
-                    replay
-                        .send_due(&self.brokers, log, exited.is_some())
-                        .await?;
-                    match replay.decide(log) {
-                        Some(Decided::Processed { at }) => return Ok(Ending::Processed(at)),
-                        Some(Decided::Discarded { how, words }) => {
-                            return Ok(Ending::Discarded { how, words });
-                        }
-                        Some(Decided::ResultElsewhere { proof }) if spec.early_verdicts => {
-                            return Ok(Ending::Stuck { stall: Some(proof) });
-                        }
-                        _ => {}
-                    }
-                    if let Some(status) = exited {
-                        return Ok(Ending::Exited(status));
-                    }
-                }
+            let ended = self
+                .load_ended(broker, worker.pid(), log, load, exited, spec.early_verdicts)
+                .await?;
+            if let Some(ending) = ended {
+                return Ok(ending);
             }
             let stalled = match stall.as_mut() {
                 Some(stall) => {
@@ -459,28 +517,56 @@ impl TrialRunner {
                 None => None,
             };
             let now = Instant::now();
-            if cpu_mark.is_none() && now + quiet >= deadline {
-                cpu_mark = Some((now, worker.cpu_time()));
-            }
-            if stalled.is_none() && now >= deadline {
-                let reporting = log
-                    .last_progress()
-                    .is_some_and(|at| now.duration_since(at) < quiet);
-                let cpu = worker.cpu_time();
-                let busy = match cpu_mark {
-                    Some((since, used)) => worker.working_since(since, used, cpu),
-                    None => worker.working_now(),
-                };
-                if (reporting || busy) && now < last_chance {
-                    deadline = (now + quiet).min(last_chance);
-                    cpu_mark = Some((now, cpu));
-                    continue;
-                }
-            }
-            if stalled.is_some() || now >= deadline {
+            deadline.mark_cpu(now, worker);
+            if stalled.is_some() || deadline.passed(now, worker, log) {
                 return Ok(Ending::Stuck { stall: stalled });
             }
         }
+    }
+
+    /// How this look at the worker ends the watch by its messages: all processed (or, for
+    /// the launch's messages, one dropped, or its result awaited elsewhere), else the worker
+    /// exited; `None`: the watch goes on. The probe and the launch's messages are sent here
+    /// as they fall due, so the watch loop holds only what is the same for both.
+    async fn load_ended(
+        &self,
+        broker: &Broker,
+        worker_pid: u32,
+        log: &mut WorkerLog,
+        load: &mut Load,
+        exited: Option<std::process::ExitStatus>,
+        early_verdicts: bool,
+    ) -> Result<Option<Ending>, Error> {
+        match load {
+            Load::Probe(probe) => {
+                if let Some(at) = probe.processed(log) {
+                    return Ok(Some(Ending::Processed(at)));
+                }
+                if let Some(status) = exited {
+                    return Ok(Some(Ending::Exited(status)));
+                }
+                probe.tick(broker, log, worker_pid).await?;
+            }
+            Load::Replay(replay) => {
+                replay
+                    .send_due(&self.brokers, log, exited.is_some())
+                    .await?;
+                match replay.decide(log) {
+                    Some(Decided::Processed { at }) => return Ok(Some(Ending::Processed(at))),
+                    Some(Decided::Discarded { how, words }) => {
+                        return Ok(Some(Ending::Discarded { how, words }));
+                    }
+                    Some(Decided::ResultElsewhere { proof }) if early_verdicts => {
+                        return Ok(Some(Ending::Stuck { stall: Some(proof) }));
+                    }
+                    _ => {}
+                }
+                if let Some(status) = exited {
+                    return Ok(Some(Ending::Exited(status)));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// The proof that the worker is stuck for good, once a stall rule has held over an idle
@@ -516,15 +602,12 @@ impl TrialRunner {
     async fn clean_up(
         &self,
         broker: &Broker,
-        framework: &'static dyn Framework,
-        trial: &str,
-        leftovers: &Leftovers,
+        trial: &Prepared,
         log: &WorkerLog,
-        load: &Load,
     ) -> Result<(), Error> {
-        let mut sweep = Sweep::new(trial, framework.shared_collections());
+        let mut sweep = Sweep::new(&trial.id, trial.framework.shared_collections());
         sweep.add_worker(log);
-        if let Load::Replay(replay) = load {
+        if let Load::Replay(replay) = &trial.load {
             for message in &replay.plan().messages {
                 let declarations: Vec<_> = replay
                     .plan()
@@ -536,9 +619,11 @@ impl TrialRunner {
                 sweep.add_sender(&message.broker, &declarations);
             }
         }
-        let registered = framework.worker_leftovers(broker.kind(), &log.started_reports());
+        let registered = trial
+            .framework
+            .worker_leftovers(broker.kind(), &log.started_reports());
         let once = async {
-            broker.delete(trial, leftovers).await?;
+            broker.delete(&trial.id, &trial.leftovers).await?;
             broker.delete_now(&registered).await?;
             sweep.run(&self.brokers).await
         };
@@ -546,14 +631,14 @@ impl TrialRunner {
         if matches!(cleaned, Err(Error::BrokerLost(_))) {
             // Once the broker is back (the connection is made anew, or it never comes).
             cleaned = async {
-                broker.delete(trial, leftovers).await?;
+                broker.delete(&trial.id, &trial.leftovers).await?;
                 broker.delete_now(&registered).await?;
                 sweep.run(&self.brokers).await
             }
             .await;
         }
         if cleaned.is_ok() {
-            sweep::release(&self.cache_dir, trial);
+            sweep::release(&self.cache_dir, &trial.id);
         }
         cleaned
     }
@@ -567,6 +652,30 @@ struct End {
     replayed: Option<Result<ReplayedMessages, Error>>,
     /// Consumers of the probe queue, for a stuck probe.
     consumers: Result<Option<u32>, Error>,
+}
+
+/// `Err` when a trial's outcome says nothing of its configuration: the broker went away
+/// while it ran (`generation` is the broker's connection when it started), or the
+/// interpreter lacks a module the template needs. Checked apart from the outcome, which
+/// is judged only of trials that pass.
+fn proves_something(
+    broker: &Broker,
+    generation: u64,
+    log: &WorkerLog,
+    spec: &TrialSpec<'_>,
+) -> Result<(), Error> {
+    if broker.generation() != generation {
+        return Err(Error::BrokerLost(
+            "the broker went away while the trial ran: its outcome proves nothing".into(),
+        ));
+    }
+    if let Some((module, executable)) = log.missing_module() {
+        return Err(Error::infra(format!(
+            "the interpreter {executable} has no `{module}` module\n  = help: install the template's requirements into it (pip install -r templates/{}/requirements.txt), or give another interpreter with --python",
+            spec.config.template
+        )));
+    }
+    Ok(())
 }
 
 /// The worker's last output.

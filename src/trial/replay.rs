@@ -12,14 +12,13 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use super::outcome::{Consumed, Discard, Replayed, Stranded, Waiting};
-use super::stall::same_host;
 use super::worker_log::{MessageState, WorkerLog};
 use crate::broker::Brokers;
 use crate::error::Error;
 use crate::messages::names::TrialNames;
 use crate::messages::replay::{Landing, ReplayPlan};
 use crate::messages::results::{location_words, readable};
-use crate::messages::{LaunchMessage, ResultWait, address};
+use crate::messages::{LaunchMessage, ResultWait, address, same_host};
 
 /// The replay of one trial, as it goes.
 pub struct ReplayLoad {

@@ -22,12 +22,12 @@
 //!   from the probe's in host (resolved), port, vhost or database, and on an AMQP broker the
 //!   probe queue was never declared there: the probe can never reach it.
 
-use std::net::{IpAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use super::process::WorkerProcess;
 use super::worker_log::WorkerLog;
 use crate::broker::Broker;
+use crate::messages::same_host;
 
 /// How often the rules are looked at: they read /proc, not worth doing every poll.
 const LOOK_EVERY: Duration = Duration::from_millis(250);
@@ -125,32 +125,4 @@ pub fn consuming_elsewhere(log: &WorkerLog, broker: &Broker, published: bool) ->
 
 fn describe(host: &str, port: u16, vhost: &str) -> String {
     format!("{host}:{port} ({vhost})")
-}
-
-/// Whether two host names are the same machine: equal, or resolving to a common address.
-/// `None` when either does not resolve: unsure.
-pub(crate) fn same_host(a: &str, b: &str) -> Option<bool> {
-    if a.eq_ignore_ascii_case(b) {
-        return Some(true);
-    }
-    let resolve = |host: &str| -> Option<Vec<IpAddr>> {
-        Some((host, 0).to_socket_addrs().ok()?.map(|a| a.ip()).collect())
-    };
-    let (a, b) = (resolve(a)?, resolve(b)?);
-    // Every loopback address is this machine.
-    let local = |ips: &[IpAddr]| ips.iter().any(IpAddr::is_loopback);
-    Some(a.iter().any(|ip| b.contains(ip)) || (local(&a) && local(&b)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hosts_are_the_same_machine_by_address_not_by_spelling() {
-        assert_eq!(same_host("localhost", "127.0.0.1"), Some(true));
-        assert_eq!(same_host("127.0.0.1", "LOCALHOST"), Some(true));
-        assert_eq!(same_host("127.0.0.1", "10.255.255.1"), Some(false));
-        assert_eq!(same_host("no-such-host.invalid", "127.0.0.1"), None);
-    }
 }

@@ -16,9 +16,9 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use super::worker_log::WorkerLog;
+use crate::broker::Declaration;
 use crate::broker::{Brokers, Kind};
 use crate::error::Error;
-use crate::messages::Declaration;
 
 /// The file in a trial's scratch folder listing what the replay declares for the sender.
 const REPLAY_DECLARED: &str = "replay.json";
