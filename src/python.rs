@@ -10,9 +10,7 @@ use std::process::Command;
 use nix::fcntl::{Flock, FlockArg};
 use sha2::{Digest, Sha256};
 
-// Re-exported: the commands that start bisections (`bisect`, `nightly`) take the cache
-// folder from here.
-pub use crate::cache_dir::cache_root;
+use crate::cache_dir::cache_root;
 use crate::case::Case;
 use crate::error::Error;
 use crate::template;

@@ -59,7 +59,7 @@ pub struct Settings {
     /// Reduce the cause's modules to their statements, with this many trials per cause at
     /// most (`None`: not at all).
     pub lines_budget: Option<u32>,
-    /// minrepro's cache folder: recorded outcomes, latencies (see `python::cache_root`).
+    /// minrepro's cache folder: recorded outcomes, latencies (see `cache_dir::cache_root`).
     pub cache_dir: std::path::PathBuf,
     /// Who else listens to the bisection's events (the terminal's progress always does).
     pub observers: Vec<Arc<dyn Observer>>,

@@ -133,7 +133,7 @@ fn settings(args: &BisectArgs, runner: &TrialRunner) -> Settings {
         reduce_messages: args.reduce_messages,
         early_verdicts: !args.trial.no_early_verdicts,
         lines_budget: args.lines_args.budget(args.out.is_some() || args.lines),
-        cache_dir: crate::python::cache_root(),
+        cache_dir: crate::cache_dir::cache_root(),
         observers: Vec::new(),
     }
 }

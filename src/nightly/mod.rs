@@ -286,7 +286,7 @@ fn case_settings(plan: &Plan, budget: &CancellationToken, gate: &Arc<Semaphore>)
         reduce_messages: false,
         early_verdicts: plan.early_verdicts,
         lines_budget: plan.lines_budget,
-        cache_dir: crate::python::cache_root(),
+        cache_dir: crate::cache_dir::cache_root(),
         observers: Vec::new(),
     }
 }
