@@ -258,7 +258,7 @@ pub fn sorted_names(value: &serde_json::Value) -> Vec<String> {
 }
 
 /// `[expected]` of a case file, names sorted; entries with `${CASE_DIR}` expanded.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Expected {
     pub minimal: Option<Vec<String>>,
     pub isolated: Option<Vec<String>>,
