@@ -1,6 +1,8 @@
 //! What a bisection found, as the terminal, the JSON output and the attachment read it.
 
-use serde::Serialize;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
 
 use super::lines;
 use super::load;
@@ -16,6 +18,33 @@ pub struct AttachmentSize {
     pub files: usize,
     pub bytes: u64,
     pub tarball_bytes: u64,
+}
+
+/// How many of a cause's fresh runs failed: "3/3", or "7/10" for a flaky failure. Kept as
+/// numbers so that no reader has to parse them back; written as that text everywhere (the
+/// JSON's `reproduction_rate` too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub fails: u32,
+    pub runs: u32,
+}
+
+impl Rate {
+    /// The rate of a stand-in cause, one that no fresh run confirmed (the bisection was
+    /// interrupted, or the case does not reproduce): "0/0".
+    pub const UNMEASURED: Rate = Rate { fails: 0, runs: 0 };
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.fails, self.runs)
+    }
+}
+
+impl Serialize for Rate {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// One element of the result, with the value it has there (secrets redacted).
@@ -51,7 +80,7 @@ pub struct Cause {
     pub elements: Vec<FoundElement>,
     pub outcome: Option<Outcome>,
     pub one_minimal: bool,
-    pub reproduction_rate: String,
+    pub reproduction_rate: Rate,
     /// For each element: the trials with it and without it.
     pub evidence: Vec<Evidence>,
     /// Entries of list values, where a list value is part of the cause.
@@ -94,7 +123,7 @@ pub struct Finding {
     /// Verdicts answered from outcomes recorded by earlier runs.
     pub recorded: u32,
     pub one_minimal: bool,
-    pub reproduction_rate: String,
+    pub reproduction_rate: Rate,
     pub wall_s: f64,
     pub timeout_s: f64,
     #[serde(skip_serializing_if = "Option::is_none")]

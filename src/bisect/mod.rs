@@ -28,7 +28,7 @@ use crate::trial::{Runner, TrialSpec, seconds};
 use crate::verdict::Judge;
 use cache::OutcomeCache;
 use events::{Events, Note, Observer};
-pub use finding::{AttachmentSize, Cause, EntryFinding, Finding, FoundElement};
+pub use finding::{AttachmentSize, Cause, EntryFinding, Finding, FoundElement, Rate};
 use oracle::{Timing, TrialOracle, TrialOracleParts};
 use progress::Progress;
 use stages::{Plan, RATE_RUNS, Reduced};
@@ -362,7 +362,7 @@ fn causes_or_best_so_far(
             elements: stages::found_elements(space, &best, redactor),
             outcome,
             one_minimal: false,
-            reproduction_rate: "0/0".into(),
+            reproduction_rate: Rate::UNMEASURED,
             evidence: Vec::new(),
             entries: Vec::new(),
             lines: None,

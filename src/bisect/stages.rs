@@ -8,7 +8,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 use super::events::{Event, Events, Note, Phase};
-use super::finding::{Cause, EntryFinding, FoundElement};
+use super::finding::{Cause, EntryFinding, FoundElement, Rate};
 use super::oracle::TrialOracle;
 use super::{lines, redact_value};
 use crate::case::entries::EntrySpace;
@@ -134,7 +134,10 @@ fn reduce_with(
             fails,
             runs: counts.confirm,
         });
-        let rate = format!("{fails}/{}", counts.confirm);
+        let rate = Rate {
+            fails,
+            runs: counts.confirm,
+        };
         reduced
             .causes
             .push(cause_of(engine, plan, &cause, values, evidence, rate));
@@ -335,7 +338,7 @@ fn cause_of(
     cause: &Reduction,
     values: Values,
     evidence: Vec<super::oracle::Evidence>,
-    reproduction_rate: String,
+    reproduction_rate: Rate,
 ) -> Cause {
     let space = &plan.space;
     let (outcome, record) = engine

@@ -119,7 +119,10 @@ async fn two_causes_among_two_hundred_elements() {
     assert!(finding.reproduces, "{:?}", finding.reason);
     assert_causes(&finding, &[&["env:V093"], &["env:V017", "env:V150"]]);
     assert!(finding.causes.iter().all(|c| c.one_minimal));
-    assert_eq!(finding.causes[0].reproduction_rate, "3/3");
+    assert_eq!(
+        finding.causes[0].reproduction_rate,
+        Rate { fails: 3, runs: 3 }
+    );
     // Far fewer trials than elements: the search, not one trial per element.
     assert!(runner.trials() < 80, "{} trials", runner.trials());
     // What the bisection told: every trial of its log, as it ended, and the causes found.

@@ -400,7 +400,7 @@ async fn run_case(context: CaseContext) -> CaseReport {
         report.minimal.clear();
         return report;
     }
-    report.reproduction_rate = Some(finding.reproduction_rate.clone());
+    report.reproduction_rate = Some(finding.reproduction_rate.to_string());
     (report.status, report.reason) = judge(&report, context.previous.as_ref());
 
     // The attachment: kept from last night when nothing changed, written anew otherwise.

@@ -13,7 +13,7 @@ use indexmap::IndexMap;
 use crate::bisect::lines::{LinesFinding, ModuleLines};
 use crate::bisect::load::LoadFinding;
 use crate::bisect::oracle::{Evidence, TrialRef};
-use crate::bisect::{self, AttachmentSize, Cause, EntryFinding, Finding, FoundElement};
+use crate::bisect::{self, AttachmentSize, Cause, EntryFinding, Finding, FoundElement, Rate};
 use crate::case::space::Mode;
 use crate::case::{
     Case, Element, Expect, Expected, LaunchOption, Launcher, OracleSpec, Runs, Timeout,
@@ -155,7 +155,7 @@ fn cause(
         elements: names.iter().map(|n| found(case, &redactor, n)).collect(),
         outcome: Some(outcome),
         one_minimal: true,
-        reproduction_rate: "3/3".into(),
+        reproduction_rate: Rate { fails: 3, runs: 3 },
         evidence: names
             .iter()
             .zip(without)
@@ -354,7 +354,10 @@ fn two_causes() -> Fixture {
             signature: "ValueError: Formatting field not found in record: 'asctime'".into(),
         },
     );
-    second.reproduction_rate = "10/10".into();
+    second.reproduction_rate = Rate {
+        fails: 10,
+        runs: 10,
+    };
     let mut finding = finding(&case, Mode::Isolate, vec![billing_cause(&case), second]);
     finding.messages = 3;
     finding.probe = "replay";
@@ -465,7 +468,7 @@ fn flaky() -> Fixture {
         pending,
     );
     cause.one_minimal = false;
-    cause.reproduction_rate = "7/10".into();
+    cause.reproduction_rate = Rate { fails: 7, runs: 10 };
     let mut finding = finding(&case, Mode::Minimize, vec![cause]);
     finding.messages = 5;
     finding.load = Some(LoadFinding {
@@ -504,7 +507,7 @@ fn not_reproducing() -> Fixture {
     );
     stand_in.evidence.clear();
     stand_in.one_minimal = false;
-    stand_in.reproduction_rate = "0/0".into();
+    stand_in.reproduction_rate = Rate::UNMEASURED;
     let mut finding = finding(&case, Mode::Minimize, vec![stand_in]);
     finding.reproduces = false;
     finding.reason = Some(
@@ -535,7 +538,7 @@ fn stand_in(case: &Case, names: &[&str]) -> Cause {
     };
     let mut cause = cause(case, names, None, Vec::new(), pending);
     cause.one_minimal = false;
-    cause.reproduction_rate = "0/0".into();
+    cause.reproduction_rate = Rate::UNMEASURED;
     cause
 }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::bisect::lines::LinesFinding;
 use crate::bisect::load::LoadFinding;
 use crate::bisect::oracle::TrialRef;
-use crate::bisect::{Cause, EntryFinding, Finding, FoundElement};
+use crate::bisect::{Cause, EntryFinding, Finding, FoundElement, Rate};
 use crate::case::space::Mode;
 use crate::trial::Outcome;
 
@@ -45,7 +45,7 @@ pub struct FindingView {
     /// Seconds, as shown: one decimal.
     pub wall: String,
     pub timeout: String,
-    pub reproduction_rate: String,
+    pub reproduction_rate: Rate,
     pub attachment: Option<AttachmentView>,
 }
 
@@ -71,7 +71,7 @@ pub struct CauseView {
     pub entries: Vec<EntriesView>,
     pub outcome: Option<OutcomeView>,
     pub one_minimal: bool,
-    pub reproduction_rate: String,
+    pub reproduction_rate: Rate,
     pub lines: Option<LinesView>,
 }
 
@@ -190,7 +190,7 @@ impl FindingView {
             reducible: finding.reducible,
             wall: format!("{:.1}", finding.wall_s),
             timeout: format!("{:.1}", finding.timeout_s),
-            reproduction_rate: finding.reproduction_rate.clone(),
+            reproduction_rate: finding.reproduction_rate,
             attachment: AttachmentView::of(finding),
         }
     }
@@ -227,7 +227,7 @@ impl CauseView {
             entries: cause.entries.iter().map(EntriesView::of).collect(),
             outcome: cause.outcome.as_ref().map(OutcomeView::of),
             one_minimal: cause.one_minimal,
-            reproduction_rate: cause.reproduction_rate.clone(),
+            reproduction_rate: cause.reproduction_rate,
             lines: cause.lines.as_ref().map(LinesView::of),
         }
     }
