@@ -48,7 +48,7 @@ impl Serialize for Rate {
 }
 
 /// One element of the result, with the value it has there (secrets redacted).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct FoundElement {
     pub name: String,
     /// `None` for an import, or for an env var that is unset on the failing side.
@@ -96,15 +96,49 @@ pub struct Cause {
     pub record: Option<TrialRecord>,
 }
 
-/// Everything a bisection found, for the terminal, the JSON output and the attachment.
-#[derive(Debug, Clone, Serialize)]
+/// How a bisection ended: with its causes, or early, and why.
+#[derive(Debug, Clone)]
+pub enum Ending {
+    /// Every stage ran and the causes showed the failure in fresh runs.
+    Reproduces,
+    /// The case does not show the expected failure (the full configuration passes, the good
+    /// side does not work, no cause held up in fresh runs); the first cause is a stand-in.
+    DoesNotReproduce { reason: String },
+    /// Stopped by the user (Ctrl-C) or a spent budget; the first cause is the smallest
+    /// failing configuration seen so far.
+    Interrupted,
+    /// Stopped by trouble outside the configuration (a broker that stayed away), as
+    /// [`Ending::Interrupted`] otherwise; `minrepro bisect` exits with this error.
+    Stopped(Error),
+}
+
+impl Ending {
+    pub fn reproduces(&self) -> bool {
+        matches!(self, Ending::Reproduces)
+    }
+
+    /// Why the case does not reproduce, or why the bisection stopped early (the JSON's
+    /// `reason`); `None` when it reproduces.
+    pub fn reason(&self) -> Option<String> {
+        let stopped_by = match self {
+            Ending::Reproduces => return None,
+            Ending::DoesNotReproduce { reason } => return Some(reason.clone()),
+            Ending::Interrupted => "interrupted".to_string(),
+            Ending::Stopped(err) => err.to_string(),
+        };
+        Some(format!(
+            "{stopped_by}: the result is the smallest failing configuration found so far; run again to resume"
+        ))
+    }
+}
+
+/// Everything a bisection found, for the terminal, the JSON output (which lays it out as
+/// docs/SPEC.md §5 says: `report::json`) and the attachment.
+#[derive(Debug, Clone)]
 pub struct Finding {
     pub case: String,
     pub mode: Mode,
-    pub reproduces: bool,
-    /// Why the case does not reproduce, or why the bisection stopped early.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub ending: Ending,
     pub minimal: Vec<String>,
     /// The first cause's prerequisites (see [`Cause::prerequisites`]).
     pub prerequisites: Vec<String>,
@@ -126,15 +160,11 @@ pub struct Finding {
     pub reproduction_rate: Rate,
     pub wall_s: f64,
     pub timeout_s: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub attachment: Option<std::path::PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub attachment_verified: Option<bool>,
     /// Whether the attachment's minimal_worker.py reproduced on its own when it was run.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub minimal_worker_reproduces: Option<bool>,
     /// The attachment's size: files, their bytes, the tarball's bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub attachment_size: Option<AttachmentSize>,
     /// Every independent cause; `minimal` and the fields above are the first one's.
     pub causes: Vec<Cause>,
@@ -145,21 +175,10 @@ pub struct Finding {
     pub probe: &'static str,
     /// With `--reduce-messages`: the fewest messages that still show the first cause's
     /// failure.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub load: Option<load::LoadFinding>,
     /// The elements of `minimal` with their values.
-    #[serde(skip)]
     pub minimal_elements: Vec<FoundElement>,
-    #[serde(skip)]
     pub minimal_config: Option<Config>,
-    #[serde(skip)]
     pub minimal_record: Option<TrialRecord>,
-    /// Stopped before the end (Ctrl-C, a budget, or `stopped_by`).
-    #[serde(skip)]
-    pub interrupted: bool,
-    /// What stopped it, when it was not the user: trouble outside the configuration.
-    #[serde(skip)]
-    pub stopped_by: Option<Error>,
-    #[serde(skip)]
     pub log: Vec<LoggedTrial>,
 }

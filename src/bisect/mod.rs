@@ -28,7 +28,7 @@ use crate::trial::{Runner, TrialSpec, seconds};
 use crate::verdict::Judge;
 use cache::OutcomeCache;
 use events::{Events, Note, Observer};
-pub use finding::{AttachmentSize, Cause, EntryFinding, Finding, FoundElement, Rate};
+pub use finding::{AttachmentSize, Cause, Ending, EntryFinding, Finding, FoundElement, Rate};
 use oracle::{Timing, TrialOracle, TrialOracleParts};
 use progress::Progress;
 use stages::{Plan, RATE_RUNS, Reduced};
@@ -86,8 +86,7 @@ pub async fn bisect(
     let (mut oracle, mut reduced) = run_stages(oracle, plan, events.clone()).await?;
     progress.finish();
 
-    let stopped_by = stopped_by(&mut reduced)?;
-    let interrupted = matches!(reduced.stopped, Some(Stop::Interrupted)) || stopped_by.is_some();
+    let ending = ending(&mut reduced)?;
     let causes = causes_or_best_so_far(&mut oracle, &mut reduced, &space, &redactor);
     let first = causes[0].clone();
     let spec = TrialSpec {
@@ -101,7 +100,7 @@ pub async fn bisect(
         early_verdicts: settings.early_verdicts,
     };
     let messages = load::size(&spec);
-    let searched = settings.reduce_messages && reduced.not_reproducing.is_none() && !interrupted;
+    let searched = settings.reduce_messages && ending.reproduces();
     let load_finding = if searched {
         smallest_load(runner.as_ref(), spec, &oracle, settings, &events).await?
     } else {
@@ -109,12 +108,10 @@ pub async fn bisect(
     };
     let trials = oracle.trials_run + load_finding.as_ref().map_or(0, |l| l.trials);
     let full = Variant::full(space.len());
-    let reason = reason(&reduced, interrupted, stopped_by.as_ref());
     Ok(Finding {
         case: case.name.clone(),
         mode: space.mode,
-        reproduces: reduced.not_reproducing.is_none() && !interrupted,
-        reason,
+        ending,
         minimal: first.minimal,
         prerequisites: first.prerequisites,
         kept: space.kept.clone(),
@@ -140,8 +137,6 @@ pub async fn bisect(
         minimal_elements: first.elements,
         minimal_config: Some(first.config),
         minimal_record: first.record,
-        interrupted,
-        stopped_by,
         log: std::mem::take(&mut oracle.log),
     })
 }
@@ -323,19 +318,21 @@ fn timing(
     }
 }
 
-/// What stopped the reduction from outside the configuration. A configuration no worker
-/// can run is the case's fault, not the trials': the bisection ends with that error, no
-/// finding. Trouble outside it (a broker that stayed away) stops it with the smallest
-/// failing configuration seen so far, as Ctrl-C does.
-fn stopped_by(reduced: &mut Reduced) -> Result<Option<Error>, Error> {
-    match reduced.stopped.take() {
-        Some(Stop::Error(err)) if err.is_input() => Err(err),
-        Some(Stop::Error(err)) => Ok(Some(err)),
-        other => {
-            reduced.stopped = other;
-            Ok(None)
-        }
-    }
+/// How the reduction ended. A configuration no worker can run is the case's fault, not
+/// the trials': the bisection ends with that error, no finding. Trouble outside it (a
+/// broker that stayed away) stops it with the smallest failing configuration seen so far,
+/// as Ctrl-C does. A trial budget ends only the stage that set it (the lines'), never the
+/// bisection.
+fn ending(reduced: &mut Reduced) -> Result<Ending, Error> {
+    Ok(match reduced.stopped.take() {
+        Some(Stop::Error(err)) if err.is_input() => return Err(err),
+        Some(Stop::Error(err)) => Ending::Stopped(err),
+        Some(Stop::Interrupted) => Ending::Interrupted,
+        Some(Stop::Budget) | None => match reduced.not_reproducing.take() {
+            Some(reason) => Ending::DoesNotReproduce { reason },
+            None => Ending::Reproduces,
+        },
+    })
 }
 
 /// The causes found; interrupted (or not reproducing) before a cause was done, the
@@ -371,18 +368,6 @@ fn causes_or_best_so_far(
         });
     }
     causes
-}
-
-/// Why the case does not reproduce, or why the bisection stopped early.
-fn reason(reduced: &Reduced, interrupted: bool, stopped_by: Option<&Error>) -> Option<String> {
-    reduced.not_reproducing.clone().or_else(|| {
-        interrupted.then(|| {
-            format!(
-                "{}: the result is the smallest failing configuration found so far; run again to resume",
-                stopped_by.map_or("interrupted".into(), Error::to_string)
-            )
-        })
-    })
 }
 
 /// The messages a bisection's trials replay: the failing launch's own, else the working

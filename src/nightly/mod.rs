@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::remote::Agents;
-use crate::bisect::{self, Finding, Settings};
+use crate::bisect::{self, Ending, Finding, Settings};
 use crate::case::{self, CASE_FILE, Case, GOOD_FILE};
 use crate::error::Error;
 use crate::python::Interpreter;
@@ -396,7 +396,7 @@ async fn run_case(context: CaseContext) -> CaseReport {
     report.series = series(&finding);
     if let Some((status, reason)) = ended_early(&finding) {
         report.status = status;
-        report.reason = reason;
+        report.reason = Some(reason);
         report.minimal.clear();
         return report;
     }
@@ -444,19 +444,22 @@ async fn bisect_case(context: &CaseContext) -> Result<(Finding, PathBuf), Error>
 
 /// A bisection that ended before a result: stopped by trouble outside the case (an
 /// error), by the budget (unfinished), or a case that no longer reproduces (fixed).
-fn ended_early(finding: &Finding) -> Option<(Status, Option<String>)> {
-    if let Some(why) = &finding.stopped_by {
-        let why = why.to_string().trim_start_matches("error: ").to_string();
-        return Some((Status::Error, Some(why)));
+fn ended_early(finding: &Finding) -> Option<(Status, String)> {
+    match &finding.ending {
+        Ending::Reproduces => None,
+        Ending::DoesNotReproduce { reason } => Some((Status::Fixed, reason.clone())),
+        Ending::Interrupted => Some((
+            Status::Unfinished,
+            format!(
+                "stopped when the budget was spent, after {} trials",
+                finding.trials
+            ),
+        )),
+        Ending::Stopped(why) => Some((
+            Status::Error,
+            why.to_string().trim_start_matches("error: ").to_string(),
+        )),
     }
-    if finding.interrupted {
-        let why = format!(
-            "stopped when the budget was spent, after {} trials",
-            finding.trials
-        );
-        return Some((Status::Unfinished, Some(why)));
-    }
-    (!finding.reproduces).then(|| (Status::Fixed, finding.reason.clone()))
 }
 
 /// The case's attachment, written and verified (on a trial slot: its launcher runs a

@@ -13,7 +13,9 @@ use indexmap::IndexMap;
 use crate::bisect::lines::{LinesFinding, ModuleLines};
 use crate::bisect::load::LoadFinding;
 use crate::bisect::oracle::{Evidence, TrialRef};
-use crate::bisect::{self, AttachmentSize, Cause, EntryFinding, Finding, FoundElement, Rate};
+use crate::bisect::{
+    self, AttachmentSize, Cause, Ending, EntryFinding, Finding, FoundElement, Rate,
+};
 use crate::case::space::Mode;
 use crate::case::{
     Case, Element, Expect, Expected, LaunchOption, Launcher, OracleSpec, Runs, Timeout,
@@ -178,8 +180,7 @@ fn finding(case: &Case, mode: Mode, causes: Vec<Cause>) -> Finding {
     Finding {
         case: case.name.clone(),
         mode,
-        reproduces: true,
-        reason: None,
+        ending: Ending::Reproduces,
         minimal: first.minimal,
         prerequisites: first.prerequisites,
         kept: case.keep.iter().map(|&i| case.elements[i].name()).collect(),
@@ -205,8 +206,6 @@ fn finding(case: &Case, mode: Mode, causes: Vec<Cause>) -> Finding {
         minimal_elements: first.elements,
         minimal_config: Some(first.config),
         minimal_record: first.record,
-        interrupted: false,
-        stopped_by: None,
         log: Vec::new(),
     }
 }
@@ -509,11 +508,11 @@ fn not_reproducing() -> Fixture {
     stand_in.one_minimal = false;
     stand_in.reproduction_rate = Rate::UNMEASURED;
     let mut finding = finding(&case, Mode::Minimize, vec![stand_in]);
-    finding.reproduces = false;
-    finding.reason = Some(
-        "the full configuration does not show the expected failure in 10 runs: processed in 0.20s"
-            .into(),
-    );
+    finding.ending = Ending::DoesNotReproduce {
+        reason:
+            "the full configuration does not show the expected failure in 10 runs: processed in 0.20s"
+                .into(),
+    };
     finding.trials = 10;
     finding.wall_s = 6.5;
     Fixture {
@@ -561,12 +560,7 @@ fn interrupted() -> Fixture {
         "import:uploads.signals",
     ];
     let mut finding = finding(&case, Mode::Minimize, vec![stand_in(&case, &names)]);
-    finding.reproduces = false;
-    finding.interrupted = true;
-    finding.reason = Some(
-        "interrupted: the result is the smallest failing configuration found so far; run again to resume"
-            .into(),
-    );
+    finding.ending = Ending::Interrupted;
     finding.trials = 7;
     Fixture {
         name: "interrupted",
@@ -592,15 +586,9 @@ fn stopped() -> Fixture {
         Mode::Isolate,
         vec![stand_in(&case, &["env:SMTP_HOST"])],
     );
-    finding.reproduces = false;
-    finding.interrupted = true;
-    finding.stopped_by = Some(crate::error::Error::infra(
+    finding.ending = Ending::Stopped(crate::error::Error::infra(
         "the broker at localhost:5672 went away",
     ));
-    finding.reason = Some(
-        "error: the broker at localhost:5672 went away: the result is the smallest failing configuration found so far; run again to resume"
-            .into(),
-    );
     finding.messages = 4;
     finding.reducible = 1;
     Fixture {

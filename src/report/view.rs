@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::bisect::lines::LinesFinding;
 use crate::bisect::load::LoadFinding;
 use crate::bisect::oracle::TrialRef;
-use crate::bisect::{Cause, EntryFinding, Finding, FoundElement, Rate};
+use crate::bisect::{Cause, Ending, EntryFinding, Finding, FoundElement, Rate};
 use crate::case::space::Mode;
 use crate::trial::Outcome;
 
@@ -18,6 +18,7 @@ pub struct FindingView {
     pub case: String,
     pub mode: Mode,
     pub reproduces: bool,
+    /// Stopped before the end: by the user, a budget, or trouble (then `stopped` too).
     pub interrupted: bool,
     /// Stopped by trouble outside the configuration, not by the user.
     pub stopped: bool,
@@ -162,10 +163,10 @@ impl FindingView {
         FindingView {
             case: finding.case.clone(),
             mode: finding.mode,
-            reproduces: finding.reproduces,
-            interrupted: finding.interrupted,
-            stopped: finding.stopped_by.is_some(),
-            reason: finding.reason.clone(),
+            reproduces: finding.ending.reproduces(),
+            interrupted: matches!(finding.ending, Ending::Interrupted | Ending::Stopped(_)),
+            stopped: matches!(finding.ending, Ending::Stopped(_)),
+            reason: finding.ending.reason(),
             of,
             minimal: finding.minimal.len(),
             sentence: sentence(finding),
