@@ -139,15 +139,10 @@ pub struct Finding {
     pub case: String,
     pub mode: Mode,
     pub ending: Ending,
-    pub minimal: Vec<String>,
-    /// The first cause's prerequisites (see [`Cause::prerequisites`]).
-    pub prerequisites: Vec<String>,
     pub kept: Vec<String>,
     pub elements_total: usize,
     /// Elements the search reduced over (in isolate mode: the differences).
     pub reducible: usize,
-    /// The minimal configuration's failure (its latest run).
-    pub outcome: Option<Outcome>,
     /// The full configuration's own outcome.
     pub full_outcome: Option<Outcome>,
     /// Trials that ran (fresh verdicts).
@@ -156,8 +151,6 @@ pub struct Finding {
     pub cache_hits: u32,
     /// Verdicts answered from outcomes recorded by earlier runs.
     pub recorded: u32,
-    pub one_minimal: bool,
-    pub reproduction_rate: Rate,
     pub wall_s: f64,
     pub timeout_s: f64,
     pub attachment: Option<std::path::PathBuf>,
@@ -166,7 +159,10 @@ pub struct Finding {
     pub minimal_worker_reproduces: Option<bool>,
     /// The attachment's size: files, their bytes, the tarball's bytes.
     pub attachment_size: Option<AttachmentSize>,
-    /// Every independent cause; `minimal` and the fields above are the first one's.
+    /// Every independent cause, in the order they were found. Never empty: when none was
+    /// found (the case does not reproduce, or the bisection stopped first), the smallest
+    /// failing configuration seen stands in for the first, so that every output has a
+    /// result to show. The first is the result: [`Finding::first`].
     pub causes: Vec<Cause>,
     /// Messages per trial: minrepro's probe messages, or the launch's own replayed.
     pub messages: u32,
@@ -176,9 +172,15 @@ pub struct Finding {
     /// With `--reduce-messages`: the fewest messages that still show the first cause's
     /// failure.
     pub load: Option<load::LoadFinding>,
-    /// The elements of `minimal` with their values.
-    pub minimal_elements: Vec<FoundElement>,
-    pub minimal_config: Option<Config>,
-    pub minimal_record: Option<TrialRecord>,
     pub log: Vec<LoggedTrial>,
+}
+
+impl Finding {
+    /// The first cause: the result the terminal leads with, the attachment reproduces and
+    /// the JSON repeats at its top level (when the bisection ended early, its stand-in).
+    pub fn first(&self) -> &Cause {
+        self.causes
+            .first()
+            .expect("a finding has at least one cause")
+    }
 }

@@ -88,10 +88,9 @@ pub async fn bisect(
 
     let ending = ending(&mut reduced)?;
     let causes = causes_or_best_so_far(&mut oracle, &mut reduced, &space, &redactor);
-    let first = causes[0].clone();
     let spec = TrialSpec {
         case_name: &case.name,
-        config: &first.config,
+        config: &causes[0].config,
         python: &interpreter.path,
         broker_url: &broker_url,
         timeout: oracle.timing.timeout(),
@@ -112,18 +111,13 @@ pub async fn bisect(
         case: case.name.clone(),
         mode: space.mode,
         ending,
-        minimal: first.minimal,
-        prerequisites: first.prerequisites,
         kept: space.kept.clone(),
         elements_total: case.elements.len(),
         reducible: space.len(),
-        outcome: first.outcome,
         full_outcome: oracle.last_result(&full).map(|(o, _)| o.clone()),
         trials,
         cache_hits: reduced.cache_hits,
         recorded: reduced.recorded,
-        one_minimal: first.one_minimal,
-        reproduction_rate: first.reproduction_rate,
         wall_s: seconds(started.elapsed()),
         timeout_s: seconds(oracle.timing.timeout()),
         attachment: None,
@@ -134,9 +128,6 @@ pub async fn bisect(
         messages,
         probe: if replay.is_empty() { "probe" } else { "replay" },
         load: load_finding,
-        minimal_elements: first.elements,
-        minimal_config: Some(first.config),
-        minimal_record: first.record,
         log: std::mem::take(&mut oracle.log),
     })
 }
@@ -336,7 +327,8 @@ fn ending(reduced: &mut Reduced) -> Result<Ending, Error> {
 }
 
 /// The causes found; interrupted (or not reproducing) before a cause was done, the
-/// smallest failing configuration seen stands in for the first.
+/// smallest failing configuration seen stands in for the first: never empty (see
+/// [`Finding::causes`]).
 fn causes_or_best_so_far(
     oracle: &mut TrialOracle,
     reduced: &mut Reduced,

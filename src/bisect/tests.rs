@@ -239,12 +239,12 @@ async fn replayed_messages_fail_the_same_way_only_when_they_end_the_same_way() {
     let finding = run(&case, false, runner, &cache).await;
     assert!(finding.ending.reproduces(), "{:?}", finding.ending);
     assert_eq!(
-        sorted(finding.minimal.clone()),
+        sorted(finding.first().minimal.clone()),
         ["env:BACKEND", "env:QUEUE"],
         "{:?}",
         finding.causes
     );
-    assert_eq!(finding.prerequisites, ["env:BACKEND"]);
+    assert_eq!(finding.first().prerequisites, ["env:BACKEND"]);
 
     // Discarded for one reason is not discarded for another.
     let discarded = |how| Outcome::Discarded {
@@ -263,10 +263,10 @@ async fn replayed_messages_fail_the_same_way_only_when_they_end_the_same_way() {
     let case = case_dir("[env]\nSETTINGS = \"test\"\nTASKS = \"app.tasks\"\n", None);
     let finding = run(&case, false, runner, &tempfile::tempdir().unwrap()).await;
     assert_eq!(
-        sorted(finding.minimal.clone()),
+        sorted(finding.first().minimal.clone()),
         ["env:SETTINGS", "env:TASKS"]
     );
-    assert_eq!(finding.prerequisites, ["env:TASKS"]);
+    assert_eq!(finding.first().prerequisites, ["env:TASKS"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -387,12 +387,12 @@ async fn run_case(context: CaseContext) -> CaseReport {
             return report;
         }
     };
-    report.minimal = sorted(finding.minimal.clone());
+    report.minimal = sorted(finding.first().minimal.clone());
     report.lines = kept_lines(&finding);
     report.trials = finding.trials;
     report.cache_hits = finding.cache_hits;
     report.wall_s = finding.wall_s;
-    report.outcome = finding.outcome.as_ref().map(|o| o.brief());
+    report.outcome = finding.first().outcome.as_ref().map(|o| o.brief());
     report.series = series(&finding);
     if let Some((status, reason)) = ended_early(&finding) {
         report.status = status;
@@ -400,7 +400,7 @@ async fn run_case(context: CaseContext) -> CaseReport {
         report.minimal.clear();
         return report;
     }
-    report.reproduction_rate = Some(finding.reproduction_rate.to_string());
+    report.reproduction_rate = Some(finding.first().reproduction_rate.to_string());
     (report.status, report.reason) = judge(&report, context.previous.as_ref());
 
     // The attachment: kept from last night when nothing changed, written anew otherwise.

@@ -176,23 +176,17 @@ fn cause(
 
 /// The finding of a bisection that found `causes` (the first one is the result).
 fn finding(case: &Case, mode: Mode, causes: Vec<Cause>) -> Finding {
-    let first = causes[0].clone();
     Finding {
         case: case.name.clone(),
         mode,
         ending: Ending::Reproduces,
-        minimal: first.minimal,
-        prerequisites: first.prerequisites,
         kept: case.keep.iter().map(|&i| case.elements[i].name()).collect(),
         elements_total: case.elements.len(),
         reducible: case.elements.len() - case.keep.len(),
-        outcome: first.outcome.clone(),
-        full_outcome: first.outcome,
+        full_outcome: causes[0].outcome.clone(),
         trials: 14,
         cache_hits: 3,
         recorded: 2,
-        one_minimal: first.one_minimal,
-        reproduction_rate: first.reproduction_rate,
         wall_s: 41.27,
         timeout_s: 8.0,
         attachment: None,
@@ -203,9 +197,6 @@ fn finding(case: &Case, mode: Mode, causes: Vec<Cause>) -> Finding {
         messages: 1,
         probe: "probe",
         load: None,
-        minimal_elements: first.elements,
-        minimal_config: Some(first.config),
-        minimal_record: first.record,
         log: Vec::new(),
     }
 }

@@ -25,6 +25,8 @@ struct FindingJson<'a> {
     /// Why the case does not reproduce, or why the bisection stopped early.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
+    /// The first cause's (see [`Finding::first`]), here and in `outcome`, `one_minimal`,
+    /// `reproduction_rate` and `values`.
     minimal: &'a [String],
     prerequisites: &'a [String],
     kept: &'a [String],
@@ -65,23 +67,24 @@ struct CauseJson<'a> {
 
 impl<'a> FindingJson<'a> {
     fn of(finding: &'a Finding) -> Self {
+        let first = finding.first();
         FindingJson {
             case: &finding.case,
             mode: finding.mode,
             reproduces: finding.ending.reproduces(),
             reason: finding.ending.reason(),
-            minimal: &finding.minimal,
-            prerequisites: &finding.prerequisites,
+            minimal: &first.minimal,
+            prerequisites: &first.prerequisites,
             kept: &finding.kept,
             elements_total: finding.elements_total,
             reducible: finding.reducible,
-            outcome: finding.outcome.as_ref(),
+            outcome: first.outcome.as_ref(),
             full_outcome: finding.full_outcome.as_ref(),
             trials: finding.trials,
             cache_hits: finding.cache_hits,
             recorded: finding.recorded,
-            one_minimal: finding.one_minimal,
-            reproduction_rate: finding.reproduction_rate,
+            one_minimal: first.one_minimal,
+            reproduction_rate: first.reproduction_rate,
             wall_s: finding.wall_s,
             timeout_s: finding.timeout_s,
             attachment: finding.attachment.as_deref(),
@@ -99,7 +102,7 @@ impl<'a> FindingJson<'a> {
             messages: finding.messages,
             probe: finding.probe,
             load: finding.load.as_ref(),
-            values: values(&finding.minimal_elements),
+            values: values(&first.elements),
         }
     }
 }

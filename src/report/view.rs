@@ -153,6 +153,7 @@ pub struct SizeView {
 
 impl FindingView {
     pub fn of(finding: &Finding) -> FindingView {
+        let first = finding.first();
         let of = match finding.mode {
             Mode::Minimize => format!("{} elements", finding.reducible),
             Mode::Isolate => format!(
@@ -168,9 +169,9 @@ impl FindingView {
             stopped: matches!(finding.ending, Ending::Stopped(_)),
             reason: finding.ending.reason(),
             of,
-            minimal: finding.minimal.len(),
-            sentence: sentence(finding),
-            outcome: finding.outcome.as_ref().map(OutcomeView::of),
+            minimal: first.minimal.len(),
+            sentence: sentence(first),
+            outcome: first.outcome.as_ref().map(OutcomeView::of),
             causes: finding
                 .causes
                 .iter()
@@ -191,7 +192,7 @@ impl FindingView {
             reducible: finding.reducible,
             wall: format!("{:.1}", finding.wall_s),
             timeout: format!("{:.1}", finding.timeout_s),
-            reproduction_rate: finding.reproduction_rate,
+            reproduction_rate: first.reproduction_rate,
             attachment: AttachmentView::of(finding),
         }
     }
@@ -328,14 +329,15 @@ fn load_sentence(messages: u32, load: &LoadFinding) -> String {
     }
 }
 
-/// "The worker stays PENDING … when `X=1` is set and `app.settings` is imported; …"
-fn sentence(finding: &Finding) -> String {
+/// "The worker stays PENDING … when `X=1` is set and `app.settings` is imported; …": the
+/// finding's result, its first cause.
+fn sentence(cause: &Cause) -> String {
     format!(
         "{}{}{}; reproduced in {} runs.",
-        what_fails(finding.outcome.as_ref()),
-        conditions(finding),
-        where_it_stopped(finding.outcome.as_ref()),
-        finding.reproduction_rate
+        what_fails(cause.outcome.as_ref()),
+        conditions(cause),
+        where_it_stopped(cause.outcome.as_ref()),
+        cause.reproduction_rate
     )
 }
 
@@ -361,19 +363,16 @@ fn what_fails(outcome: Option<&Outcome>) -> String {
 }
 
 /// " when `X=1` is set and `app.settings` is imported (given what it needs to run at all:
-/// …)": the first cause's elements, its prerequisites apart.
-fn conditions(finding: &Finding) -> String {
+/// …)": the cause's elements, its prerequisites apart.
+fn conditions(cause: &Cause) -> String {
     let describe = |element: &FoundElement| {
-        let entries = finding
-            .causes
-            .first()
-            .and_then(|c| c.entries.iter().find(|e| e.element == element.name));
+        let entries = cause.entries.iter().find(|e| e.element == element.name);
         describe(element, entries)
     };
-    let (prerequisites, causes): (Vec<_>, Vec<_>) = finding
-        .minimal_elements
+    let (prerequisites, causes): (Vec<_>, Vec<_>) = cause
+        .elements
         .iter()
-        .partition(|e| finding.prerequisites.contains(&e.name));
+        .partition(|e| cause.prerequisites.contains(&e.name));
     let conditions: Vec<String> = causes.into_iter().map(describe).collect();
     let when = match conditions.as_slice() {
         [] => " with nothing but the kept elements".to_string(),
