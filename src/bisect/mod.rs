@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::case::space::{ConfigSpace, Space};
-use crate::case::{Case, Element, Runs, Timeout};
+use crate::case::{Case, Element, ElementKey, Runs, Timeout};
 use crate::error::Error;
 use crate::latency::LatencyHistory;
 use crate::messages::LaunchMessage;
@@ -413,9 +413,9 @@ pub fn redactor_for(case: &Case, good: Option<&Case>, show_secrets: bool) -> Red
 
 /// An element's value for display, secrets redacted.
 pub fn redact_value(name: &str, value: &str, redactor: &Redactor) -> String {
-    match name.strip_prefix("env:") {
-        Some(key) => redactor.redact_env_value(key, value),
-        None => redactor.redact(value),
+    match ElementKey::parse(name) {
+        Some(ElementKey::Env(key)) => redactor.redact_env_value(&key, value),
+        _ => redactor.redact(value),
     }
 }
 

@@ -10,6 +10,7 @@ use crate::bisect::lines::LinesFinding;
 use crate::bisect::load::LoadFinding;
 use crate::bisect::oracle::TrialRef;
 use crate::bisect::{Cause, Ending, EntryFinding, Finding, FoundElement, Rate};
+use crate::case::ElementKey;
 use crate::case::space::Mode;
 use crate::trial::Outcome;
 
@@ -241,7 +242,8 @@ impl ElementRow {
         ElementRow {
             name: element.name.clone(),
             value: element.value.clone(),
-            unset: element.value.is_none() && element.name.starts_with("env:"),
+            unset: element.value.is_none()
+                && matches!(ElementKey::parse(&element.name), Some(ElementKey::Env(_))),
             prerequisite: cause.prerequisites.contains(&element.name),
             evidence: evidence.is_some(),
             without: evidence.and_then(|e| trial_text(&e.without)),
@@ -391,16 +393,21 @@ fn conditions(cause: &Cause) -> String {
 
 /// "`X=1` is set", "`app.settings` is imported", "`PYTHONPATH` holds `a` and `b`".
 fn describe(element: &FoundElement, entries: Option<&EntryFinding>) -> String {
-    match (element.name.split_once(':'), &element.value, entries) {
-        (Some((kind, key)), _, Some(entries)) => {
-            let list: Vec<String> = entries.kept.iter().map(|k| format!("`{k}`")).collect();
-            let what = if kind == "env" { "holds" } else { "includes" };
-            format!("`{key}` {what} {}", list.join(" and "))
+    let kept = entries.map(|entries| {
+        let list: Vec<String> = entries.kept.iter().map(|k| format!("`{k}`")).collect();
+        list.join(" and ")
+    });
+    match (ElementKey::parse(&element.name), &element.value, kept) {
+        (Some(ElementKey::Env(key)), _, Some(kept)) => format!("`{key}` holds {kept}"),
+        (Some(ElementKey::Import(key) | ElementKey::Option(key)), _, Some(kept)) => {
+            format!("`{key}` includes {kept}")
         }
-        (Some(("env", key)), Some(value), None) => format!("`{key}={value}` is set"),
-        (Some(("env", key)), None, None) => format!("`{key}` is unset"),
-        (Some(("import", module)), _, None) => format!("`{module}` is imported"),
-        (Some((_, option)), Some(value), None) => format!("the option `{option}` is `{value}`"),
+        (Some(ElementKey::Env(key)), Some(value), None) => format!("`{key}={value}` is set"),
+        (Some(ElementKey::Env(key)), None, None) => format!("`{key}` is unset"),
+        (Some(ElementKey::Import(module)), _, None) => format!("`{module}` is imported"),
+        (Some(ElementKey::Option(option)), Some(value), None) => {
+            format!("the option `{option}` is `{value}`")
+        }
         _ => format!("`{}`", element.name),
     }
 }

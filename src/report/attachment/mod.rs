@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::bisect::{AttachmentSize, Finding};
 use crate::case::space::Mode;
 use crate::case::write::{self, CaseFile};
-use crate::case::{Case, Config, Expect, Timeout};
+use crate::case::{Case, Config, ElementKey, Expect, Timeout};
 use crate::error::Error;
 use crate::messages::LaunchMessage;
 use crate::redact::Redactor;
@@ -240,9 +240,9 @@ fn finish(partial: Partial<'_>, attachment: Attachment, case: &str) -> Result<At
 fn secret_elements(names: &[String], config: &Config, redacted: &Config) -> Vec<String> {
     names
         .iter()
-        .filter(|name| match name.strip_prefix("env:") {
-            Some(key) => config.env.get(key) != redacted.env.get(key),
-            None => false,
+        .filter(|name| match ElementKey::parse(name) {
+            Some(ElementKey::Env(key)) => config.env.get(&key) != redacted.env.get(&key),
+            _ => false,
         })
         .cloned()
         .collect()
@@ -271,8 +271,8 @@ fn minimal_case_file(job: &Job<'_>, redacted: &Config) -> String {
         .secrets
         .iter()
         .filter(|name| {
-            name.strip_prefix("env:")
-                .is_some_and(|key| redacted.env.contains_key(key))
+            matches!(ElementKey::parse(name), Some(ElementKey::Env(key))
+                if redacted.env.contains_key(&key))
         })
         .cloned()
         .collect();
