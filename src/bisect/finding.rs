@@ -1,6 +1,8 @@
 //! What a bisection found, as the terminal, the JSON output and the attachment read it.
 
-use serde::Serialize;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
 
 use super::events::LoggedTrial;
 use super::lines;
@@ -19,8 +21,35 @@ pub struct AttachmentSize {
     pub tarball_bytes: u64,
 }
 
+/// How many of a cause's fresh runs failed: "3/3", or "7/10" for a flaky failure. Kept as
+/// numbers so that no reader has to parse them back; written as that text everywhere (the
+/// JSON's `reproduction_rate` too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub fails: u32,
+    pub runs: u32,
+}
+
+impl Rate {
+    /// The rate of a stand-in cause, one that no fresh run confirmed (the bisection was
+    /// interrupted, or the case does not reproduce): "0/0".
+    pub const UNMEASURED: Rate = Rate { fails: 0, runs: 0 };
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.fails, self.runs)
+    }
+}
+
+impl Serialize for Rate {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// One element of the result, with the value it has there (secrets redacted).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct FoundElement {
     pub name: String,
     /// `None` for an import, or for an env var that is unset on the failing side.
@@ -52,7 +81,7 @@ pub struct Cause {
     pub elements: Vec<FoundElement>,
     pub outcome: Option<Outcome>,
     pub one_minimal: bool,
-    pub reproduction_rate: String,
+    pub reproduction_rate: Rate,
     /// For each element: the trials with it and without it.
     pub evidence: Vec<Evidence>,
     /// Entries of list values, where a list value is part of the cause.
@@ -68,24 +97,53 @@ pub struct Cause {
     pub record: Option<TrialRecord>,
 }
 
-/// Everything a bisection found, for the terminal, the JSON output and the attachment.
-#[derive(Debug, Clone, Serialize)]
+/// How a bisection ended: with its causes, or early, and why.
+#[derive(Debug, Clone)]
+pub enum Ending {
+    /// Every stage ran and the causes showed the failure in fresh runs.
+    Reproduces,
+    /// The case does not show the expected failure (the full configuration passes, the good
+    /// side does not work, no cause held up in fresh runs); the first cause is a stand-in.
+    DoesNotReproduce { reason: String },
+    /// Stopped by the user (Ctrl-C) or a spent budget; the first cause is the smallest
+    /// failing configuration seen so far.
+    Interrupted,
+    /// Stopped by trouble outside the configuration (a broker that stayed away), as
+    /// [`Ending::Interrupted`] otherwise; `minrepro bisect` exits with this error.
+    Stopped(Error),
+}
+
+impl Ending {
+    pub fn reproduces(&self) -> bool {
+        matches!(self, Ending::Reproduces)
+    }
+
+    /// Why the case does not reproduce, or why the bisection stopped early (the JSON's
+    /// `reason`); `None` when it reproduces.
+    pub fn reason(&self) -> Option<String> {
+        let stopped_by = match self {
+            Ending::Reproduces => return None,
+            Ending::DoesNotReproduce { reason } => return Some(reason.clone()),
+            Ending::Interrupted => "interrupted".to_string(),
+            Ending::Stopped(err) => err.to_string(),
+        };
+        Some(format!(
+            "{stopped_by}: the result is the smallest failing configuration found so far; run again to resume"
+        ))
+    }
+}
+
+/// Everything a bisection found, for the terminal, the JSON output (which lays it out as
+/// docs/SPEC.md §5 says: `report::json`) and the attachment.
+#[derive(Debug, Clone)]
 pub struct Finding {
     pub case: String,
     pub mode: Mode,
-    pub reproduces: bool,
-    /// Why the case does not reproduce, or why the bisection stopped early.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    pub minimal: Vec<String>,
-    /// The first cause's prerequisites (see [`Cause::prerequisites`]).
-    pub prerequisites: Vec<String>,
+    pub ending: Ending,
     pub kept: Vec<String>,
     pub elements_total: usize,
     /// Elements the search reduced over (in isolate mode: the differences).
     pub reducible: usize,
-    /// The minimal configuration's failure (its latest run).
-    pub outcome: Option<Outcome>,
     /// The full configuration's own outcome.
     pub full_outcome: Option<Outcome>,
     /// Trials that ran (fresh verdicts).
@@ -94,21 +152,18 @@ pub struct Finding {
     pub cache_hits: u32,
     /// Verdicts answered from outcomes recorded by earlier runs.
     pub recorded: u32,
-    pub one_minimal: bool,
-    pub reproduction_rate: String,
     pub wall_s: f64,
     pub timeout_s: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub attachment: Option<std::path::PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub attachment_verified: Option<bool>,
     /// Whether the attachment's minimal_worker.py reproduced on its own when it was run.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub minimal_worker_reproduces: Option<bool>,
     /// The attachment's size: files, their bytes, the tarball's bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub attachment_size: Option<AttachmentSize>,
-    /// Every independent cause; `minimal` and the fields above are the first one's.
+    /// Every independent cause, in the order they were found. Never empty: when none was
+    /// found (the case does not reproduce, or the bisection stopped first), the smallest
+    /// failing configuration seen stands in for the first, so that every output has a
+    /// result to show. The first is the result: [`Finding::first`].
     pub causes: Vec<Cause>,
     /// Messages per trial: minrepro's probe messages, or the launch's own replayed.
     pub messages: u32,
@@ -117,21 +172,16 @@ pub struct Finding {
     pub probe: &'static str,
     /// With `--reduce-messages`: the fewest messages that still show the first cause's
     /// failure.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub load: Option<load::LoadFinding>,
-    /// The elements of `minimal` with their values.
-    #[serde(skip)]
-    pub minimal_elements: Vec<FoundElement>,
-    #[serde(skip)]
-    pub minimal_config: Option<Config>,
-    #[serde(skip)]
-    pub minimal_record: Option<TrialRecord>,
-    /// Stopped before the end (Ctrl-C, a budget, or `stopped_by`).
-    #[serde(skip)]
-    pub interrupted: bool,
-    /// What stopped it, when it was not the user: trouble outside the configuration.
-    #[serde(skip)]
-    pub stopped_by: Option<Error>,
-    #[serde(skip)]
     pub log: Vec<LoggedTrial>,
+}
+
+impl Finding {
+    /// The first cause: the result the terminal leads with, the attachment reproduces and
+    /// the JSON repeats at its top level (when the bisection ended early, its stand-in).
+    pub fn first(&self) -> &Cause {
+        self.causes
+            .first()
+            .expect("a finding has at least one cause")
+    }
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::events::Note;
 use super::oracle::TrialOracle;
-use crate::case::Config;
+use crate::case::{Config, ElementKey};
 use crate::lines::reduce::reduce_module;
 use crate::lines::{LineRange, Module, Read, read_modules};
 use crate::reduce::Stop;
@@ -219,12 +219,17 @@ const MODULE_DUNDERS: [&str; 6] = [
 fn named_modules(config: &Config, elements: &[String]) -> Vec<String> {
     let mut names = Vec::new();
     for element in elements {
-        if let Some(module) = element.strip_prefix("import:") {
-            names.push(crate::case::imported_module(module).to_string());
-        } else if let Some(key) = element.strip_prefix("env:") {
-            names.extend(config.env.get(key).filter(|v| is_module_name(v)).cloned());
-        } else if element == "option:django_settings" {
-            names.extend(config.options.django_settings.clone());
+        match ElementKey::parse(element) {
+            Some(ElementKey::Import(module)) => {
+                names.push(crate::case::imported_module(&module).to_string());
+            }
+            Some(ElementKey::Env(key)) => {
+                names.extend(config.env.get(&key).filter(|v| is_module_name(v)).cloned());
+            }
+            Some(ElementKey::Option(name)) if name == "django_settings" => {
+                names.extend(config.options.django_settings.clone());
+            }
+            _ => {}
         }
     }
     names

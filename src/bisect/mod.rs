@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::case::space::{ConfigSpace, Space};
-use crate::case::{Case, Element, Runs, Timeout};
+use crate::case::{Case, Element, ElementKey, Runs, Timeout};
 use crate::error::Error;
 use crate::latency::LatencyHistory;
 use crate::messages::LaunchMessage;
@@ -28,7 +28,7 @@ use crate::trial::{Runner, TrialSpec, seconds};
 use crate::verdict::Judge;
 use cache::OutcomeCache;
 use events::{Events, Note, Observer};
-pub use finding::{AttachmentSize, Cause, EntryFinding, Finding, FoundElement};
+pub use finding::{AttachmentSize, Cause, Ending, EntryFinding, Finding, FoundElement, Rate};
 use oracle::{Timing, TrialOracle, TrialOracleParts};
 use progress::Progress;
 use stages::{Plan, RATE_RUNS, Reduced};
@@ -86,13 +86,11 @@ pub async fn bisect(
     let (mut oracle, mut reduced) = run_stages(oracle, plan, events.clone()).await?;
     progress.finish();
 
-    let stopped_by = stopped_by(&mut reduced)?;
-    let interrupted = matches!(reduced.stopped, Some(Stop::Interrupted)) || stopped_by.is_some();
+    let ending = ending(&mut reduced)?;
     let causes = causes_or_best_so_far(&mut oracle, &mut reduced, &space, &redactor);
-    let first = causes[0].clone();
     let spec = TrialSpec {
         case_name: &case.name,
-        config: &first.config,
+        config: &causes[0].config,
         python: &interpreter.path,
         broker_url: &broker_url,
         timeout: oracle.timing.timeout(),
@@ -101,7 +99,7 @@ pub async fn bisect(
         early_verdicts: settings.early_verdicts,
     };
     let messages = load::size(&spec);
-    let searched = settings.reduce_messages && reduced.not_reproducing.is_none() && !interrupted;
+    let searched = settings.reduce_messages && ending.reproduces();
     let load_finding = if searched {
         smallest_load(runner.as_ref(), spec, &oracle, settings, &events).await?
     } else {
@@ -109,24 +107,17 @@ pub async fn bisect(
     };
     let trials = oracle.trials_run + load_finding.as_ref().map_or(0, |l| l.trials);
     let full = Variant::full(space.len());
-    let reason = reason(&reduced, interrupted, stopped_by.as_ref());
     Ok(Finding {
         case: case.name.clone(),
         mode: space.mode,
-        reproduces: reduced.not_reproducing.is_none() && !interrupted,
-        reason,
-        minimal: first.minimal,
-        prerequisites: first.prerequisites,
+        ending,
         kept: space.kept.clone(),
         elements_total: case.elements.len(),
         reducible: space.len(),
-        outcome: first.outcome,
         full_outcome: oracle.last_result(&full).map(|(o, _)| o.clone()),
         trials,
         cache_hits: reduced.cache_hits,
         recorded: reduced.recorded,
-        one_minimal: first.one_minimal,
-        reproduction_rate: first.reproduction_rate,
         wall_s: seconds(started.elapsed()),
         timeout_s: seconds(oracle.timing.timeout()),
         attachment: None,
@@ -137,11 +128,6 @@ pub async fn bisect(
         messages,
         probe: if replay.is_empty() { "probe" } else { "replay" },
         load: load_finding,
-        minimal_elements: first.elements,
-        minimal_config: Some(first.config),
-        minimal_record: first.record,
-        interrupted,
-        stopped_by,
         log: std::mem::take(&mut oracle.log),
     })
 }
@@ -323,23 +309,26 @@ fn timing(
     }
 }
 
-/// What stopped the reduction from outside the configuration. A configuration no worker
-/// can run is the case's fault, not the trials': the bisection ends with that error, no
-/// finding. Trouble outside it (a broker that stayed away) stops it with the smallest
-/// failing configuration seen so far, as Ctrl-C does.
-fn stopped_by(reduced: &mut Reduced) -> Result<Option<Error>, Error> {
-    match reduced.stopped.take() {
-        Some(Stop::Error(err)) if err.is_input() => Err(err),
-        Some(Stop::Error(err)) => Ok(Some(err)),
-        other => {
-            reduced.stopped = other;
-            Ok(None)
-        }
-    }
+/// How the reduction ended. A configuration no worker can run is the case's fault, not
+/// the trials': the bisection ends with that error, no finding. Trouble outside it (a
+/// broker that stayed away) stops it with the smallest failing configuration seen so far,
+/// as Ctrl-C does. A trial budget ends only the stage that set it (the lines'), never the
+/// bisection.
+fn ending(reduced: &mut Reduced) -> Result<Ending, Error> {
+    Ok(match reduced.stopped.take() {
+        Some(Stop::Error(err)) if err.is_input() => return Err(err),
+        Some(Stop::Error(err)) => Ending::Stopped(err),
+        Some(Stop::Interrupted) => Ending::Interrupted,
+        Some(Stop::Budget) | None => match reduced.not_reproducing.take() {
+            Some(reason) => Ending::DoesNotReproduce { reason },
+            None => Ending::Reproduces,
+        },
+    })
 }
 
 /// The causes found; interrupted (or not reproducing) before a cause was done, the
-/// smallest failing configuration seen stands in for the first.
+/// smallest failing configuration seen stands in for the first: never empty (see
+/// [`Finding::causes`]).
 fn causes_or_best_so_far(
     oracle: &mut TrialOracle,
     reduced: &mut Reduced,
@@ -362,7 +351,7 @@ fn causes_or_best_so_far(
             elements: stages::found_elements(space, &best, redactor),
             outcome,
             one_minimal: false,
-            reproduction_rate: "0/0".into(),
+            reproduction_rate: Rate::UNMEASURED,
             evidence: Vec::new(),
             entries: Vec::new(),
             lines: None,
@@ -371,18 +360,6 @@ fn causes_or_best_so_far(
         });
     }
     causes
-}
-
-/// Why the case does not reproduce, or why the bisection stopped early.
-fn reason(reduced: &Reduced, interrupted: bool, stopped_by: Option<&Error>) -> Option<String> {
-    reduced.not_reproducing.clone().or_else(|| {
-        interrupted.then(|| {
-            format!(
-                "{}: the result is the smallest failing configuration found so far; run again to resume",
-                stopped_by.map_or("interrupted".into(), Error::to_string)
-            )
-        })
-    })
 }
 
 /// The messages a bisection's trials replay: the failing launch's own, else the working
@@ -436,9 +413,9 @@ pub fn redactor_for(case: &Case, good: Option<&Case>, show_secrets: bool) -> Red
 
 /// An element's value for display, secrets redacted.
 pub fn redact_value(name: &str, value: &str, redactor: &Redactor) -> String {
-    match name.strip_prefix("env:") {
-        Some(key) => redactor.redact_env_value(key, value),
-        None => redactor.redact(value),
+    match ElementKey::parse(name) {
+        Some(ElementKey::Env(key)) => redactor.redact_env_value(&key, value),
+        _ => redactor.redact(value),
     }
 }
 

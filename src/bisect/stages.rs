@@ -8,12 +8,12 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 use super::events::{Event, Events, Note, Phase};
-use super::finding::{Cause, EntryFinding, FoundElement};
+use super::finding::{Cause, EntryFinding, FoundElement, Rate};
 use super::oracle::TrialOracle;
 use super::{lines, redact_value};
 use crate::case::entries::EntrySpace;
 use crate::case::space::{ConfigSpace, Mode, Space, SpaceOracle};
-use crate::case::{Config, LaunchOption, Runs};
+use crate::case::{Config, ElementKey, LaunchOption, Runs};
 use crate::redact::Redactor;
 use crate::reduce::engine::{Engine, runs_to_pass};
 use crate::reduce::search::{Order, Reduction, causes, minimize};
@@ -134,7 +134,10 @@ fn reduce_with(
             fails,
             runs: counts.confirm,
         });
-        let rate = format!("{fails}/{}", counts.confirm);
+        let rate = Rate {
+            fails,
+            runs: counts.confirm,
+        };
         reduced
             .causes
             .push(cause_of(engine, plan, &cause, values, evidence, rate));
@@ -335,7 +338,7 @@ fn cause_of(
     cause: &Reduction,
     values: Values,
     evidence: Vec<super::oracle::Evidence>,
-    reproduction_rate: String,
+    reproduction_rate: Rate,
 ) -> Cause {
     let space = &plan.space;
     let (outcome, record) = engine
@@ -346,13 +349,13 @@ fn cause_of(
     let mut elements = found_elements(space, &cause.minimal, &plan.redactor);
     for element in elements.iter_mut() {
         if values.entries.iter().any(|e| e.element == element.name) {
-            element.value = match element.name.strip_prefix("env:") {
-                Some(key) => values
+            element.value = match ElementKey::parse(&element.name) {
+                Some(ElementKey::Env(key)) => values
                     .config
                     .env
-                    .get(key)
+                    .get(&key)
                     .map(|v| redact_value(&element.name, v, &plan.redactor)),
-                None => Some(
+                _ => Some(
                     LaunchOption::PythonFlags(values.config.options.python_flags.clone())
                         .to_string(),
                 ),

@@ -116,10 +116,13 @@ async fn two_causes_among_two_hundred_elements() {
     }));
     let recorder = Arc::new(Recorder::default());
     let finding = run_observed(&case, false, runner.clone(), &cache, recorder.clone()).await;
-    assert!(finding.reproduces, "{:?}", finding.reason);
+    assert!(finding.ending.reproduces(), "{:?}", finding.ending);
     assert_causes(&finding, &[&["env:V093"], &["env:V017", "env:V150"]]);
     assert!(finding.causes.iter().all(|c| c.one_minimal));
-    assert_eq!(finding.causes[0].reproduction_rate, "3/3");
+    assert_eq!(
+        finding.causes[0].reproduction_rate,
+        Rate { fails: 3, runs: 3 }
+    );
     // Far fewer trials than elements: the search, not one trial per element.
     assert!(runner.trials() < 80, "{} trials", runner.trials());
     // What the bisection told: every trial of its log, as it ended, and the causes found.
@@ -172,7 +175,7 @@ async fn two_causes_of_a_flaky_failure_among_two_hundred_elements() {
     let started = std::time::Instant::now();
     let finding = run_observed(&case, false, runner.clone(), &cache, recorder.clone()).await;
     let took = started.elapsed();
-    assert!(finding.reproduces, "{:?}", finding.reason);
+    assert!(finding.ending.reproduces(), "{:?}", finding.ending);
     assert_causes(&finding, &[&["env:V093"], &["env:V042", "env:V137"]]);
     // Passes are re-run before they are believed, yet far fewer trials than elements × runs.
     assert!(runner.trials() < 600, "{} trials", runner.trials());
@@ -192,14 +195,11 @@ async fn a_good_side_that_does_not_work_stops_after_one_trial() {
     let cache = tempfile::tempdir().unwrap();
     let runner = Arc::new(FakeRunner::pending_when(|_| true));
     let finding = run(&case, true, runner.clone(), &cache).await;
-    assert!(!finding.reproduces);
     assert!(
-        finding
-            .reason
-            .as_deref()
-            .is_some_and(|r| r.starts_with("the good configuration does not work")),
+        matches!(&finding.ending, Ending::DoesNotReproduce { reason }
+            if reason.starts_with("the good configuration does not work")),
         "{:?}",
-        finding.reason
+        finding.ending
     );
     assert_eq!(runner.trials(), 1);
 }
@@ -237,14 +237,14 @@ async fn replayed_messages_fail_the_same_way_only_when_they_end_the_same_way() {
     );
     let cache = tempfile::tempdir().unwrap();
     let finding = run(&case, false, runner, &cache).await;
-    assert!(finding.reproduces, "{:?}", finding.reason);
+    assert!(finding.ending.reproduces(), "{:?}", finding.ending);
     assert_eq!(
-        sorted(finding.minimal.clone()),
+        sorted(finding.first().minimal.clone()),
         ["env:BACKEND", "env:QUEUE"],
         "{:?}",
         finding.causes
     );
-    assert_eq!(finding.prerequisites, ["env:BACKEND"]);
+    assert_eq!(finding.first().prerequisites, ["env:BACKEND"]);
 
     // Discarded for one reason is not discarded for another.
     let discarded = |how| Outcome::Discarded {
@@ -263,10 +263,10 @@ async fn replayed_messages_fail_the_same_way_only_when_they_end_the_same_way() {
     let case = case_dir("[env]\nSETTINGS = \"test\"\nTASKS = \"app.tasks\"\n", None);
     let finding = run(&case, false, runner, &tempfile::tempdir().unwrap()).await;
     assert_eq!(
-        sorted(finding.minimal.clone()),
+        sorted(finding.first().minimal.clone()),
         ["env:SETTINGS", "env:TASKS"]
     );
-    assert_eq!(finding.prerequisites, ["env:TASKS"]);
+    assert_eq!(finding.first().prerequisites, ["env:TASKS"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -283,15 +283,11 @@ async fn a_trial_that_cannot_run_twice_stops_the_bisection_with_what_it_found() 
     }));
     let case = case_dir(&many_env_vars(8), None);
     let finding = run(&case, false, runner, &tempfile::tempdir().unwrap()).await;
-    assert!(!finding.reproduces);
-    assert!(finding.interrupted);
     assert!(
-        finding
-            .stopped_by
-            .as_ref()
-            .is_some_and(|why| why.to_string().contains("the broker is gone")),
+        matches!(&finding.ending, Ending::Stopped(why)
+            if why.to_string().contains("the broker is gone")),
         "{:?}",
-        finding.stopped_by
+        finding.ending
     );
 }
 

@@ -12,7 +12,9 @@ use super::proc::{PipeWatch, Snapshot, Stream};
 use super::sent::Sent;
 use super::session::{Candidate, ImportEvent, Session};
 use crate::case::write::{self, CaseFile};
-use crate::case::{Config, Expect, InputMode, LaunchOptions, Launcher, OutputMode, Runs};
+use crate::case::{
+    Config, ElementKey, Expect, InputMode, LaunchOptions, Launcher, OutputMode, Runs,
+};
 use crate::error::Error;
 use crate::framework::Framework;
 use crate::messages::LaunchMessage;
@@ -243,7 +245,7 @@ fn secrets(env: &IndexMap<String, String>) -> Vec<String> {
         .filter(|(key, value)| {
             (is_secret_key(key) && !value.trim().is_empty()) || !url_passwords(value).is_empty()
         })
-        .map(|(key, _)| format!("env:{key}"))
+        .map(|(key, _)| ElementKey::Env(key.clone()).to_string())
         .collect()
 }
 

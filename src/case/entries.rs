@@ -6,7 +6,7 @@
 use indexmap::IndexMap;
 
 use super::space::ConfigSpace;
-use super::{Config, LaunchOption};
+use super::{Config, ElementKey, LaunchOption};
 use crate::reduce::Variant;
 
 /// Where the list is in the configuration.
@@ -55,27 +55,24 @@ impl EntrySpace {
         element: &str,
         lists: &IndexMap<String, String>,
     ) -> Option<EntrySpace> {
-        let (list, entries) = if element == "option:python_flags" {
-            (List::PythonFlags, flag_units(&config.options.python_flags))
-        } else {
-            let key = element.strip_prefix("env:")?;
-            let value = config.env.get(key)?;
-            let separator = match lists.get(key) {
-                Some(separator) => separator.clone(),
-                None if path_like(key) && value.contains(':') => ":".to_string(),
-                None => return None,
-            };
-            let entries = value
-                .split(separator.as_str())
-                .map(|entry| vec![entry.to_string()])
-                .collect();
-            (
-                List::Env {
-                    key: key.to_string(),
-                    separator,
-                },
-                entries,
-            )
+        let (list, entries) = match ElementKey::parse(element)? {
+            ElementKey::Option(name) if name == "python_flags" => {
+                (List::PythonFlags, flag_units(&config.options.python_flags))
+            }
+            ElementKey::Env(key) => {
+                let value = config.env.get(&key)?;
+                let separator = match lists.get(&key) {
+                    Some(separator) => separator.clone(),
+                    None if path_like(&key) && value.contains(':') => ":".to_string(),
+                    None => return None,
+                };
+                let entries = value
+                    .split(separator.as_str())
+                    .map(|entry| vec![entry.to_string()])
+                    .collect();
+                (List::Env { key, separator }, entries)
+            }
+            _ => return None,
         };
         (entries.len() >= 2).then(|| EntrySpace {
             base: config.clone(),

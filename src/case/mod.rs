@@ -34,14 +34,50 @@ pub enum Element {
     Option(LaunchOption),
 }
 
+/// An element's name by its kind. Names travel as text (`env:KEY`, `import:MODULE`,
+/// `option:NAME`: the case file's `keep`, the JSON's `minimal`, the outcome cache); this is
+/// the one place that says how that text reads, both ways, so that no reader takes it
+/// apart by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ElementKey {
+    Env(String),
+    Import(String),
+    Option(String),
+}
+
+impl ElementKey {
+    /// The kind and key a name says; `None` for text that is no element name.
+    pub fn parse(name: &str) -> Option<ElementKey> {
+        let (kind, key) = name.split_once(':')?;
+        let key = key.to_string();
+        match kind {
+            "env" => Some(ElementKey::Env(key)),
+            "import" => Some(ElementKey::Import(key)),
+            "option" => Some(ElementKey::Option(key)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ElementKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ElementKey::Env(key) => write!(f, "env:{key}"),
+            ElementKey::Import(module) => write!(f, "import:{module}"),
+            ElementKey::Option(name) => write!(f, "option:{name}"),
+        }
+    }
+}
+
 impl Element {
     /// `env:KEY`, `import:MODULE` or `option:NAME`.
     pub fn name(&self) -> String {
         match self {
-            Element::Env { key, .. } => format!("env:{key}"),
-            Element::Import { module } => format!("import:{module}"),
-            Element::Option(option) => format!("option:{}", option.name()),
+            Element::Env { key, .. } => ElementKey::Env(key.clone()),
+            Element::Import { module } => ElementKey::Import(module.clone()),
+            Element::Option(option) => ElementKey::Option(option.name()),
         }
+        .to_string()
     }
 
     /// The element's value as a case file would write it (an import has none).
@@ -242,5 +278,27 @@ pub fn resolve_case_path(arg: &Path) -> PathBuf {
         arg.join(CASE_FILE)
     } else {
         arg.to_path_buf()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ElementKey;
+
+    #[test]
+    fn element_names_read_back_as_the_keys_they_were_written_from() {
+        for key in [
+            ElementKey::Env("PYTHONPATH".into()),
+            ElementKey::Import("app.broker:redis".into()),
+            ElementKey::Option("python_flags".into()),
+        ] {
+            assert_eq!(ElementKey::parse(&key.to_string()), Some(key));
+        }
+        assert_eq!(
+            ElementKey::parse("import:app.broker:redis"),
+            Some(ElementKey::Import("app.broker:redis".into()))
+        );
+        assert_eq!(ElementKey::parse("PYTHONPATH"), None);
+        assert_eq!(ElementKey::parse("setting:X"), None);
     }
 }

@@ -10,7 +10,9 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Case, Element, Expect, Expected, Launcher, OracleSpec, Runs, SourceFile, Timeout};
+use super::{
+    Case, Element, ElementKey, Expect, Expected, Launcher, OracleSpec, Runs, SourceFile, Timeout,
+};
 use crate::error::Error;
 use crate::framework;
 use crate::launch::{AppliesTo, LaunchOption, describe, is_module_name};
@@ -292,7 +294,7 @@ impl Checker<'_> {
     ) -> Result<IndexMap<String, String>, Error> {
         let mut separators = IndexMap::new();
         for (key, separator) in lists {
-            let name = format!("env:{}", key.get_ref());
+            let name = ElementKey::Env(key.get_ref().clone()).to_string();
             if !names.contains(&name) {
                 return Err(self.fail(
                     key.span(),
@@ -380,8 +382,8 @@ impl Checker<'_> {
     ) -> Result<IndexMap<String, Vec<String>>, Error> {
         let mut expanded = IndexMap::new();
         for (key, values) in entries {
-            if !names.contains(&format!("env:{}", key.get_ref())) && key.get_ref() != "python_flags"
-            {
+            let name = ElementKey::Env(key.get_ref().clone()).to_string();
+            if !names.contains(&name) && key.get_ref() != "python_flags" {
                 return Err(self.fail(
                     key.span(),
                     format!(
@@ -522,11 +524,10 @@ impl Checker<'_> {
 
     fn element_form(&self, entry: &Spanned<String>, field: &str) -> Result<(), Error> {
         let text = entry.get_ref();
-        let ok = ["env:", "import:", "option:"].iter().any(|prefix| {
-            text.strip_prefix(prefix)
-                .is_some_and(|rest| !rest.is_empty())
-        });
-        if ok {
+        if let Some(ElementKey::Env(key) | ElementKey::Import(key) | ElementKey::Option(key)) =
+            ElementKey::parse(text)
+            && !key.is_empty()
+        {
             Ok(())
         } else {
             Err(self.fail(

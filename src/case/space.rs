@@ -6,7 +6,7 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::{Case, Config, Element};
+use super::{Case, Config, Element, ElementKey};
 use crate::reduce::Variant;
 use crate::reduce::search::Order;
 
@@ -138,14 +138,15 @@ impl Space {
     /// before the first `_`), so that binary splits fall between groups where they can.
     pub fn order(&self) -> Order {
         let group = |r: &Reducible| -> (u8, String) {
-            let (kind, rest) = r.name.split_once(':').unwrap_or(("", &r.name));
-            match kind {
-                "option" => (0, String::new()),
-                "import" => (1, String::new()),
-                _ => (
+            match ElementKey::parse(&r.name) {
+                Some(ElementKey::Option(_)) => (0, String::new()),
+                Some(ElementKey::Import(_)) => (1, String::new()),
+                Some(ElementKey::Env(key)) => (
                     2,
-                    rest.split('_').next().unwrap_or(rest).to_ascii_uppercase(),
+                    key.split('_').next().unwrap_or(&key).to_ascii_uppercase(),
                 ),
+                // No element is named so: a case's names are all of the kinds above.
+                None => (3, String::new()),
             }
         };
         let mut indices: Vec<u32> = (0..self.reducible.len() as u32).collect();

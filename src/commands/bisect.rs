@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::agent::{self, remote::Agents};
-use crate::bisect::{self, Settings};
+use crate::bisect::{self, Ending, Settings};
 use crate::case;
 use crate::case::space::ConfigSpace;
 use crate::cli::BisectArgs;
@@ -40,7 +40,7 @@ pub async fn bisect(args: BisectArgs) -> Result<Exit, Error> {
     let interpreter = crate::python::Interpreter::describe(python.clone()).await?;
     let mut finding = bisect::bisect(&case, good.as_ref(), trials, &interpreter, &settings).await?;
     if let Some(out) = &args.out
-        && finding.reproduces
+        && finding.ending.reproduces()
     {
         let redactor = bisect::redactor_for(&case, good.as_ref(), args.show_secrets);
         let broker_url = runner.brokers.url_for(case.broker.as_deref());
@@ -63,16 +63,12 @@ pub async fn bisect(args: BisectArgs) -> Result<Exit, Error> {
         );
     }
     eprint!("{}", terminal::finding(&finding));
-    if let Some(why) = finding.stopped_by {
-        return Err(why);
+    match finding.ending {
+        Ending::Reproduces => Ok(Exit::Done),
+        Ending::DoesNotReproduce { .. } => Ok(Exit::NotReproduced),
+        Ending::Interrupted => Ok(Exit::Interrupted),
+        Ending::Stopped(why) => Err(why),
     }
-    Ok(if finding.interrupted {
-        Exit::Interrupted
-    } else if finding.reproduces {
-        Exit::Done
-    } else {
-        Exit::NotReproduced
-    })
 }
 
 /// The case, and the good one when given: both of the same worker.

@@ -8,7 +8,7 @@ use anstyle::{AnsiColor, Style};
 
 use crate::bisect::{redact_value, redactor_for};
 use crate::case::space::Space;
-use crate::case::{self, Element};
+use crate::case::{self, Element, ElementKey};
 use crate::cli::DiffArgs;
 use crate::error::{Error, Exit};
 
@@ -24,9 +24,12 @@ pub fn diff(args: DiffArgs) -> Result<Exit, Error> {
     let space = Space::isolate(&b, &a);
     let show = |name: &str, element: &Option<Element>| -> String {
         match element {
-            None if name.starts_with("env:") => "(unset)".to_string(),
-            None if name.starts_with("import:") => "(not imported)".to_string(),
-            None => "(default)".to_string(),
+            None => match ElementKey::parse(name) {
+                Some(ElementKey::Env(_)) => "(unset)",
+                Some(ElementKey::Import(_)) => "(not imported)",
+                _ => "(default)",
+            }
+            .to_string(),
             Some(Element::Import { .. }) => "imported".to_string(),
             Some(element) => {
                 let value = element.value_text().unwrap_or_default();

@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::remote::Agents;
-use crate::bisect::{self, Finding, Settings};
+use crate::bisect::{self, Ending, Finding, Settings};
 use crate::case::{self, CASE_FILE, Case, GOOD_FILE};
 use crate::error::Error;
 use crate::python::Interpreter;
@@ -387,20 +387,20 @@ async fn run_case(context: CaseContext) -> CaseReport {
             return report;
         }
     };
-    report.minimal = sorted(finding.minimal.clone());
+    report.minimal = sorted(finding.first().minimal.clone());
     report.lines = kept_lines(&finding);
     report.trials = finding.trials;
     report.cache_hits = finding.cache_hits;
     report.wall_s = finding.wall_s;
-    report.outcome = finding.outcome.as_ref().map(|o| o.brief());
+    report.outcome = finding.first().outcome.as_ref().map(|o| o.brief());
     report.series = series(&finding);
     if let Some((status, reason)) = ended_early(&finding) {
         report.status = status;
-        report.reason = reason;
+        report.reason = Some(reason);
         report.minimal.clear();
         return report;
     }
-    report.reproduction_rate = Some(finding.reproduction_rate.clone());
+    report.reproduction_rate = Some(finding.first().reproduction_rate.to_string());
     (report.status, report.reason) = judge(&report, context.previous.as_ref());
 
     // The attachment: kept from last night when nothing changed, written anew otherwise.
@@ -444,19 +444,22 @@ async fn bisect_case(context: &CaseContext) -> Result<(Finding, PathBuf), Error>
 
 /// A bisection that ended before a result: stopped by trouble outside the case (an
 /// error), by the budget (unfinished), or a case that no longer reproduces (fixed).
-fn ended_early(finding: &Finding) -> Option<(Status, Option<String>)> {
-    if let Some(why) = &finding.stopped_by {
-        let why = why.to_string().trim_start_matches("error: ").to_string();
-        return Some((Status::Error, Some(why)));
+fn ended_early(finding: &Finding) -> Option<(Status, String)> {
+    match &finding.ending {
+        Ending::Reproduces => None,
+        Ending::DoesNotReproduce { reason } => Some((Status::Fixed, reason.clone())),
+        Ending::Interrupted => Some((
+            Status::Unfinished,
+            format!(
+                "stopped when the budget was spent, after {} trials",
+                finding.trials
+            ),
+        )),
+        Ending::Stopped(why) => Some((
+            Status::Error,
+            why.to_string().trim_start_matches("error: ").to_string(),
+        )),
     }
-    if finding.interrupted {
-        let why = format!(
-            "stopped when the budget was spent, after {} trials",
-            finding.trials
-        );
-        return Some((Status::Unfinished, Some(why)));
-    }
-    (!finding.reproduces).then(|| (Status::Fixed, finding.reason.clone()))
 }
 
 /// The case's attachment, written and verified (on a trial slot: its launcher runs a

@@ -13,7 +13,9 @@ use indexmap::IndexMap;
 use crate::bisect::lines::{LinesFinding, ModuleLines};
 use crate::bisect::load::LoadFinding;
 use crate::bisect::oracle::{Evidence, TrialRef};
-use crate::bisect::{self, AttachmentSize, Cause, EntryFinding, Finding, FoundElement};
+use crate::bisect::{
+    self, AttachmentSize, Cause, Ending, EntryFinding, Finding, FoundElement, Rate,
+};
 use crate::case::space::Mode;
 use crate::case::{
     Case, Element, Expect, Expected, LaunchOption, Launcher, OracleSpec, Runs, Timeout,
@@ -155,7 +157,7 @@ fn cause(
         elements: names.iter().map(|n| found(case, &redactor, n)).collect(),
         outcome: Some(outcome),
         one_minimal: true,
-        reproduction_rate: "3/3".into(),
+        reproduction_rate: Rate { fails: 3, runs: 3 },
         evidence: names
             .iter()
             .zip(without)
@@ -174,24 +176,17 @@ fn cause(
 
 /// The finding of a bisection that found `causes` (the first one is the result).
 fn finding(case: &Case, mode: Mode, causes: Vec<Cause>) -> Finding {
-    let first = causes[0].clone();
     Finding {
         case: case.name.clone(),
         mode,
-        reproduces: true,
-        reason: None,
-        minimal: first.minimal,
-        prerequisites: first.prerequisites,
+        ending: Ending::Reproduces,
         kept: case.keep.iter().map(|&i| case.elements[i].name()).collect(),
         elements_total: case.elements.len(),
         reducible: case.elements.len() - case.keep.len(),
-        outcome: first.outcome.clone(),
-        full_outcome: first.outcome,
+        full_outcome: causes[0].outcome.clone(),
         trials: 14,
         cache_hits: 3,
         recorded: 2,
-        one_minimal: first.one_minimal,
-        reproduction_rate: first.reproduction_rate,
         wall_s: 41.27,
         timeout_s: 8.0,
         attachment: None,
@@ -202,11 +197,6 @@ fn finding(case: &Case, mode: Mode, causes: Vec<Cause>) -> Finding {
         messages: 1,
         probe: "probe",
         load: None,
-        minimal_elements: first.elements,
-        minimal_config: Some(first.config),
-        minimal_record: first.record,
-        interrupted: false,
-        stopped_by: None,
         log: Vec::new(),
     }
 }
@@ -354,7 +344,10 @@ fn two_causes() -> Fixture {
             signature: "ValueError: Formatting field not found in record: 'asctime'".into(),
         },
     );
-    second.reproduction_rate = "10/10".into();
+    second.reproduction_rate = Rate {
+        fails: 10,
+        runs: 10,
+    };
     let mut finding = finding(&case, Mode::Isolate, vec![billing_cause(&case), second]);
     finding.messages = 3;
     finding.probe = "replay";
@@ -465,7 +458,7 @@ fn flaky() -> Fixture {
         pending,
     );
     cause.one_minimal = false;
-    cause.reproduction_rate = "7/10".into();
+    cause.reproduction_rate = Rate { fails: 7, runs: 10 };
     let mut finding = finding(&case, Mode::Minimize, vec![cause]);
     finding.messages = 5;
     finding.load = Some(LoadFinding {
@@ -504,13 +497,13 @@ fn not_reproducing() -> Fixture {
     );
     stand_in.evidence.clear();
     stand_in.one_minimal = false;
-    stand_in.reproduction_rate = "0/0".into();
+    stand_in.reproduction_rate = Rate::UNMEASURED;
     let mut finding = finding(&case, Mode::Minimize, vec![stand_in]);
-    finding.reproduces = false;
-    finding.reason = Some(
-        "the full configuration does not show the expected failure in 10 runs: processed in 0.20s"
-            .into(),
-    );
+    finding.ending = Ending::DoesNotReproduce {
+        reason:
+            "the full configuration does not show the expected failure in 10 runs: processed in 0.20s"
+                .into(),
+    };
     finding.trials = 10;
     finding.wall_s = 6.5;
     Fixture {
@@ -535,7 +528,7 @@ fn stand_in(case: &Case, names: &[&str]) -> Cause {
     };
     let mut cause = cause(case, names, None, Vec::new(), pending);
     cause.one_minimal = false;
-    cause.reproduction_rate = "0/0".into();
+    cause.reproduction_rate = Rate::UNMEASURED;
     cause
 }
 
@@ -558,12 +551,7 @@ fn interrupted() -> Fixture {
         "import:uploads.signals",
     ];
     let mut finding = finding(&case, Mode::Minimize, vec![stand_in(&case, &names)]);
-    finding.reproduces = false;
-    finding.interrupted = true;
-    finding.reason = Some(
-        "interrupted: the result is the smallest failing configuration found so far; run again to resume"
-            .into(),
-    );
+    finding.ending = Ending::Interrupted;
     finding.trials = 7;
     Fixture {
         name: "interrupted",
@@ -589,15 +577,9 @@ fn stopped() -> Fixture {
         Mode::Isolate,
         vec![stand_in(&case, &["env:SMTP_HOST"])],
     );
-    finding.reproduces = false;
-    finding.interrupted = true;
-    finding.stopped_by = Some(crate::error::Error::infra(
+    finding.ending = Ending::Stopped(crate::error::Error::infra(
         "the broker at localhost:5672 went away",
     ));
-    finding.reason = Some(
-        "error: the broker at localhost:5672 went away: the result is the smallest failing configuration found so far; run again to resume"
-            .into(),
-    );
     finding.messages = 4;
     finding.reducible = 1;
     Fixture {

@@ -1,30 +1,119 @@
-//! The machine-readable finding (docs/SPEC.md §5).
+//! The machine-readable finding (docs/SPEC.md §5): the finding's fields, how it ended as
+//! `reproduces` and `reason`, the first cause's fields again at the top level, and each
+//! cause's elements with their values as `values`.
 
-use serde_json::{Value, json};
+use std::path::Path;
 
-use crate::bisect::Finding;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::bisect::load::LoadFinding;
+use crate::bisect::{AttachmentSize, Cause, Finding, FoundElement, Rate};
+use crate::case::space::Mode;
+use crate::trial::Outcome;
 
 pub fn finding(finding: &Finding) -> Value {
-    let mut value = serde_json::to_value(finding).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut value {
-        let values: serde_json::Map<String, Value> = finding
-            .minimal_elements
-            .iter()
-            .map(|e| (e.name.clone(), json!(e.value)))
-            .collect();
-        map.insert("values".into(), Value::Object(values));
-        if let Some(Value::Array(causes)) = map.get_mut("causes") {
-            for (json, cause) in causes.iter_mut().zip(&finding.causes) {
-                let values: serde_json::Map<String, Value> = cause
-                    .elements
-                    .iter()
-                    .map(|e| (e.name.clone(), json!(e.value)))
-                    .collect();
-                json["values"] = Value::Object(values);
-            }
+    serde_json::to_value(FindingJson::of(finding)).unwrap_or(Value::Null)
+}
+
+/// The finding as the spec lays it out, field by field in its order.
+#[derive(Serialize)]
+struct FindingJson<'a> {
+    case: &'a str,
+    mode: Mode,
+    reproduces: bool,
+    /// Why the case does not reproduce, or why the bisection stopped early.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// The first cause's (see [`Finding::first`]), here and in `outcome`, `one_minimal`,
+    /// `reproduction_rate` and `values`.
+    minimal: &'a [String],
+    prerequisites: &'a [String],
+    kept: &'a [String],
+    elements_total: usize,
+    reducible: usize,
+    outcome: Option<&'a Outcome>,
+    full_outcome: Option<&'a Outcome>,
+    trials: u32,
+    cache_hits: u32,
+    recorded: u32,
+    one_minimal: bool,
+    reproduction_rate: Rate,
+    wall_s: f64,
+    timeout_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachment: Option<&'a Path>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachment_verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    minimal_worker_reproduces: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachment_size: Option<AttachmentSize>,
+    causes: Vec<CauseJson<'a>>,
+    messages: u32,
+    probe: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    load: Option<&'a LoadFinding>,
+    values: Map<String, Value>,
+}
+
+/// A cause, its elements' values last.
+#[derive(Serialize)]
+struct CauseJson<'a> {
+    #[serde(flatten)]
+    cause: &'a Cause,
+    values: Map<String, Value>,
+}
+
+impl<'a> FindingJson<'a> {
+    fn of(finding: &'a Finding) -> Self {
+        let first = finding.first();
+        FindingJson {
+            case: &finding.case,
+            mode: finding.mode,
+            reproduces: finding.ending.reproduces(),
+            reason: finding.ending.reason(),
+            minimal: &first.minimal,
+            prerequisites: &first.prerequisites,
+            kept: &finding.kept,
+            elements_total: finding.elements_total,
+            reducible: finding.reducible,
+            outcome: first.outcome.as_ref(),
+            full_outcome: finding.full_outcome.as_ref(),
+            trials: finding.trials,
+            cache_hits: finding.cache_hits,
+            recorded: finding.recorded,
+            one_minimal: first.one_minimal,
+            reproduction_rate: first.reproduction_rate,
+            wall_s: finding.wall_s,
+            timeout_s: finding.timeout_s,
+            attachment: finding.attachment.as_deref(),
+            attachment_verified: finding.attachment_verified,
+            minimal_worker_reproduces: finding.minimal_worker_reproduces,
+            attachment_size: finding.attachment_size,
+            causes: finding
+                .causes
+                .iter()
+                .map(|cause| CauseJson {
+                    cause,
+                    values: values(&cause.elements),
+                })
+                .collect(),
+            messages: finding.messages,
+            probe: finding.probe,
+            load: finding.load.as_ref(),
+            values: values(&first.elements),
         }
     }
-    value
+}
+
+/// Element name → its value (`null`: an import, or an env var the failing side leaves
+/// unset), in the cause's order.
+fn values(elements: &[FoundElement]) -> Map<String, Value> {
+    elements
+        .iter()
+        .map(|e| (e.name.clone(), json!(e.value)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use serde::Serialize;
 use crate::bisect::lines::LinesFinding;
 use crate::bisect::load::LoadFinding;
 use crate::bisect::oracle::TrialRef;
-use crate::bisect::{Cause, EntryFinding, Finding, FoundElement};
+use crate::bisect::{Cause, Ending, EntryFinding, Finding, FoundElement, Rate};
+use crate::case::ElementKey;
 use crate::case::space::Mode;
 use crate::trial::Outcome;
 
@@ -18,6 +19,7 @@ pub struct FindingView {
     pub case: String,
     pub mode: Mode,
     pub reproduces: bool,
+    /// Stopped before the end: by the user, a budget, or trouble (then `stopped` too).
     pub interrupted: bool,
     /// Stopped by trouble outside the configuration, not by the user.
     pub stopped: bool,
@@ -45,7 +47,7 @@ pub struct FindingView {
     /// Seconds, as shown: one decimal.
     pub wall: String,
     pub timeout: String,
-    pub reproduction_rate: String,
+    pub reproduction_rate: Rate,
     pub attachment: Option<AttachmentView>,
 }
 
@@ -71,7 +73,7 @@ pub struct CauseView {
     pub entries: Vec<EntriesView>,
     pub outcome: Option<OutcomeView>,
     pub one_minimal: bool,
-    pub reproduction_rate: String,
+    pub reproduction_rate: Rate,
     pub lines: Option<LinesView>,
 }
 
@@ -152,6 +154,7 @@ pub struct SizeView {
 
 impl FindingView {
     pub fn of(finding: &Finding) -> FindingView {
+        let first = finding.first();
         let of = match finding.mode {
             Mode::Minimize => format!("{} elements", finding.reducible),
             Mode::Isolate => format!(
@@ -162,14 +165,14 @@ impl FindingView {
         FindingView {
             case: finding.case.clone(),
             mode: finding.mode,
-            reproduces: finding.reproduces,
-            interrupted: finding.interrupted,
-            stopped: finding.stopped_by.is_some(),
-            reason: finding.reason.clone(),
+            reproduces: finding.ending.reproduces(),
+            interrupted: matches!(finding.ending, Ending::Interrupted | Ending::Stopped(_)),
+            stopped: matches!(finding.ending, Ending::Stopped(_)),
+            reason: finding.ending.reason(),
             of,
-            minimal: finding.minimal.len(),
-            sentence: sentence(finding),
-            outcome: finding.outcome.as_ref().map(OutcomeView::of),
+            minimal: first.minimal.len(),
+            sentence: sentence(first),
+            outcome: first.outcome.as_ref().map(OutcomeView::of),
             causes: finding
                 .causes
                 .iter()
@@ -190,7 +193,7 @@ impl FindingView {
             reducible: finding.reducible,
             wall: format!("{:.1}", finding.wall_s),
             timeout: format!("{:.1}", finding.timeout_s),
-            reproduction_rate: finding.reproduction_rate.clone(),
+            reproduction_rate: first.reproduction_rate,
             attachment: AttachmentView::of(finding),
         }
     }
@@ -227,7 +230,7 @@ impl CauseView {
             entries: cause.entries.iter().map(EntriesView::of).collect(),
             outcome: cause.outcome.as_ref().map(OutcomeView::of),
             one_minimal: cause.one_minimal,
-            reproduction_rate: cause.reproduction_rate.clone(),
+            reproduction_rate: cause.reproduction_rate,
             lines: cause.lines.as_ref().map(LinesView::of),
         }
     }
@@ -239,7 +242,8 @@ impl ElementRow {
         ElementRow {
             name: element.name.clone(),
             value: element.value.clone(),
-            unset: element.value.is_none() && element.name.starts_with("env:"),
+            unset: element.value.is_none()
+                && matches!(ElementKey::parse(&element.name), Some(ElementKey::Env(_))),
             prerequisite: cause.prerequisites.contains(&element.name),
             evidence: evidence.is_some(),
             without: evidence.and_then(|e| trial_text(&e.without)),
@@ -327,14 +331,15 @@ fn load_sentence(messages: u32, load: &LoadFinding) -> String {
     }
 }
 
-/// "The worker stays PENDING … when `X=1` is set and `app.settings` is imported; …"
-fn sentence(finding: &Finding) -> String {
+/// "The worker stays PENDING … when `X=1` is set and `app.settings` is imported; …": the
+/// finding's result, its first cause.
+fn sentence(cause: &Cause) -> String {
     format!(
         "{}{}{}; reproduced in {} runs.",
-        what_fails(finding.outcome.as_ref()),
-        conditions(finding),
-        where_it_stopped(finding.outcome.as_ref()),
-        finding.reproduction_rate
+        what_fails(cause.outcome.as_ref()),
+        conditions(cause),
+        where_it_stopped(cause.outcome.as_ref()),
+        cause.reproduction_rate
     )
 }
 
@@ -360,19 +365,16 @@ fn what_fails(outcome: Option<&Outcome>) -> String {
 }
 
 /// " when `X=1` is set and `app.settings` is imported (given what it needs to run at all:
-/// …)": the first cause's elements, its prerequisites apart.
-fn conditions(finding: &Finding) -> String {
+/// …)": the cause's elements, its prerequisites apart.
+fn conditions(cause: &Cause) -> String {
     let describe = |element: &FoundElement| {
-        let entries = finding
-            .causes
-            .first()
-            .and_then(|c| c.entries.iter().find(|e| e.element == element.name));
+        let entries = cause.entries.iter().find(|e| e.element == element.name);
         describe(element, entries)
     };
-    let (prerequisites, causes): (Vec<_>, Vec<_>) = finding
-        .minimal_elements
+    let (prerequisites, causes): (Vec<_>, Vec<_>) = cause
+        .elements
         .iter()
-        .partition(|e| finding.prerequisites.contains(&e.name));
+        .partition(|e| cause.prerequisites.contains(&e.name));
     let conditions: Vec<String> = causes.into_iter().map(describe).collect();
     let when = match conditions.as_slice() {
         [] => " with nothing but the kept elements".to_string(),
@@ -391,16 +393,21 @@ fn conditions(finding: &Finding) -> String {
 
 /// "`X=1` is set", "`app.settings` is imported", "`PYTHONPATH` holds `a` and `b`".
 fn describe(element: &FoundElement, entries: Option<&EntryFinding>) -> String {
-    match (element.name.split_once(':'), &element.value, entries) {
-        (Some((kind, key)), _, Some(entries)) => {
-            let list: Vec<String> = entries.kept.iter().map(|k| format!("`{k}`")).collect();
-            let what = if kind == "env" { "holds" } else { "includes" };
-            format!("`{key}` {what} {}", list.join(" and "))
+    let kept = entries.map(|entries| {
+        let list: Vec<String> = entries.kept.iter().map(|k| format!("`{k}`")).collect();
+        list.join(" and ")
+    });
+    match (ElementKey::parse(&element.name), &element.value, kept) {
+        (Some(ElementKey::Env(key)), _, Some(kept)) => format!("`{key}` holds {kept}"),
+        (Some(ElementKey::Import(key) | ElementKey::Option(key)), _, Some(kept)) => {
+            format!("`{key}` includes {kept}")
         }
-        (Some(("env", key)), Some(value), None) => format!("`{key}={value}` is set"),
-        (Some(("env", key)), None, None) => format!("`{key}` is unset"),
-        (Some(("import", module)), _, None) => format!("`{module}` is imported"),
-        (Some((_, option)), Some(value), None) => format!("the option `{option}` is `{value}`"),
+        (Some(ElementKey::Env(key)), Some(value), None) => format!("`{key}={value}` is set"),
+        (Some(ElementKey::Env(key)), None, None) => format!("`{key}` is unset"),
+        (Some(ElementKey::Import(module)), _, None) => format!("`{module}` is imported"),
+        (Some(ElementKey::Option(option)), Some(value), None) => {
+            format!("the option `{option}` is `{value}`")
+        }
         _ => format!("`{}`", element.name),
     }
 }

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::bisect::{AttachmentSize, Finding};
 use crate::case::space::Mode;
 use crate::case::write::{self, CaseFile};
-use crate::case::{Case, Config, Expect, Timeout};
+use crate::case::{Case, Config, ElementKey, Expect, Timeout};
 use crate::error::Error;
 use crate::messages::LaunchMessage;
 use crate::redact::Redactor;
@@ -128,10 +128,7 @@ async fn write(job: &Job<'_>) -> Result<Attachment, Error> {
         std::fs::remove_dir_all(&partial.dir).map_err(|e| io_error("remove", &partial.dir, e))?;
     }
     std::fs::create_dir_all(&partial.dir).map_err(|e| io_error("create", &partial.dir, e))?;
-    let minimal = finding
-        .minimal_config
-        .as_ref()
-        .ok_or_else(|| Error::infra("the finding has no minimal configuration"))?;
+    let minimal = &finding.first().config;
     files::copy_needed(minimal, &request.case.dir, &partial.dir, &out)?;
     let redacted = request.redactor.redact_config(minimal);
     let minimal_worker = write_repro(job, &partial, minimal, &redacted).await?;
@@ -142,7 +139,7 @@ async fn write(job: &Job<'_>) -> Result<Attachment, Error> {
         verified,
         verification,
         minimal_worker,
-        secret_elements: secret_elements(&finding.minimal, minimal, &redacted),
+        secret_elements: secret_elements(&finding.first().minimal, minimal, &redacted),
         files: 0,
         bytes: 0,
         tarball_bytes: 0,
@@ -174,7 +171,8 @@ async fn write_repro(
         partial.put(name, text)?;
     }
     let modules = finding
-        .minimal_record
+        .first()
+        .record
         .as_ref()
         .map(|r| r.modules.clone())
         .unwrap_or_default();
@@ -242,9 +240,9 @@ fn finish(partial: Partial<'_>, attachment: Attachment, case: &str) -> Result<At
 fn secret_elements(names: &[String], config: &Config, redacted: &Config) -> Vec<String> {
     names
         .iter()
-        .filter(|name| match name.strip_prefix("env:") {
-            Some(key) => config.env.get(key) != redacted.env.get(key),
-            None => false,
+        .filter(|name| match ElementKey::parse(name) {
+            Some(ElementKey::Env(key)) => config.env.get(&key) != redacted.env.get(&key),
+            _ => false,
         })
         .cloned()
         .collect()
@@ -265,6 +263,7 @@ fn minimal_case_file(job: &Job<'_>, redacted: &Config) -> String {
         (expect, _) => expect,
     };
     let name = format!("{}-minimal", finding.case);
+    let minimal = finding.first().minimal.as_slice();
     // The case's own secret marks that still name an element here.
     let secrets: Vec<String> = job
         .request
@@ -272,8 +271,8 @@ fn minimal_case_file(job: &Job<'_>, redacted: &Config) -> String {
         .secrets
         .iter()
         .filter(|name| {
-            name.strip_prefix("env:")
-                .is_some_and(|key| redacted.env.contains_key(key))
+            matches!(ElementKey::parse(name), Some(ElementKey::Env(key))
+                if redacted.env.contains_key(&key))
         })
         .cloned()
         .collect();
@@ -311,8 +310,8 @@ fn minimal_case_file(job: &Job<'_>, redacted: &Config) -> String {
         launch_messages: &launch_messages,
         keep: &finding.kept,
         secrets: &secrets,
-        expected_minimal: (finding.mode == Mode::Minimize).then_some(finding.minimal.as_slice()),
-        expected_isolated: (finding.mode == Mode::Isolate).then_some(finding.minimal.as_slice()),
+        expected_minimal: (finding.mode == Mode::Minimize).then_some(minimal),
+        expected_isolated: (finding.mode == Mode::Isolate).then_some(minimal),
         case_dir: &job.request.case.dir,
     })
 }

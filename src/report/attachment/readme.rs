@@ -92,7 +92,8 @@ pub fn render(job: &Job<'_>, attachment: &Attachment, redacted: &Config) -> Resu
         stack_dump: stack_dump(finding),
         stderr_tail: stderr_tail(finding),
         versions: finding
-            .minimal_record
+            .first()
+            .record
             .as_ref()
             .map(|r| r.versions.clone())
             .unwrap_or_default()
@@ -135,7 +136,7 @@ fn diff(job: &Job<'_>, redacted: &Config) -> Diff {
 }
 
 fn stages(finding: &Finding) -> Option<Vec<Stage>> {
-    let record = finding.minimal_record.as_ref()?;
+    let record = finding.first().record.as_ref()?;
     let stages = record.stages.iter().map(|stage| Stage {
         at: format!("{:.3}", stage.at_s),
         stage: stage.stage.clone(),
@@ -150,7 +151,7 @@ fn stages(finding: &Finding) -> Option<Vec<Stage>> {
 
 /// Every Python thread of a pending worker, just before it was stopped.
 fn stack_dump(finding: &Finding) -> Option<&str> {
-    match &finding.outcome {
+    match &finding.first().outcome {
         Some(Outcome::Pending { stack_dump, .. }) if !stack_dump.trim().is_empty() => {
             Some(stack_dump.trim_end())
         }
@@ -160,8 +161,9 @@ fn stack_dump(finding: &Finding) -> Option<&str> {
 
 /// The end of a crashed worker's stderr.
 fn stderr_tail(finding: &Finding) -> Option<String> {
-    let record = finding.minimal_record.as_ref()?;
-    let Some(Outcome::Crash { .. }) = &finding.outcome else {
+    let first = finding.first();
+    let record = first.record.as_ref()?;
+    let Some(Outcome::Crash { .. }) = &first.outcome else {
         return None;
     };
     let tail: Vec<&str> = record.stderr_tail.lines().collect();
@@ -180,7 +182,7 @@ mod tests {
     fn readme(fixture: &Fixture) -> String {
         let finding = &fixture.finding;
         let redactor = fixture.redactor();
-        let minimal = finding.minimal_config.as_ref().unwrap();
+        let minimal = &finding.first().config;
         let redacted = redactor.redact_config(minimal);
         let verified = finding.attachment_verified == Some(true);
         let (broker_url, broker_version) = match fixture.case.template.as_str() {
@@ -201,7 +203,10 @@ mod tests {
             tarball: Path::new("/tmp/minrepro-out").join(format!("{}.tar.gz", finding.case)),
             verified,
             verification: if verified {
-                format!("REPRODUCED: {}", finding.outcome.as_ref().unwrap().brief())
+                format!(
+                    "REPRODUCED: {}",
+                    finding.first().outcome.as_ref().unwrap().brief()
+                )
             } else {
                 "NOT REPRODUCED: processed in 0.30s".into()
             },
@@ -214,7 +219,7 @@ mod tests {
                 },
                 pasted: reproduced,
             }),
-            secret_elements: secret_elements(&finding.minimal, minimal, &redacted),
+            secret_elements: secret_elements(&finding.first().minimal, minimal, &redacted),
             files: 14,
             bytes: 48_213,
             tarball_bytes: 9_120,
