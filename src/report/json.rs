@@ -127,4 +127,54 @@ mod tests {
             fixtures::check_snapshot(&format!("{}.json", fixture.name), &format!("{json}\n"));
         }
     }
+
+    /// Every key or value `name` of a JSON value, at any depth.
+    fn words(value: &serde_json::Value, into: &mut std::collections::BTreeSet<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    into.insert(key.clone());
+                    words(value, into);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| words(v, into)),
+            serde_json::Value::String(text) => {
+                into.insert(text.clone());
+            }
+            _ => {}
+        }
+    }
+
+    /// The contract: every field docs/SPEC.md §5 names for `bisect --json` is in the JSON
+    /// of the findings built by hand (each of them shows some).
+    #[test]
+    fn the_json_holds_every_field_the_spec_names() {
+        let spec = include_str!("../../docs/SPEC.md");
+        let section = spec
+            .split("## 5. Machine-readable output")
+            .nth(1)
+            .expect("SPEC.md has §5");
+        let paragraph = section
+            .trim_start()
+            .split("\n\n")
+            .next()
+            .expect("§5 opens with the bisect output");
+        let named: Vec<&str> = paragraph
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            // Flags and the case file's `keep` are named in passing, not as fields.
+            .filter(|word| !word.contains(' ') && !word.starts_with("--") && *word != "keep")
+            .collect();
+        assert!(named.len() > 30, "{named:?}");
+        let mut seen = std::collections::BTreeSet::new();
+        for fixture in fixtures::all() {
+            words(&super::finding(&fixture.finding), &mut seen);
+        }
+        let missing: Vec<&&str> = named.iter().filter(|w| !seen.contains(**w)).collect();
+        assert!(
+            missing.is_empty(),
+            "named in SPEC.md §5, in no JSON: {missing:?}"
+        );
+    }
 }
