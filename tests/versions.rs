@@ -128,7 +128,7 @@ fn dramatiq_command_line(venv: &Path) {
             "--path",
             ".",
             "--queues",
-            "default",
+            DRAMATIQ_QUEUE,
             "-v",
             "--pid-file",
             "worker.pid",
@@ -144,7 +144,11 @@ fn dramatiq_command_line(venv: &Path) {
     assert_eq!(options["processes"].as_integer(), Some(1), "{case}");
     assert_eq!(options["worker_threads"].as_integer(), Some(2), "{case}");
     assert_eq!(options["path"][0].as_str(), Some("."), "{case}");
-    assert_eq!(options["queues"][0].as_str(), Some("default"), "{case}");
+    assert_eq!(
+        options["queues"][0].as_str(),
+        Some(DRAMATIQ_QUEUE),
+        "{case}"
+    );
     assert_eq!(options["verbose"].as_integer(), Some(1), "{case}");
     assert_eq!(options["--pid-file"].as_str(), Some("worker.pid"), "{case}");
 }
@@ -169,10 +173,17 @@ fn dramatiq_2_2() {
     dramatiq_command_line(&venv);
 }
 
+/// The queues the workers are given: names of their own, each always declared by one
+/// framework. Queues are the broker's and outlive a test: Dramatiq and Celery declaring one
+/// name with other arguments (a dead-letter exchange or none) refuse each other's, and the
+/// corpus's projects use names like `default` too.
+const DRAMATIQ_QUEUE: &str = "versions-dramatiq";
+const CELERY_QUEUE: &str = "versions-celery";
+
 const CELERY_APP: &str = r#"from celery import Celery
 
 app = Celery("app", broker="amqp://guest:guest@127.0.0.1:5672//")
-app.conf.task_default_queue = "default"
+app.conf.task_default_queue = "versions-celery"
 
 
 @app.task
@@ -196,7 +207,7 @@ fn celery_command_line(venv: &Path) {
             "--loglevel",
             "INFO",
             "-Q",
-            "default",
+            CELERY_QUEUE,
             "--without-gossip",
             "-n",
             "w1@%h",
@@ -212,7 +223,7 @@ fn celery_command_line(venv: &Path) {
     );
     assert_eq!(options["worker_threads"].as_integer(), Some(1), "{case}");
     assert_eq!(options["log_level"].as_str(), Some("INFO"), "{case}");
-    assert_eq!(options["queues"][0].as_str(), Some("default"), "{case}");
+    assert_eq!(options["queues"][0].as_str(), Some(CELERY_QUEUE), "{case}");
     assert_eq!(options["--pool"].as_str(), Some("solo"), "{case}");
     assert_eq!(options["--without-gossip"].as_bool(), Some(true), "{case}");
     assert_eq!(options["--hostname"].as_str(), Some("w1@%h"), "{case}");
