@@ -328,10 +328,15 @@ impl Prepared {
 
     /// Writes down what the trial is about to make, in the broker's record and in the cache
     /// folder, before its worker starts: if this minrepro dies, the next one deletes it.
-    fn claim(&self, broker: &Broker, cache_dir: &Path) {
+    /// The record points at the scratch folder, where the worker writes what it declares:
+    /// the folder stays until the trial is swept, also when the trial is dropped half-way
+    /// (a command returning on Ctrl-C or SIGTERM), or the next minrepro would find the
+    /// record and nothing to delete from.
+    fn claim(&mut self, broker: &Broker, cache_dir: &Path) {
         broker.claim(&self.id, &self.leftovers);
         let shared = self.framework.shared_collections();
         sweep::claim(cache_dir, &self.id, self.scratch.path(), shared);
+        self.scratch.disable_cleanup(true);
     }
 }
 
@@ -361,10 +366,10 @@ impl TrialRunner {
             .await;
         let broker = self.brokers.get(spec.broker_url).await?;
         let mut trial = Prepared::new(spec, &broker)?;
-        let scratch = trial.scratch.path();
 
         let generation = broker.generation();
         trial.claim(&broker, &self.cache_dir);
+        let scratch = &trial.scratch.path().to_path_buf();
         let spawned_at = unix_now();
         let mut worker = WorkerProcess::spawn(spec.python, spec.config, scratch, trial.entry)?;
         let mut log = WorkerLog::new(scratch.join("report.jsonl"));
@@ -390,11 +395,12 @@ impl TrialRunner {
         if let Err(err) = cleaned {
             // What the trial made stays written down in its folder: the next minrepro
             // deletes it from there.
-            let _ = trial.scratch.keep();
             watched?;
             stopped?;
             return Err(err);
         }
+        // Swept: the folder goes with the trial (unless it is kept).
+        trial.scratch.disable_cleanup(false);
         let ending = watched?;
         stopped?;
         proves_something(&broker, generation, &log, spec)?;
