@@ -91,6 +91,12 @@ impl Error {
         }
     }
 
+    /// The error in words, without the leading "error: ": for a report that says it is an
+    /// error itself (a nightly case's reason).
+    pub fn words(&self) -> String {
+        self.to_string().trim_start_matches("error: ").to_string()
+    }
+
     /// The error as shown on a terminal (`styled`) or anywhere else.
     pub fn render(&self, styled: bool) -> String {
         match self {

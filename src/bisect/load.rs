@@ -27,10 +27,16 @@ pub struct LoadFinding {
 
 /// The number of messages a trial of `spec` sends.
 pub fn size(spec: &TrialSpec<'_>) -> u32 {
-    if spec.replay.is_empty() {
-        spec.messages
+    count(spec.messages, spec.replay)
+}
+
+/// The number of messages a trial sends: the launch's own where it replays them, else
+/// `probe` probe messages.
+pub fn count(probe: u32, replay: &[LaunchMessage]) -> u32 {
+    if replay.is_empty() {
+        probe
     } else {
-        spec.replay.iter().map(|m| m.count).sum()
+        replay.iter().map(|m| m.count).sum()
     }
 }
 

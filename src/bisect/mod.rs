@@ -288,11 +288,7 @@ fn timing(
     replay: &[LaunchMessage],
     cache: &OutcomeCache,
 ) -> Timing {
-    let load_size = if replay.is_empty() {
-        case.oracle.messages
-    } else {
-        replay.iter().map(|m| m.count).sum()
-    };
+    let load_size = load::count(case.oracle.messages, replay);
     Timing {
         fixed: settings.timeout.or(match case.oracle.timeout {
             Timeout::Fixed(timeout) => Some(timeout),

@@ -382,7 +382,7 @@ async fn run_case(context: CaseContext) -> CaseReport {
         Ok(found) => found,
         Err(err) => {
             report.status = Status::Error;
-            report.reason = Some(err.to_string().trim_start_matches("error: ").to_string());
+            report.reason = Some(err.words());
             report.wall_s = crate::trial::seconds(started.elapsed());
             return report;
         }
@@ -424,7 +424,7 @@ async fn bisect_case(context: &CaseContext) -> Result<(Finding, PathBuf), Error>
         tokio::task::spawn_blocking(move || crate::python::interpreter(explicit.as_deref(), &case))
             .await
             .unwrap_or_else(|err| Err(Error::infra(format!("interpreter set-up failed: {err}"))))
-            .map_err(|err| Error::infra(err.to_string().trim_start_matches("error: ")))?
+            .map_err(|err| Error::infra(err.words()))?
     };
     let trials: Arc<dyn Runner> = match &context.agents {
         Some(agents) => Arc::new(agents.for_case(&context.case, &python).await?),
@@ -455,10 +455,7 @@ fn ended_early(finding: &Finding) -> Option<(Status, String)> {
                 finding.trials
             ),
         )),
-        Ending::Stopped(why) => Some((
-            Status::Error,
-            why.to_string().trim_start_matches("error: ").to_string(),
-        )),
+        Ending::Stopped(why) => Some((Status::Error, why.words())),
     }
 }
 
